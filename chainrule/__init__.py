@@ -1,0 +1,13 @@
+"""chainrule: backpropagation over NumPy that is fast, correct and visible."""
+
+from . import nn
+from .gradcheck import GradcheckError, gradcheck
+from .ops import concatenate, maximum, minimum, stack, where
+from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
+    "GradcheckError", "concatenate", "stack", "where", "maximum", "minimum", "nn",
+]

@@ -1,0 +1,162 @@
+"""Activation functions g(z) and their derivatives g'(z), mostly written from the saved output."""
+
+from __future__ import annotations
+
+import math
+
+from ..backend import array_module
+from ..tensor import Function
+
+__all__ = [
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
+]
+
+
+class Sigmoid(Function):
+    """y = σ(x) = 1 / (1 + e⁻ˣ); dy/dx = y (1 - y)"""
+
+    def forward(self, x):
+        # σ(x) = ½(1 + tanh(x/2)) never overflows, unlike 1/(1 + exp(-x)) for x ≪ 0.
+        out = array_module(x).tanh(x * 0.5)
+        out += 1
+        out *= 0.5
+        self.out = out
+        return out
+
+    def backward(self, grad):
+        y = self.out
+        return grad * (y * (1 - y))
+
+
+class Tanh(Function):
+    """y = tanh(x); dy/dx = 1 - y²"""
+
+    def forward(self, x):
+        self.out = array_module(x).tanh(x)
+        return self.out
+
+    def backward(self, grad):
+        y = self.out
+        return grad * (1 - y * y)
+
+
+class ReLU(Function):
+    """y = max(x, 0); dy/dx = [x > 0]
+
+    # NOTE: at x == 0 the gradient is 0, as in PyTorch.
+    """
+
+    def forward(self, x):
+        self.out = array_module(x).maximum(x, 0)
+        return self.out
+
+    def backward(self, grad):
+        return grad * (self.out > 0)
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else αx; dy/dx = 1 if x > 0 else α
+
+    # NOTE: at x == 0 the gradient is α, as in PyTorch.
+    """
+
+    def forward(self, x, negative_slope=0.01):
+        self.positive = x > 0
+        self.slope = negative_slope
+        return array_module(x).where(self.positive, x, x * negative_slope)
+
+    def backward(self, grad):
+        return array_module(grad).where(self.positive, grad, grad * self.slope)
+
+
+class ELU(Function):
+    """y = x if x > 0 else α(eˣ - 1); dy/dx = 1 if x > 0 else y + α
+
+    # NOTE: at x == 0 the gradient is y + α = α, as in PyTorch.
+    """
+
+    def forward(self, x, alpha=1.0):
+        xp = array_module(x)
+        self.positive = x > 0
+        self.alpha = alpha
+        self.out = xp.where(self.positive, x, alpha * xp.expm1(xp.minimum(x, 0)))
+        return self.out
+
+    def backward(self, grad):
+        return grad * array_module(grad).where(self.positive, 1, self.out + self.alpha)
+
+
+def _erf(x):
+    """erf(x) by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, float32's resolution)."""
+    xp = array_module(x)
+    t = 1 / (1 + 0.3275911 * xp.abs(x))
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return xp.sign(x) * (1 - poly * xp.exp(-x * x))
+
+
+class GELU(Function):
+    """y = x Φ(x); dy/dx = Φ(x) + x φ(x)   (Φ, φ: the standard normal CDF and density)
+
+    ``approximate='tanh'`` uses Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715x³))) and its derivative.
+    """
+
+    def forward(self, x, approximate="none"):
+        xp = array_module(x)
+        self.x, self.approximate = x, approximate
+        if approximate == "tanh":
+            self.inner = xp.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x))
+            return 0.5 * x * (1 + self.inner)
+        self.cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2))))
+        return x * self.cdf
+
+    def backward(self, grad):
+        x = self.x
+        if self.approximate == "tanh":
+            t = self.inner
+            d_inner = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
+        pdf = array_module(x).exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return grad * (self.cdf + x * pdf)
+
+
+class Softplus(Function):
+    """y = ln(1 + e^(βx)) / β; dy/dx = σ(βx)"""
+
+    def forward(self, x, beta=1.0):
+        xp = array_module(x)
+        self.beta_x = beta * x
+        return xp.logaddexp(0, self.beta_x) / beta
+
+    def backward(self, grad):
+        sig = array_module(grad).tanh(self.beta_x * 0.5)
+        return grad * (0.5 * (sig + 1))
+
+
+class Softmax(Function):
+    """yᵢ = e^(xᵢ) / Σⱼ e^(xⱼ) along ``axis``; dL/dx = y ⊙ (g - Σ g ⊙ y)"""
+
+    def forward(self, x, axis=-1):
+        xp = array_module(x)
+        e = xp.exp(x - x.max(axis=axis, keepdims=True))  # shifting by the max avoids overflow
+        e /= e.sum(axis=axis, keepdims=True)
+        self.out, self.axis = e, axis
+        return e
+
+    def backward(self, grad):
+        y = self.out
+        return y * (grad - (grad * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """yᵢ = xᵢ - log Σⱼ e^(xⱼ) along ``axis``; dL/dx = g - softmax(x) Σ g"""
+
+    def forward(self, x, axis=-1):
+        xp = array_module(x)
+        shifted = x - x.max(axis=axis, keepdims=True)
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        self.out, self.axis = out, axis
+        return out
+
+    def backward(self, grad):
+        softmax = array_module(grad).exp(self.out)
+        return grad - softmax * grad.sum(axis=self.axis, keepdims=True)

@@ -1,0 +1,236 @@
+"""Element-wise arithmetic with NumPy broadcasting; ``unbroadcast`` undoes broadcasting for all.
+
+Every binary op may broadcast its inputs; the adjoint of broadcasting is a sum over the broadcast
+axes, done once in ``unbroadcast``.
+"""
+
+from __future__ import annotations
+
+from ..backend import array_module
+from ..tensor import Function
+
+__all__ = [
+    "unbroadcast", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "PowScalar", "Exp", "Log", "Sqrt",
+    "Abs", "Clip", "Maximum", "Minimum", "Cast",
+]
+
+
+def unbroadcast(grad, shape: tuple):
+    """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+class Add(Function):
+    """y = a + b; dy/da = 1, dy/db = 1"""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, grad):
+        a_shape, b_shape = self.shapes
+        return unbroadcast(grad, a_shape), unbroadcast(grad, b_shape)
+
+
+class Sub(Function):
+    """y = a - b; dy/da = 1, dy/db = -1 (a primitive: one node instead of add + neg)"""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, grad):
+        a_shape, b_shape = self.shapes
+        gb = unbroadcast(-grad, b_shape) if self.parents[1].requires_grad else None
+        return unbroadcast(grad, a_shape), gb
+
+
+class Mul(Function):
+    """y = a · b; dy/da = b, dy/db = a"""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        ga = unbroadcast(grad * b, a.shape) if self.parents[0].requires_grad else None
+        gb = unbroadcast(grad * a, b.shape) if self.parents[1].requires_grad else None
+        return ga, gb
+
+
+class Div(Function):
+    """y = a / b; dy/da = 1/b, dy/db = -a/b² = -y/b"""
+
+    def forward(self, a, b):
+        self.a_shape, self.b = a.shape, b
+        self.out = a / b
+        return self.out
+
+    def backward(self, grad):
+        b = self.b
+        scaled = grad / b
+        ga = unbroadcast(scaled, self.a_shape) if self.parents[0].requires_grad else None
+        gb = unbroadcast(-scaled * self.out, b.shape) if self.parents[1].requires_grad else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x; dy/dx = -1"""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return -grad
+
+
+class Pow(Function):
+    """y = a ** b; dy/da = b a^(b-1), dy/db = y ln a
+
+    # NOTE: where a == 0 the ln a term is taken as 0 (the limit for b > 0), as PyTorch does.
+    """
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        xp = array_module(a)
+        ga = gb = None
+        if self.parents[0].requires_grad:
+            ga = unbroadcast(grad * b * a ** (b - 1), a.shape)
+        if self.parents[1].requires_grad:
+            safe = xp.where(a == 0, 1, a).astype(a.dtype, copy=False)
+            gb = unbroadcast(grad * self.out * xp.log(safe), b.shape)
+        return ga, gb
+
+
+class PowScalar(Function):
+    """y = x ** p for a constant p; dy/dx = p x^(p-1)"""
+
+    def forward(self, x, exponent):
+        self.x, self.exponent = x, exponent
+        return x**exponent
+
+    def backward(self, grad):
+        p = self.exponent
+        if p == 2:
+            return grad * (2 * self.x)
+        return grad * (p * self.x ** (p - 1))
+
+
+class Exp(Function):
+    """y = eˣ; dy/dx = y"""
+
+    def forward(self, x):
+        self.out = array_module(x).exp(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad * self.out
+
+
+class Log(Function):
+    """y = ln x; dy/dx = 1/x"""
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).log(x)
+
+    def backward(self, grad):
+        return grad / self.x
+
+
+class Sqrt(Function):
+    """y = √x; dy/dx = 1/(2y)"""
+
+    def forward(self, x):
+        self.out = array_module(x).sqrt(x)
+        return self.out
+
+    def backward(self, grad):
+        return grad / (2 * self.out)
+
+
+class Abs(Function):
+    """y = |x|; dy/dx = sign(x)
+
+    # NOTE: at x == 0 the gradient is 0 (sign(0) = 0), as in PyTorch.
+    """
+
+    def forward(self, x):
+        self.x = x
+        return array_module(x).abs(x)
+
+    def backward(self, grad):
+        return grad * array_module(self.x).sign(self.x)
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi); dy/dx = 1 where lo <= x <= hi, else 0
+
+    # NOTE: at x == lo or x == hi the gradient is 1 (the bounds are inclusive), as in PyTorch.
+    """
+
+    def forward(self, x, lo, hi):
+        xp = array_module(x)
+        self.inside = (x >= lo) if hi is None else (x <= hi) if lo is None else (x >= lo) & (x <= hi)
+        return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        return grad * self.inside
+
+
+class _Extremum(Function):
+    """Shared rule of ``Maximum`` and ``Minimum``: the gradient goes to the chosen input.
+
+    # NOTE: where a == b the gradient is split equally (½ each), as PyTorch does.
+    """
+
+    select = ""  # the array-module function that picks the element
+    wins = ""  # the comparison under which ``a`` is picked
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return getattr(array_module(a), self.select)(a, b)
+
+    def backward(self, grad):
+        xp = array_module(self.a)
+        a, b = self.a, self.b
+        half = grad.dtype.type(0.5)
+        a_share = getattr(xp, self.wins)(a, b) + (a == b) * half
+        ga = unbroadcast(grad * a_share, a.shape) if self.parents[0].requires_grad else None
+        gb = unbroadcast(grad * (1 - a_share), b.shape) if self.parents[1].requires_grad else None
+        return ga, gb
+
+
+class Maximum(_Extremum):
+    """y = max(a, b) element-wise; dy/da = [a > b] + ½[a = b]"""
+
+    select, wins = "maximum", "greater"
+
+
+class Minimum(_Extremum):
+    """y = min(a, b) element-wise; dy/da = [a < b] + ½[a = b]"""
+
+    select, wins = "minimum", "less"
+
+
+class Cast(Function):
+    """y = x converted to another dtype; dy/dx = 1 (the gradient is cast back)"""
+
+    def forward(self, x, dtype):
+        self.dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, grad):
+        return grad.astype(self.dtype)

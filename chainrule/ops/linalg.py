@@ -1,0 +1,64 @@
+"""Matrix products: the general ``matmul`` and the fused dense-layer ``linear``."""
+
+from __future__ import annotations
+
+from ..tensor import Function
+from .elementwise import unbroadcast
+
+__all__ = ["MatMul", "Linear"]
+
+
+class MatMul(Function):
+    """Y = A @ B (NumPy's matmul: 1-d operands and broadcast batch axes);
+    dL/dA = G @ Bᵀ, dL/dB = Aᵀ @ G"""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        # A 1-d operand is a row (left) or a column (right) vector; restore its dropped axis.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad
+        if b.ndim == 1:
+            g = g[..., None]
+        if a.ndim == 1:
+            g = g[..., None, :]
+        ga = gb = None
+        if self.parents[0].requires_grad:
+            ga = g @ b2.swapaxes(-1, -2)
+            ga = unbroadcast(ga, a2.shape).reshape(a.shape)
+        if self.parents[1].requires_grad:
+            gb = a2.swapaxes(-1, -2) @ g
+            gb = unbroadcast(gb, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+class Linear(Function):
+    """Y = X Wᵀ + b for X of shape (..., in), W (out, in), b (out,);
+    dL/dX = G W, dL/dW = Gᵀ X, dL/db = Σ G over the batch
+
+    Fused so the three products run as BLAS calls on contiguous 2-d operands.
+    """
+
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight = x, weight
+        out = x @ weight.T
+        if bias is None:
+            return out
+        if bias.dtype == out.dtype:
+            out += bias  # in place: saves an allocation of the (batch, out) result
+            return out
+        return out + bias
+
+    def backward(self, grad):
+        x, weight = self.x, self.weight
+        parents = self.parents
+        g2 = grad.reshape(-1, grad.shape[-1])
+        gx = (grad @ weight) if parents[0].requires_grad else None
+        gw = (g2.T @ x.reshape(-1, x.shape[-1])) if parents[1].requires_grad else None
+        if len(parents) == 3 and parents[2].requires_grad:
+            return gx, gw, g2.sum(axis=0)
+        return (gx, gw) if len(parents) == 2 else (gx, gw, None)

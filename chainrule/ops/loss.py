@@ -1,0 +1,190 @@
+"""Fused, numerically stable losses. Fusing the loss with its final activation gives a short,
+stable backward rule (``softmax(x) - onehot``, ``σ(x) - y``) and one graph node instead of many."""
+
+from __future__ import annotations
+
+from ..backend import array_module
+from ..tensor import Function
+
+__all__ = ["CrossEntropy", "BCEWithLogits", "MSE", "REDUCTIONS"]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(losses, reduction: str, denominator=None):
+    """Reduce per-element losses; ``denominator`` overrides the element count for 'mean'."""
+    if reduction == "none":
+        return losses
+    total = losses.sum()
+    if reduction == "sum":
+        return total
+    return total / (losses.size if denominator is None else denominator)
+
+
+class CrossEntropy(Function):
+    """Lᵢ = -Σ_c w_c q_ic log pᵢc with p = softmax(xᵢ) over classes (axis 1);
+    dLᵢ/dxᵢ = pᵢ Σ_c w_c q_ic - w ⊙ qᵢ   (= p - onehot without weights or smoothing)
+
+    ``target`` (a constant) holds integer class labels of shape (N, d…) or class probabilities
+    of the logits' shape. Integer labels become q = (1 - ε) onehot + ε/C with ε =
+    ``label_smoothing``; labels equal to ``ignore_index`` add nothing. 'mean' divides by Σ w of
+    the counted labels (PyTorch's convention), or by the number of rows for probability targets.
+    """
+
+    def forward(self, logits, target, weight=None, reduction="mean", label_smoothing=0.0,
+                ignore_index=-100):
+        _check_reduction(reduction)
+        xp = array_module(logits)
+        if logits.ndim < 2:
+            raise ValueError(f"cross_entropy needs logits of shape (N, C, ...), got {logits.shape}")
+        n_classes = logits.shape[1]
+        self.logits_shape, self.reduction = logits.shape, reduction
+        x = xp.moveaxis(logits, 1, -1).reshape(-1, n_classes) if logits.ndim > 2 else logits
+        shifted = x - x.max(axis=1, keepdims=True)  # log-sum-exp shifted by the max: no overflow
+        exp = xp.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        log_p = shifted - xp.log(total)
+        self.prob = exp / total
+        rows = xp.arange(x.shape[0])
+        if weight is not None:
+            weight = weight.astype(x.dtype, copy=False)
+
+        if target.dtype.kind in "iu":
+            expected = (logits.shape[0], *logits.shape[2:])
+            if target.shape != expected:
+                raise ValueError(
+                    f"cross_entropy: integer targets of shape {target.shape} do not match logits "
+                    f"{logits.shape}; expected labels of shape {expected}"
+                )
+            labels = target.reshape(-1)
+            valid = labels != ignore_index
+            labels = xp.where(valid, labels, 0)
+            if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+                bad = labels[(labels < 0) | (labels >= n_classes)][0]
+                raise ValueError(f"cross_entropy: label {bad} is out of range for {n_classes} classes")
+            self.out_shape = target.shape
+            self.valid = None if valid.all() else valid
+            if weight is None and label_smoothing == 0:
+                # Fast path: no dense one-hot matrix is built.
+                self.labels, self.weighted_target = labels, None
+                losses = -log_p[rows, labels]
+                denominator = int(valid.sum()) if self.valid is not None else labels.size
+            else:
+                q = xp.full(x.shape, label_smoothing / n_classes, dtype=x.dtype)
+                q[rows, labels] += 1 - label_smoothing
+                self.weighted_target = q if weight is None else q * weight
+                losses = -(self.weighted_target * log_p).sum(axis=1)
+                w_label = 1 if weight is None else weight[labels]
+                denominator = (w_label * valid).sum()
+            if self.valid is not None:
+                losses = losses * valid
+        else:
+            if target.shape != logits.shape:
+                raise ValueError(
+                    f"cross_entropy: probability targets of shape {target.shape} must match "
+                    f"logits {logits.shape}"
+                )
+            q = xp.moveaxis(target, 1, -1).reshape(-1, n_classes) if target.ndim > 2 else target
+            q = q.astype(x.dtype, copy=False)
+            self.weighted_target = q if weight is None else q * weight
+            self.valid = None
+            self.out_shape = (logits.shape[0], *logits.shape[2:])
+            losses = -(self.weighted_target * log_p).sum(axis=1)
+            denominator = losses.size
+        self.denominator = denominator
+        return _reduce(losses.reshape(self.out_shape), reduction, denominator)
+
+    def backward(self, grad):
+        prob, wq = self.prob, self.weighted_target
+        if wq is None:
+            dx = prob.copy()
+            dx[array_module(prob).arange(prob.shape[0]), self.labels] -= 1
+        else:
+            dx = prob * wq.sum(axis=1, keepdims=True) - wq
+        if self.valid is not None:
+            dx *= self.valid[:, None]
+        if self.reduction == "none":
+            dx *= grad.reshape(-1, 1)
+        else:
+            dx *= grad / self.denominator if self.reduction == "mean" else grad
+        shape = self.logits_shape
+        if len(shape) > 2:
+            moved = (shape[0], *shape[2:], shape[1])
+            return array_module(dx).moveaxis(dx.reshape(moved), -1, 1)
+        return dx
+
+
+def _sigmoid(x):
+    """σ(x) = ½(1 + tanh(x/2)), stable for any x."""
+    out = array_module(x).tanh(x * 0.5)
+    out += 1
+    out *= 0.5
+    return out
+
+
+class BCEWithLogits(Function):
+    """L = -[p y log σ(x) + (1 - y) log(1 - σ(x))] = (1 - y) x + (1 + (p - 1) y) softplus(-x);
+    dL/dx = (1 - y) - (1 + (p - 1) y) σ(-x)   (= σ(x) - y when p = 1)
+
+    ``target`` y and the optional per-element ``weight`` and per-class ``pos_weight`` p are
+    constants. softplus(-x) = log(1 + e^(-|x|)) + max(-x, 0) never overflows.
+    """
+
+    def forward(self, logits, target, weight=None, pos_weight=None, reduction="mean"):
+        _check_reduction(reduction)
+        if target.shape != logits.shape:
+            raise ValueError(
+                f"binary_cross_entropy_with_logits: target shape {target.shape} must match "
+                f"logits shape {logits.shape}"
+            )
+        xp = array_module(logits)
+        y = target.astype(logits.dtype, copy=False)
+        softplus_neg = xp.log1p(xp.exp(-xp.abs(logits))) + xp.maximum(-logits, 0)
+        log_weight = None if pos_weight is None else 1 + (pos_weight.astype(y.dtype) - 1) * y
+        losses = (1 - y) * logits + (softplus_neg if log_weight is None else log_weight * softplus_neg)
+        if weight is not None:
+            weight = weight.astype(logits.dtype, copy=False)
+            losses = losses * weight
+        self.logits, self.y, self.weight, self.log_weight = logits, y, weight, log_weight
+        self.reduction = reduction
+        return _reduce(losses, reduction)
+
+    def backward(self, grad):
+        x, y = self.logits, self.y
+        if self.log_weight is None:
+            dx = _sigmoid(x) - y
+        else:
+            dx = (1 - y) - self.log_weight * _sigmoid(-x)
+        if self.weight is not None:
+            dx = dx * self.weight
+        return dx * (grad / x.size if self.reduction == "mean" else grad)
+
+
+class MSE(Function):
+    """L = s · reduce((ŷ - y)²) with s = ``scale`` (½ gives the textbook 1/(2m) Σ (h - y)²);
+    dL/dŷ = 2 s (ŷ - y) / n, dL/dy = -dL/dŷ   (n = element count for 'mean', else 1)"""
+
+    def forward(self, pred, target, reduction="mean", scale=1.0):
+        _check_reduction(reduction)
+        if pred.shape != target.shape:
+            raise ValueError(
+                f"mse_loss: prediction shape {pred.shape} and target shape {target.shape} differ "
+                "(broadcasting them is almost always a bug; reshape one of them)"
+            )
+        self.diff = pred - target
+        self.reduction, self.scale = reduction, scale
+        losses = self.diff * self.diff
+        if scale != 1:
+            losses *= scale
+        return _reduce(losses, reduction)
+
+    def backward(self, grad):
+        diff = self.diff
+        factor = 2 * self.scale / diff.size if self.reduction == "mean" else 2 * self.scale
+        d_pred = diff * (grad * factor)
+        return d_pred, (-d_pred if self.parents[1].requires_grad else None)

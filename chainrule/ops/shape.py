@@ -1,0 +1,109 @@
+"""Ops that move elements without changing them: reshape, transpose, index, concatenate, stack,
+where. Their gradients move the elements back."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import array_module, scatter_add
+from ..tensor import Function
+from .elementwise import unbroadcast
+
+__all__ = ["Reshape", "Transpose", "Index", "Concatenate", "Stack", "Where"]
+
+
+class Reshape(Function):
+    """y = x viewed with another shape; dL/dx = dL/dy reshaped back"""
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad):
+        return grad.reshape(self.shape)
+
+
+class Transpose(Function):
+    """y = x with axes permuted; dL/dx = dL/dy with the inverse permutation"""
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return x.transpose(axes)
+
+    def backward(self, grad):
+        return grad.transpose(np.argsort(self.axes))
+
+
+def _selects_once(index) -> bool:
+    """Basic indices (ints, slices, None, ...) and boolean masks select each element at most
+    once, so their gradient can be assigned rather than scatter-added."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))
+        or getattr(p, "dtype", None) == np.bool_
+        for p in parts
+    )
+
+
+class Index(Function):
+    """y = x[index]; dL/dx = zeros with dL/dy scatter-added at index
+
+    Integer-array indices may repeat an element; its gradients then add up.
+    """
+
+    def forward(self, x, index):
+        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        return x[index]
+
+    def backward(self, grad):
+        xp = array_module(grad)
+        out = xp.zeros(self.shape, dtype=grad.dtype)
+        if _selects_once(self.index):
+            out[self.index] = grad
+        else:
+            scatter_add(out, self.index, grad)
+        return out
+
+
+class Concatenate(Function):
+    """y = [x₁, x₂, …] joined along ``axis``; dL/dxᵢ = the slice of dL/dy that xᵢ filled"""
+
+    def forward(self, *xs, axis=0):
+        xp = array_module(xs[0])
+        self.axis = axis
+        self.splits = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return xp.concatenate(xs, axis=axis)
+
+    def backward(self, grad):
+        return tuple(array_module(grad).split(grad, self.splits, axis=self.axis))
+
+
+class Stack(Function):
+    """y = [x₁, x₂, …] stacked on a new ``axis``; dL/dxᵢ = dL/dy taken at i on that axis"""
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        return array_module(xs[0]).stack(xs, axis=axis)
+
+    def backward(self, grad):
+        xp = array_module(grad)
+        return tuple(xp.take(grad, i, axis=self.axis) for i in range(grad.shape[self.axis]))
+
+
+class Where(Function):
+    """y = a where cond else b; dL/da = g [cond], dL/db = g [not cond] (cond is a constant)"""
+
+    def forward(self, a, b, condition):
+        self.condition, self.shapes = condition, (a.shape, b.shape)
+        return array_module(a).where(condition, a, b)
+
+    def backward(self, grad):
+        xp = array_module(grad)
+        zero = grad.dtype.type(0)
+        a_shape, b_shape = self.shapes
+        ga = gb = None
+        if self.parents[0].requires_grad:
+            ga = unbroadcast(xp.where(self.condition, grad, zero), a_shape)
+        if self.parents[1].requires_grad:
+            gb = unbroadcast(xp.where(self.condition, zero, grad), b_shape)
+        return ga, gb
