@@ -1,5 +1,6 @@
-"""Neural-network building blocks."""
+"""Neural-network building blocks: modules, layers, losses, initialisation."""
 
 from . import functional
+from .module import Module, Parameter
 
-__all__ = ["functional"]
+__all__ = ["functional", "Module", "Parameter"]
