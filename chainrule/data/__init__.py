@@ -1,0 +1,1 @@
+"""chainrule.data (being built)."""

@@ -1,0 +1,1 @@
+"""chainrule.optim (being built)."""

@@ -1,0 +1,1 @@
+"""chainrule.train (being built)."""
