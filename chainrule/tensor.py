@@ -14,6 +14,7 @@ import functools
 import itertools
 import numbers
 import operator
+import weakref
 
 import numpy as np
 
@@ -78,6 +79,7 @@ class Function:
     """
 
     parents: tuple | None = None  # the input tensors while the graph is alive; None once freed
+    hooks: list | None = None  # functions called with the output's gradient (register_hook)
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
@@ -192,6 +194,32 @@ class Tensor:
             )
         self.requires_grad = requires_grad
         return self
+
+    def register_hook(self, hook) -> None:
+        """Call ``hook(grad)`` with ``dL/dself`` when backward reaches this tensor.
+
+        The hook may return a replacement gradient. Tensors made by ops only: a leaf's gradient
+        is its ``.grad``.
+        """
+        if self._ctx is None:
+            raise RuntimeError("register_hook() is for tensors made by ops; read a leaf's .grad")
+        ctx = self._ctx
+        if ctx.hooks is None:
+            ctx.hooks = []
+        ctx.hooks.append(hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``dL/dself`` in ``.grad`` after backward, for a tensor made by an op."""
+        if self._ctx is None:
+            return
+        target = weakref.ref(self)
+
+        def keep(grad):
+            tensor = target()
+            if tensor is not None:
+                tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+
+        self.register_hook(keep)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -563,6 +591,11 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         g = grads.pop(ctx, None)
         if g is None:  # every consumer returned None for this output
             continue
+        if ctx.hooks is not None:
+            for hook in ctx.hooks:
+                replaced = hook(g)
+                if replaced is not None:
+                    g = replaced
         input_grads = ctx.backward(g)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
