@@ -629,4 +629,6 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, given_to_leaves: set[int]) -> 
         given_to_leaves.add(id(g))
         leaf.grad = g
     else:
-        leaf.grad = leaf.grad + g
+        # Out of place: ``g`` may still be pending for another op. asarray keeps 0-d results
+        # arrays (NumPy returns scalars for 0-d + 0-d).
+        leaf.grad = np.asarray(leaf.grad + g)
