@@ -6,6 +6,8 @@ axes, done once in ``unbroadcast``.
 
 from __future__ import annotations
 
+import numbers
+
 from ..backend import array_module
 from ..tensor import Function
 
@@ -118,6 +120,9 @@ class PowScalar(Function):
     """y = x ** p for a constant p; dy/dx = p x^(p-1)"""
 
     def forward(self, x, exponent):
+        # A NumPy scalar exponent is not "weak" under NumPy's promotion rules (NEP 50):
+        # x ** np.float64(2) would turn float32 into float64; a Python number follows x's dtype.
+        exponent = int(exponent) if isinstance(exponent, numbers.Integral) else float(exponent)
         self.x, self.exponent = x, exponent
         return x**exponent
 

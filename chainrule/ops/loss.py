@@ -79,8 +79,9 @@ class CrossEntropy(Function):
                 q[rows, labels] += 1 - label_smoothing
                 self.weighted_target = q if weight is None else q * weight
                 losses = -(self.weighted_target * log_p).sum(axis=1)
-                w_label = 1 if weight is None else weight[labels]
-                denominator = (w_label * valid).sum()
+                # An integer count would make float32 / int64 scalar division float64.
+                w_label = valid if weight is None else weight[labels] * valid
+                denominator = w_label.sum(dtype=x.dtype)
             if self.valid is not None:
                 losses = losses * valid
         else:
