@@ -1,1 +1,11 @@
-"""chainrule.data (being built)."""
+"""Data pipelines: datasets, batching with ``DataLoader``, seeded splits, standardisation."""
+
+from .dataset import Dataset, Subset, TensorDataset
+from .loader import DataLoader
+from .preprocessing import Standardizer
+from .split import random_split, train_test_split
+
+__all__ = [
+    "Dataset", "TensorDataset", "Subset", "DataLoader", "random_split", "train_test_split",
+    "Standardizer",
+]
