@@ -6,6 +6,11 @@ from .preprocessing import Standardizer
 from .split import random_split, train_test_split
 
 __all__ = [
-    "Dataset", "TensorDataset", "Subset", "DataLoader", "random_split", "train_test_split",
+    "DataLoader",
+    "Dataset",
     "Standardizer",
+    "Subset",
+    "TensorDataset",
+    "random_split",
+    "train_test_split",
 ]

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset"]
+__all__ = ["Dataset", "Subset", "TensorDataset"]
 
 
 def _as_arrays(arrays: Sequence, owner: str) -> list[np.ndarray]:

@@ -6,6 +6,7 @@ Both take ``seed``: an int, a ``numpy.random.Generator``, or None for the global
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from numbers import Integral, Real
@@ -65,10 +66,10 @@ def random_split(dataset, lengths: Sequence[int | float], seed=None) -> list[Sub
         )
     order = resolve(seed).permutation(n)
     bounds = np.cumsum([0, *counts])
-    return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [Subset(dataset, order[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
-def _test_count(n: int, test_size: int | float) -> int:
+def _test_count(n: int, test_size: float) -> int:
     if isinstance(test_size, Integral) and not isinstance(test_size, bool):
         n_test = int(test_size)
     elif isinstance(test_size, Real) and 0 < test_size < 1:
@@ -92,18 +93,17 @@ def _stratified_test_index(labels: np.ndarray, n_test: int, rng) -> np.ndarray:
     Each class gets ``n_c * n_test / n`` test samples rounded by largest remainder, so the
     counts sum to ``n_test`` exactly and differ from the ideal by less than one per class.
     """
-    classes, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    _classes, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
     per_class = _counts_from_fractions(n_test, sizes / len(labels))
     members = np.argsort(inverse, kind="stable")
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     picks = [
-        rng.permutation(members[s : s + size])[:k]
-        for s, size, k in zip(starts, sizes, per_class)
+        rng.permutation(members[s : s + size])[:k] for s, size, k in zip(starts, sizes, per_class)
     ]
     return np.concatenate(picks)
 
 
-def train_test_split(*arrays, test_size: int | float = 0.25, seed=None, stratify=None) -> list:
+def train_test_split(*arrays, test_size: float = 0.25, seed=None, stratify=None) -> list:
     """Split arrays into random train and test parts (as scikit-learn's function of that name).
 
     Args:
