@@ -1,0 +1,247 @@
+"""Evaluation metrics as plain NumPy functions, and the one string lookup ``get``.
+
+Every metric takes ``(y_true, y_pred)`` in scikit-learn's order and accepts NumPy arrays or
+``cr.Tensor``. Classification metrics accept predicted labels or class scores (logits or
+probabilities, the class axis last), so a model's raw output can be passed as it is.
+
+``cr.fit`` streams these over batches: the mean-type metrics (accuracy, top-k accuracy, MAE) are
+averaged weighted by batch size, and R² keeps exact running sums (``_R2Stream``), so an epoch's
+value equals the metric over the whole epoch's predictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = [
+    "accuracy", "top_k_accuracy", "confusion_matrix", "mean_absolute_error", "r2_score", "get",
+]
+
+
+def _array(value, name: str, function: str) -> np.ndarray:
+    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    if array.ndim == 0:
+        raise ValueError(f"{function}: {name} must have a sample axis, got a scalar")
+    return array
+
+
+def _labels(y_true, y_pred, function: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer true labels and predicted labels (argmax over the last axis of scores)."""
+    t = _array(y_true, "y_true", function)
+    p = _array(y_pred, "y_pred", function)
+    if t.dtype.kind not in "iub":
+        raise TypeError(
+            f"{function}: y_true must hold integer class labels, got dtype {t.dtype}; convert "
+            "with y.astype('int64') (one-hot targets: y.argmax(axis=-1))"
+        )
+    if p.ndim == t.ndim + 1:
+        p = p.argmax(axis=-1)
+    elif p.dtype.kind not in "iub":
+        raise ValueError(
+            f"{function}: y_pred of shape {p.shape} and dtype {p.dtype} must be integer labels "
+            f"shaped like y_true {t.shape}, or class scores of shape {(*t.shape, 'C')}"
+        )
+    if p.shape != t.shape:
+        raise ValueError(
+            f"{function}: y_true has shape {t.shape} but the predicted labels have shape {p.shape}"
+        )
+    return t, p
+
+
+def accuracy(y_true, y_pred, *, threshold: float | None = None) -> float:
+    """Fraction of correct predictions: ``mean(ŷᵢ == yᵢ)``.
+
+    Args:
+        y_true: integer class labels.
+        y_pred: predicted labels of the same shape, or class scores (logits or probabilities)
+            with one more, last, class axis, whose argmax is the prediction.
+        threshold: for binary outputs of y_true's shape: ``ŷ = y_pred > threshold``
+            (0.5 for probabilities, 0 for logits).
+
+    **Shape**: y_true ``(N, *)``; y_pred ``(N, *)`` or ``(N, *, C)``. Returns a float.
+
+    Example:
+        >>> import numpy as np
+        >>> from chainrule.metrics import accuracy
+        >>> accuracy(np.array([0, 1, 1]), np.array([[2.0, 0.1], [0.3, 0.9], [0.8, 0.2]]))
+        0.6666666666666666
+    """
+    if threshold is not None:
+        p = _array(y_pred, "y_pred", "accuracy") > threshold
+        y_pred = p.astype(np.int64)
+    t, p = _labels(y_true, y_pred, "accuracy")
+    return float(np.count_nonzero(t == p)) / t.size if t.size else float("nan")
+
+
+def top_k_accuracy(y_true, y_score, *, k: int = 5) -> float:
+    """Fraction of samples whose true class is among the ``k`` highest scores.
+
+    A tie with the k-th score counts as a hit. This is ``rank(score of yᵢ) < k`` with rank the
+    number of strictly higher scores, which costs one comparison per score instead of a sort.
+
+    **Shape**: y_true ``(N,)`` integer labels; y_score ``(N, C)``. Returns a float.
+    """
+    t = _array(y_true, "y_true", "top_k_accuracy")
+    s = _array(y_score, "y_score", "top_k_accuracy")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"top_k_accuracy: y_true must hold integer labels, got dtype {t.dtype}")
+    if s.ndim != 2 or t.shape != s.shape[:1]:
+        raise ValueError(
+            f"top_k_accuracy: expected y_true (N,) and y_score (N, C), got {t.shape} and {s.shape}"
+        )
+    if k < 1:
+        raise ValueError(f"top_k_accuracy: k must be >= 1, got {k}")
+    true_score = np.take_along_axis(s, t[:, None], axis=1)
+    higher = np.count_nonzero(s > true_score, axis=1)
+    return float(np.count_nonzero(higher < k)) / t.size if t.size else float("nan")
+
+
+def confusion_matrix(y_true, y_pred, *, num_classes: int | None = None) -> np.ndarray:
+    """Counts ``M[i, j]`` of samples of true class ``i`` predicted as class ``j``.
+
+    Rows are true classes, columns predictions (scikit-learn's convention); the diagonal holds
+    the correct ones. ``num_classes`` defaults to the largest label seen plus one, or to the
+    score axis' length when class scores are given.
+
+    **Shape**: y_true ``(N,)``; y_pred ``(N,)`` labels or ``(N, C)`` scores. Returns
+    ``(num_classes, num_classes)`` int64.
+    """
+    scores = _array(y_pred, "y_pred", "confusion_matrix")
+    t, p = _labels(y_true, y_pred, "confusion_matrix")
+    t, p = t.reshape(-1).astype(np.int64), p.reshape(-1).astype(np.int64)
+    if num_classes is None:
+        seen = max(int(t.max(initial=-1)), int(p.max(initial=-1))) + 1
+        num_classes = max(seen, scores.shape[-1] if scores.ndim == t.ndim + 1 else 0)
+    if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= num_classes):
+        raise ValueError(f"confusion_matrix: labels must lie in [0, {num_classes})")
+    counts = np.bincount(t * num_classes + p, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def _regression(y_true, y_pred, function: str) -> tuple[np.ndarray, np.ndarray]:
+    t = _array(y_true, "y_true", function)
+    p = _array(y_pred, "y_pred", function)
+    if t.shape != p.shape:
+        raise ValueError(
+            f"{function}: y_true has shape {t.shape} but y_pred has shape {p.shape}; reshape "
+            "one of them (broadcasting them is almost always a bug)"
+        )
+    return t, p
+
+
+def mean_absolute_error(y_true, y_pred) -> float:
+    """``MAE = 1/n Σ |yᵢ - ŷᵢ|`` over all elements.
+
+    **Shape**: y_true and y_pred ``(N, *)``, equal. Returns a float.
+    """
+    t, p = _regression(y_true, y_pred, "mean_absolute_error")
+    return float(np.abs(t - p, dtype=np.float64).mean())
+
+
+def r2_score(y_true, y_pred) -> float:
+    """Coefficient of determination ``R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)²``.
+
+    Computed per output column and averaged (scikit-learn's ``uniform_average``); 1 is a
+    perfect fit, 0 predicting the mean.
+
+    **Shape**: y_true and y_pred ``(N,)`` or ``(N, outputs)``, equal. Returns a float.
+    """
+    t, p = _regression(y_true, y_pred, "r2_score")
+    stream = _R2Stream()
+    stream.update(t, p)
+    return stream.result()
+
+
+class _MeanStream:
+    """Averages a per-batch metric over an epoch, weighted by batch size."""
+
+    __slots__ = ("function", "total", "count")
+
+    def __init__(self, function: Callable):
+        self.function = function
+        self.total = 0.0
+        self.count = 0
+
+    def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        n = len(y_true)
+        self.total += self.function(y_true, y_pred) * n
+        self.count += n
+
+    def result(self) -> float:
+        return self.total / self.count if self.count else float("nan")
+
+
+class _R2Stream:
+    """Exact R² over many batches: running float64 residual sums and, per output, the count,
+    mean and squared deviations of y, merged batch by batch (Chan et al.), which stays accurate
+    where the one-pass ``Σy² - (Σy)²/n`` would cancel."""
+
+    __slots__ = ("n", "mean", "m2", "ss_res")
+
+    def __init__(self):
+        self.n, self.mean, self.m2, self.ss_res = 0, 0.0, 0.0, 0.0
+
+    def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+        t = y_true.reshape(len(y_true), -1).astype(np.float64)
+        residual = t - y_pred.reshape(t.shape)
+        self.ss_res = self.ss_res + (residual * residual).sum(axis=0)
+        n_batch = len(t)
+        batch_mean = t.mean(axis=0)
+        centred = t - batch_mean
+        delta = batch_mean - self.mean
+        total = self.n + n_batch
+        shift = delta * delta * (self.n * n_batch / total)
+        self.m2 = self.m2 + (centred * centred).sum(axis=0) + shift
+        self.mean = self.mean + delta * n_batch / total
+        self.n = total
+
+    def result(self) -> float:
+        """Per-output ``1 - SS_res / SS_tot``, averaged. An output with constant targets
+        (SS_tot = 0) scores 1 if predicted exactly, else 0 (scikit-learn's ``force_finite``)."""
+        if not self.n:
+            return float("nan")
+        ss_tot, ss_res = np.asarray(self.m2), np.asarray(self.ss_res)
+        safe = np.where(ss_tot > 0, ss_tot, 1.0)
+        scores = np.where(ss_tot > 0, 1 - ss_res / safe, np.where(ss_res == 0, 1.0, 0.0))
+        return float(np.mean(scores))
+
+
+_METRICS: dict[str, Callable] = {
+    "accuracy": accuracy,
+    "acc": accuracy,
+    "top_k_accuracy": top_k_accuracy,
+    "top5": top_k_accuracy,
+    "mean_absolute_error": mean_absolute_error,
+    "mae": mean_absolute_error,
+    "r2_score": r2_score,
+    "r2": r2_score,
+    "confusion_matrix": confusion_matrix,
+}
+
+
+def get(name: str | Callable) -> Callable:
+    """The metric function called ``name`` (``'accuracy'``, ``'mae'``, ``'r2'``, …); a callable
+    is returned unchanged."""
+    if callable(name):
+        return name
+    if not isinstance(name, str) or name.lower() not in _METRICS:
+        raise ValueError(
+            f"unknown metric {name!r}; expected one of {sorted(_METRICS)} or a callable"
+        )
+    return _METRICS[name.lower()]
+
+
+def _stream(metric: str | Callable) -> tuple[str, _MeanStream | _R2Stream]:
+    """A (log name, accumulator) pair for one entry of ``fit``'s ``metrics``."""
+    function = get(metric)
+    if function is confusion_matrix:
+        raise ValueError(
+            "confusion_matrix is not a scalar metric, so fit cannot log it; compute it after "
+            "training: cr.metrics.confusion_matrix(y, cr.predict(model, x))"
+        )
+    stream = _R2Stream() if function is r2_score else _MeanStream(function)
+    return getattr(function, "__name__", "metric"), stream
