@@ -1,1 +1,26 @@
-"""chainrule.datasets (being built)."""
+"""Real data sets as NumPy arrays: ``(x_train, y_train), (x_test, y_test)``.
+
+Images are float32 in [0, 1], channels first ``(N, C, H, W)`` (``flatten=True`` gives rows);
+labels are int64. ``load_digits`` needs nothing (the data ships inside chainrule); the others
+read local files and, for Fashion-MNIST, download them once with a checksum.
+"""
+
+from .catalog import load, names
+from .cifar10 import CIFAR10_CLASSES, load_cifar10
+from .digits import load_digits
+from .fashion_mnist import FASHION_MNIST_CLASSES, FASHION_MNIST_URL, load_fashion_mnist
+from .idx import read_idx
+from .mnist5k import load_mnist_5k
+
+__all__ = [
+    "CIFAR10_CLASSES",
+    "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_URL",
+    "load",
+    "load_cifar10",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_mnist_5k",
+    "names",
+    "read_idx",
+]

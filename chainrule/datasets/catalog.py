@@ -1,0 +1,86 @@
+"""``load(name)``: every data set by one string, for the command line and configuration files."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .cifar10 import load_cifar10
+from .digits import load_digits
+from .fashion_mnist import load_fashion_mnist
+from .mnist5k import load_mnist_5k
+
+__all__ = ["load", "names"]
+
+# name -> (loader, whether it makes its own seeded split rather than having an official one)
+_LOADERS = {
+    "digits": (load_digits, True),
+    "fashion-mnist": (load_fashion_mnist, False),
+    "mnist-5k": (load_mnist_5k, True),
+    "cifar10": (load_cifar10, False),
+}
+_SPLIT_OPTIONS = ("seed", "test_size")
+_NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def names() -> list[str]:
+    """The data set names ``load`` knows (besides ``.npz`` paths)."""
+    return list(_LOADERS)
+
+
+def _load_npz(path: Path, flatten: bool = False):
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [k for k in _NPZ_KEYS if k not in archive.files]
+            if missing:
+                raise ValueError(
+                    f"{path} lacks arrays {missing}; a data file holds {', '.join(_NPZ_KEYS)}"
+                )
+            x_train, y_train, x_test, y_test = (archive[k] for k in _NPZ_KEYS)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"cannot read {path} as a .npz data file: {exc}") from exc
+    for x, y, part in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+        if x.ndim == 0 or y.shape != (len(x),):
+            raise ValueError(
+                f"{path}: x_{part} {x.shape} and y_{part} {y.shape} must hold one label per sample"
+            )
+    if flatten:
+        x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
+    return (x_train, y_train), (x_test, y_test)
+
+
+def load(name: str, **options):
+    """Load a data set by name, or the arrays of a ``.npz`` file.
+
+    Args:
+        name: ``"digits"``, ``"fashion-mnist"``, ``"mnist-5k"``, ``"cifar10"`` (underscores and
+            case are ignored), or a path ending in ``.npz`` holding arrays ``x_train``,
+            ``y_train``, ``x_test`` and ``y_test``.
+        **options: passed to the loader (e.g. ``flatten=True``, ``path=`` for cifar10).
+            ``seed`` and ``test_size`` only concern data sets without an official split
+            (digits, mnist-5k) and are ignored by the others.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)``.
+
+    Example:
+        >>> (x_train, y_train), _ = load("digits", flatten=True)
+        >>> x_train.shape
+        (1437, 64)
+    """
+    if str(name).lower().endswith(".npz"):
+        unknown = set(options) - {"flatten", *_SPLIT_OPTIONS}
+        if unknown:
+            raise TypeError(f"load: options {sorted(unknown)} do not apply to a .npz file")
+        return _load_npz(Path(name), flatten=options.get("flatten", False))
+    key = str(name).lower().replace("_", "-")
+    if key not in _LOADERS:
+        raise ValueError(
+            f"unknown data set {name!r}; expected one of {', '.join(_LOADERS)} or a .npz file"
+        )
+    loader, splits = _LOADERS[key]
+    if not splits:
+        options = {k: v for k, v in options.items() if k not in _SPLIT_OPTIONS}
+    return loader(**options)
