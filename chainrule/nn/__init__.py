@@ -1,6 +1,38 @@
 """Neural-network building blocks: modules, layers, losses, initialisation."""
 
-from . import functional
+from . import functional, init
+from .activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+    activation,
+)
+from .container import ModuleList, Sequential
+from .dropout import Dropout
+from .linear import Flatten, Identity, Linear
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    loss,
+)
 from .module import Module, Parameter
 
-__all__ = ["functional", "Module", "Parameter"]
+__all__ = [
+    "functional", "Module", "Parameter", "init",
+    "Linear", "Identity", "Flatten", "Sequential", "ModuleList", "Dropout",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
+    "activation",
+    "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
+    "BCEWithLogitsLoss", "loss",
+]

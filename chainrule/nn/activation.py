@@ -1,0 +1,179 @@
+"""Activation modules: thin wrappers over the ops in ``chainrule.ops.activation``, and
+``activation``, the one lookup from a name such as ``"relu"`` to a module.
+
+On the package, ``cr.nn.activation`` names that function, not this submodule (every class
+here is exported on ``cr.nn`` too).
+
+Every activation here is element-wise except ``Softmax``/``LogSoftmax``, which normalise along
+``axis``.
+
+Shape:
+    - Input: any shape ``(*)``; output: the same shape.
+"""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import functional as F
+from .linear import Identity
+from .module import Module
+
+__all__ = [
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
+    "activation",
+]
+
+
+class Sigmoid(Module):
+    """``σ(x) = 1 / (1 + e⁻ˣ)``, element-wise; ``σ'(x) = σ(x)(1 - σ(x))``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """``tanh(x) = (eˣ - e⁻ˣ) / (eˣ + e⁻ˣ)``, element-wise; ``tanh'(x) = 1 - tanh²(x)``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.tanh(x)
+
+
+class ReLU(Module):
+    """``max(x, 0)``, element-wise (gradient 0 at x = 0, as PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ReLU()(cr.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """``x`` for x > 0, else ``negative_slope · x``, element-wise."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """``x`` for x > 0, else ``alpha · (eˣ - 1)``, element-wise."""
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class GELU(Module):
+    """``x Φ(x)`` with Φ the standard normal CDF, element-wise; ``approximate='tanh'`` uses
+    ``Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715 x³)))``."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    """``ln(1 + e^(βx)) / β``, element-wise: a smooth ReLU; the derivative is ``σ(βx)``."""
+
+    def __init__(self, beta: float = 1.0):
+        super().__init__()
+        self.beta = beta
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softplus(x, self.beta)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}"
+
+
+class Softmax(Module):
+    """``yᵢ = e^(xᵢ) / Σⱼ e^(xⱼ)`` along ``axis`` (shifted by the max, so it never overflows).
+
+    For classification train on logits with ``CrossEntropyLoss``, which fuses this softmax with
+    the log for stability; use ``Softmax`` to read probabilities.
+    """
+
+    def __init__(self, axis: int = -1):
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Softmax):
+    """``yᵢ = xᵢ - log Σⱼ e^(xⱼ)`` along ``axis``; pairs with ``NLLLoss``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.log_softmax(x, self.axis)
+
+
+def _lookup(kind: str, name, table: dict[str, type[Module]], kwargs: dict) -> Module:
+    """``table[name](**kwargs)``, where a name matches a key or a class name in any spelling
+    ("LeakyReLU", "leaky_relu", "leaky-relu"); a module is returned as is, a class built."""
+    if isinstance(name, Module):
+        return name
+    if isinstance(name, type) and issubclass(name, Module):
+        return name(**kwargs)
+    if isinstance(name, str):
+        wanted = name.lower().replace("_", "").replace("-", "")
+        for key, cls in table.items():
+            if wanted in (key.replace("_", ""), cls.__name__.lower()):
+                return cls(**kwargs)
+    raise ValueError(
+        f"unknown {kind} {name!r}; expected a Module, a Module class or one of {sorted(table)}"
+    )
+
+
+_ACTIVATIONS: dict[str, type[Module]] = {
+    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU,
+    "gelu": GELU, "softplus": Softplus, "softmax": Softmax, "log_softmax": LogSoftmax,
+    "identity": Identity, "linear": Identity,  # "linear": Keras's name for no activation
+}
+
+
+def activation(name, **kwargs) -> Module:
+    """The activation module for ``name``: the one lookup behind ``activation="relu"`` options.
+
+    Args:
+        name: a name, in snake case or spelled as the class ("relu", "leaky_relu",
+            "LeakyReLU", "log_softmax"; "identity", "linear" or None for none), a module
+            (returned as is) or a module class (instantiated).
+        kwargs: constructor arguments, e.g. ``negative_slope=0.2``.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.activation("leaky_relu", negative_slope=0.2)
+        LeakyReLU(negative_slope=0.2)
+    """
+    return _lookup("activation", "identity" if name is None else name, _ACTIVATIONS, kwargs)
