@@ -1,6 +1,7 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
-from . import nn
+from . import data, datasets, nn
+from .data import DataLoader
 from .gradcheck import GradcheckError, gradcheck
 from .ops import concatenate, maximum, minimum, stack, where
 from .random import get_rng_state, manual_seed, set_rng_state
@@ -14,4 +15,5 @@ __all__ = [
     "GradcheckError", "concatenate", "stack", "where", "maximum", "minimum", "nn",
     "manual_seed", "get_rng_state", "set_rng_state",
     "fit", "evaluate", "predict", "callbacks", "metrics",
+    "data", "datasets", "DataLoader",
 ]
