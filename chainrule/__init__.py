@@ -1,12 +1,15 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
-from . import data, datasets, nn
+from . import data, datasets, nn, optim
+from . import explain as explain
 from .data import DataLoader
 from .gradcheck import GradcheckError, gradcheck
+from .io import LoadError, load_model, load_state, save, save_state
 from .ops import concatenate, maximum, minimum, stack, where
 from .random import get_rng_state, manual_seed, set_rng_state
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .train import callbacks, evaluate, fit, metrics, predict
+from .train.checkpoint import load_checkpoint, save_checkpoint
 
 __version__ = "0.1.0"
 
@@ -14,6 +17,8 @@ __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
     "GradcheckError", "concatenate", "stack", "where", "maximum", "minimum", "nn",
     "manual_seed", "get_rng_state", "set_rng_state",
+    "save", "load_model", "save_state", "load_state", "LoadError", "save_checkpoint",
+    "load_checkpoint",
     "fit", "evaluate", "predict", "callbacks", "metrics",
-    "data", "datasets", "DataLoader",
+    "data", "datasets", "DataLoader", "optim", "explain",
 ]

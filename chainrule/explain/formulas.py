@@ -1,0 +1,107 @@
+"""The textbook formulas explain shows: each activation's g and g', each fused loss's J and dJ/dh.
+
+Activations are found by the name of the module or op that computed them, so a ``Tanh`` module
+and a ``.tanh()`` call inside a custom ``forward`` are explained alike. Each entry computes
+``g'(z)`` from the values that flowed forward (``z`` and ``a = g(z)``), independently of the
+backward rule, so the two can check each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["Activation", "ACTIVATIONS", "LossFormula", "loss_formula"]
+
+
+@dataclass(frozen=True)
+class Activation:
+    symbol: str  # how g is written: σ, tanh, ReLU, ...
+    derivative_text: str  # g'(z) in terms of z and a
+    derivative: Callable[[np.ndarray, np.ndarray, dict], np.ndarray]  # (z, a, settings) -> g'(z)
+
+
+def _sigmoid(x):
+    return 0.5 * (np.tanh(0.5 * x) + 1)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "Sigmoid": Activation("σ", "σ'(z) = a ⊙ (1 − a)", lambda z, a, s: a * (1 - a)),
+    "Tanh": Activation("tanh", "tanh'(z) = 1 − a²", lambda z, a, s: 1 - a * a),
+    "ReLU": Activation("ReLU", "ReLU'(z) = [z > 0]", lambda z, a, s: (z > 0).astype(z.dtype)),
+    "LeakyReLU": Activation(
+        "LeakyReLU", "g'(z) = 1 if z > 0 else α",
+        lambda z, a, s: np.where(z > 0, 1, s.get("negative_slope", 0.01)).astype(z.dtype),
+    ),
+    "ELU": Activation(
+        "ELU", "g'(z) = 1 if z > 0 else a + α",
+        lambda z, a, s: np.where(z > 0, 1, a + s.get("alpha", 1.0)).astype(z.dtype),
+    ),
+    "Softplus": Activation(
+        "softplus", "g'(z) = σ(βz)", lambda z, a, s: _sigmoid(s.get("beta", 1.0) * z)
+    ),
+    "Identity": Activation("id", "g'(z) = 1", lambda z, a, s: np.ones_like(z)),
+}
+
+# Where an op keeps an activation's setting, by op attribute -> the module's argument name.
+OP_SETTINGS = {"slope": "negative_slope", "alpha": "alpha"}
+
+
+@dataclass(frozen=True)
+class LossFormula:
+    name: str
+    text: str  # J written out
+    gradient_text: str  # dJ/dh written out
+    gradient: Callable[[np.ndarray], np.ndarray] | None  # h -> dJ/dh, None where not derived here
+
+
+def _softmax(h: np.ndarray) -> np.ndarray:
+    e = np.exp(h - h.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def loss_formula(op, target: np.ndarray, output_shape: tuple) -> LossFormula:
+    """Describe the loss from the fused op that computed it (read before backward frees it).
+
+    ``op`` is the ``Function`` at the root of the loss graph; the formulas assume its default
+    weighting (no class weights, no smoothing); other settings are shown but not re-derived.
+    """
+    name = type(op).__name__ if op is not None else "loss"
+    settings = vars(op) if op is not None else {}
+    reduction = settings.get("reduction", "mean")
+    rows = output_shape[0] if output_shape else 1
+    size = int(np.prod(output_shape)) if output_shape else 1
+    divide = f"1/{'m' if size == rows else 'n'}"
+    if name == "MSE":
+        scale = settings.get("scale", 1.0)
+        if reduction != "mean":
+            return LossFormula("MSE", f"J = {scale:g} Σ (h − y)²  ({reduction})", "", None)
+        if scale == 0.5:
+            text = f"J = 1/(2{divide[2:]}) Σ (h − y)²"
+            gradient_text = f"∂J/∂h = (h − y)/{divide[2:]}"
+        else:
+            text = f"J = {'' if scale == 1 else f'{scale:g}·'}{divide} Σ (h − y)²"
+            gradient_text = f"∂J/∂h = {2 * scale:g}(h − y)/{divide[2:]}"
+        y = target.astype(np.float64)
+        return LossFormula("mean squared error", text, gradient_text,
+                           lambda h: 2 * scale * (h - y) / size)
+    if name == "CrossEntropy" and settings.get("weighted_target", 0) is None and reduction == "mean" \
+            and settings.get("valid") is None and len(output_shape) == 2:
+        labels = target.astype(np.int64)
+
+        def gradient(h):
+            grad = _softmax(h)
+            grad[np.arange(len(labels)), labels] -= 1
+            return grad / len(labels)
+
+        return LossFormula("softmax cross-entropy", "J = −1/m Σᵢ log softmax(hᵢ)[yᵢ]",
+                           "∂J/∂h = (softmax(h) − onehot(y))/m", gradient)
+    if name == "BCEWithLogits" and settings.get("weight") is None \
+            and settings.get("log_weight") is None and reduction == "mean":
+        y = target.astype(np.float64)
+        return LossFormula("binary cross-entropy on logits",
+                           f"J = −{divide} Σ [y log σ(h) + (1 − y) log(1 − σ(h))]",
+                           f"∂J/∂h = (σ(h) − y)/{divide[2:]}", lambda h: (_sigmoid(h) - y) / size)
+    return LossFormula(name, f"J = {name}(h, y)", "computed by the loss's backward rule", None)

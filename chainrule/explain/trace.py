@@ -1,0 +1,188 @@
+"""Record one forward and backward pass of any model, step by step, without changing it.
+
+Forward hooks on the model's leaf modules record each call's input, output and parameters;
+ops applied between modules (``h.tanh()`` in a custom ``forward``) are found by walking the graph
+and become steps of their own. ``retain_grad`` on every recorded tensor then lets one ordinary
+``backward()`` reveal ``∂J/∂`` of each of them. Parameter gradients, buffers and the random
+state are restored afterwards, so explaining a model never changes how it trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import random as cr_random
+from .. import tensor as tensor_module
+from ..nn.module import Module
+from ..tensor import Tensor
+from .formulas import OP_SETTINGS, LossFormula, loss_formula
+
+__all__ = ["Step", "Trace", "record"]
+
+
+@dataclass
+class Step:
+    """One module call or free op of the forward pass, in execution order."""
+
+    name: str  # dotted module name, or the op's name for a free op
+    kind: str  # class name of the module or op
+    is_op: bool
+    input: np.ndarray | None
+    output: np.ndarray
+    params: dict[str, np.ndarray] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)  # activation settings (negative_slope, ...)
+    grad_output: np.ndarray | None = None
+    grad_input: np.ndarray | None = None
+    grad_params: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Trace:
+    steps: list[Step]
+    inputs: np.ndarray
+    target: np.ndarray
+    output: np.ndarray
+    grad_output: np.ndarray | None  # ∂J/∂h
+    loss: float
+    loss_formula: LossFormula
+
+
+def _first_tensor(values) -> Tensor | None:
+    for value in values:
+        if isinstance(value, Tensor):
+            return value
+    return None
+
+
+def _snapshot_buffers(model: Module) -> list[tuple[Module, str, np.ndarray]]:
+    saved = []
+    for module in model.modules():
+        for name in module._buffers:
+            value = module.__dict__[name]
+            if isinstance(value, np.ndarray):
+                saved.append((module, name, value.copy()))
+    return saved
+
+
+def record(model: Module, x, y, loss) -> Trace:
+    """Run ``loss(model(x), y)`` forward and backward and record every step.
+
+    ``loss`` is a callable ``(output, target) -> scalar Tensor``.
+    """
+    leaves = [(name, m) for name, m in model.named_modules() if not m._modules] or [("", model)]
+    calls: list[tuple[int, int, str, Module, Tensor | None, Tensor]] = []
+    starts: dict[int, list[int]] = {}
+    handles = []
+
+    def before(module, inputs):
+        starts.setdefault(id(module), []).append(next(tensor_module._op_counter))
+
+    def after(module, inputs, output, name=""):
+        start = starts[id(module)].pop()
+        if isinstance(output, Tensor):
+            calls.append((start, next(tensor_module._op_counter), name, module,
+                          _first_tensor(inputs), output))
+
+    for name, module in leaves:
+        handles.append(module.register_forward_pre_hook(before))
+        handles.append(module.register_forward_hook(
+            lambda m, i, o, name=name or type(model).__name__: after(m, i, o, name)))
+
+    rng_state = cr_random.get_rng_state()
+    buffers = _snapshot_buffers(model)
+    saved_grads = [(p, p.grad) for p in model.parameters()]
+    try:
+        for p, _ in saved_grads:
+            p.grad = None
+        x_data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        floating = x_data.dtype.kind == "f"
+        inputs = Tensor(x_data.copy(), requires_grad=floating) if floating else Tensor(x_data)
+        target = y if isinstance(y, Tensor) else Tensor(np.asarray(y))
+        begin = next(tensor_module._op_counter)
+        output = model(inputs)
+        if not isinstance(output, Tensor):
+            raise TypeError(f"explain needs a model that returns one tensor, got {type(output)}")
+        objective = loss(output, target)
+        if not isinstance(objective, Tensor) or objective.size != 1:
+            raise ValueError("explain: the loss must return a scalar tensor")
+        if not objective.requires_grad:
+            raise ValueError("explain: the loss does not depend on any parameter or the input")
+        steps = _steps(calls, output, begin)
+        retained = {id(output): output}
+        for _, tensors in steps:
+            retained.update((id(t), t) for t in tensors if t is not None)
+        for t in retained.values():
+            t.retain_grad()  # once per tensor: a second hook would count its gradient twice
+        formula = loss_formula(objective._ctx, np.asarray(target.data), output.shape)
+        objective.backward()
+        recorded = []
+        for step, (out_tensor, in_tensor) in steps:
+            step.grad_output = out_tensor.grad
+            step.grad_input = None if in_tensor is None else in_tensor.grad
+            recorded.append(step)
+        params_by_module = {id(m): m for _, m in leaves}
+        for step in recorded:
+            module = params_by_module.get(step.settings.pop("_module_id", None))
+            if module is not None:
+                step.grad_params = {n: p.grad for n, p in module.named_parameters()
+                                    if p.grad is not None}
+        return Trace(recorded, x_data, np.asarray(target.data), output.data, output.grad,
+                     float(objective.item()), formula)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for p, grad in saved_grads:
+            p.grad = grad
+        for module, name, value in buffers:
+            object.__setattr__(module, name, value)
+        cr_random.set_rng_state(rng_state)
+
+
+def _settings_of(owner) -> dict:
+    settings = {}
+    for attribute in ("negative_slope", "alpha", "beta"):
+        if isinstance(getattr(owner, attribute, None), (int, float)):
+            settings[attribute] = getattr(owner, attribute)
+    for attribute, name in OP_SETTINGS.items():
+        value = owner.__dict__.get(attribute) if hasattr(owner, "__dict__") else None
+        if isinstance(value, (int, float)):
+            settings[name] = value
+    return settings
+
+
+def _steps(calls, output: Tensor, begin: int):
+    """Module calls plus the free ops between them, ordered as they ran.
+
+    An op created while a leaf module's forward ran belongs to that module; the others (an
+    activation applied by a custom ``forward``, a reshape, ...) are free ops.
+    """
+    inside = [(start, end) for start, end, *_ in calls]
+    steps = []
+    for start, _, name, module, x, out in calls:
+        step = Step(name=name, kind=type(module).__name__, is_op=False,
+                    input=None if x is None else x.data, output=out.data,
+                    params={n: p.data for n, p in module.named_parameters()},
+                    settings={**_settings_of(module), "_module_id": id(module)})
+        steps.append((start, step, (out, x)))
+
+    module_outputs = {id(out) for *_, out in calls}
+    seen: set[int] = set()
+    stack = [output]
+    while stack:
+        t = stack.pop()
+        ctx = t._ctx
+        if ctx is None or id(t) in seen or ctx.order < begin:
+            continue
+        seen.add(id(t))
+        stack.extend(ctx.parents)
+        if id(t) in module_outputs or any(s < ctx.order < e for s, e in inside):
+            continue
+        x = _first_tensor(ctx.parents)
+        step = Step(name=ctx.name, kind=ctx.name, is_op=True,
+                    input=None if x is None else x.data, output=t.data,
+                    settings=_settings_of(ctx))
+        steps.append((ctx.order, step, (t, x)))
+    steps.sort(key=lambda item: item[0])
+    return [(step, tensors) for _, step, tensors in steps]
