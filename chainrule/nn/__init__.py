@@ -1,6 +1,6 @@
 """Neural-network building blocks: modules, layers, losses, initialisation."""
 
-from . import functional, init
+from . import functional, init, utils
 from .activation import (
     ELU,
     GELU,
@@ -34,5 +34,5 @@ __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
     "activation",
     "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-    "BCEWithLogitsLoss", "loss",
+    "BCEWithLogitsLoss", "loss", "utils",
 ]
