@@ -125,7 +125,7 @@ def _contiguous(name, value) -> np.ndarray:
             f"(expected one of {sorted(d.name for d in _NUMPY_DTYPES)})"
         )
     # safetensors reads the raw buffer, so a strided view would be written scrambled.
-    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    return np.asarray(array, dtype=array.dtype.newbyteorder("<"), order="C")
 
 
 def _fsync(path: str, flags: int) -> None:
@@ -157,7 +157,8 @@ def read_safetensors(path: str | os.PathLike, *, kind: str | None = None
         tensors = safetensors.numpy.load_file(path)
     except (safetensors.SafetensorError, ValueError, KeyError) as error:
         raise LoadError(f"{path}: the safetensors reader refused the file: {error}") from None
-    return tensors, info
+    # The writer orders tensors by alignment; give them back in the order they were saved.
+    return {name: tensors[name] for name in info.get("dtypes", header)}, info
 
 
 def _validated_header(path: str) -> tuple[dict, dict]:
@@ -168,8 +169,8 @@ def _validated_header(path: str) -> tuple[dict, dict]:
             raise LoadError(f"{path} is not a regular file")
         size = status.st_size
         if size < 8:
-            raise LoadError(f"{path} is {size} bytes: too short for a safetensors file "
-                            "(an 8-byte header length, then the header)")
+            raise LoadError(f"{path} is {size} bytes, too short for a safetensors file (an "
+                            "8-byte header length, then the header): truncated or not one")
         (length,) = struct.unpack("<Q", file.read(8))
         if length > size - 8 or length > _MAX_HEADER_BYTES:
             raise LoadError(f"{path}: the header claims {length:,} bytes but the file has "
@@ -226,7 +227,7 @@ def _tensor_span(path: str, name: str, entry, data_bytes: int) -> tuple[int, int
                         "0 <= begin <= end")
     if offsets[1] > data_bytes:
         raise LoadError(f"{where}: bytes {offsets[0]}..{offsets[1]} lie outside the "
-                        f"{data_bytes:,} bytes of tensor data in the file")
+                        f"{data_bytes:,} bytes of tensor data in the file; truncated?")
     claimed = math.prod(shape) * dtype.itemsize
     if claimed != offsets[1] - offsets[0]:
         raise LoadError(f"{where}: shape {tuple(shape)} of {dtype} needs {claimed:,} bytes but "
