@@ -94,7 +94,9 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False):
-        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
+        if isinstance(betas, list):
+            betas = tuple(betas)  # the state dict restores groups' betas as tuples
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": amsgrad})
 
     def _check_group(self, group: dict) -> None:

@@ -81,11 +81,13 @@ class Optimizer:
                 f"{type(self).__name__}: params must be an iterable of parameters or of dicts, "
                 "got a single Tensor; pass [param] or model.parameters()"
             )
+        if isinstance(params, set):
+            params = {"params": params}  # add_param_group explains why a set cannot do
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict] = {}
         self.param_groups: list[dict] = []
         self._workspace: dict[np.dtype, np.ndarray] = {}
-        groups = list(params)
+        groups = [params] if isinstance(params, dict) else list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
         if not isinstance(groups[0], dict):
