@@ -1,0 +1,85 @@
+"""Activation modules (values vs NumPy and PyTorch, float32 kept) and the name lookup."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+X = np.array([[-3.0, -1.0, -0.25, 0.0], [0.5, 1.0, 2.0, 4.0]])
+_ERF = np.vectorize(math.erf)
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+CASES = [  # (module, NumPy reference, PyTorch module factory name and kwargs)
+    (cr.nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x)), ("Sigmoid", {})),
+    (cr.nn.Tanh(), np.tanh, ("Tanh", {})),
+    (cr.nn.ReLU(), lambda x: np.maximum(x, 0), ("ReLU", {})),
+    (cr.nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x),
+     ("LeakyReLU", {"negative_slope": 0.2})),
+    (cr.nn.ELU(0.7), lambda x: np.where(x > 0, x, 0.7 * np.expm1(x)), ("ELU", {"alpha": 0.7})),
+    (cr.nn.GELU(), lambda x: x * 0.5 * (1 + _ERF(x / math.sqrt(2))), ("GELU", {})),
+    (cr.nn.GELU("tanh"),
+     lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+     ("GELU", {"approximate": "tanh"})),
+    (cr.nn.Softplus(2.0), lambda x: np.log1p(np.exp(2 * x)) / 2, ("Softplus", {"beta": 2.0})),
+    (cr.nn.Softmax(), _softmax, ("Softmax", {"dim": -1})),
+    (cr.nn.Softmax(axis=0), lambda x: _softmax(x.T).T, ("Softmax", {"dim": 0})),
+    (cr.nn.LogSoftmax(), lambda x: np.log(_softmax(x)), ("LogSoftmax", {"dim": -1})),
+]
+IDS = [repr(case[0]) for case in CASES]
+
+
+@pytest.mark.parametrize(("module", "reference", "torch_spec"), CASES, ids=IDS)
+def test_values_dtype_and_gradient(module, reference, torch_spec):
+    out = module(cr.tensor(X.astype(np.float32)))
+    assert out.dtype == np.float32 and out.shape == X.shape
+    np.testing.assert_allclose(out.data, reference(X), rtol=1e-5, atol=1e-6)
+    x64 = cr.tensor(X + 0.01, requires_grad=True)  # off the kinks at 0
+    assert cr.gradcheck(module, x64)
+
+
+@pytest.mark.parametrize(("module", "reference", "torch_spec"), CASES, ids=IDS)
+def test_matches_torch(module, reference, torch_spec):
+    torch = pytest.importorskip("torch")
+    name, kwargs = torch_spec
+    expected = getattr(torch.nn, name)(**kwargs)(torch.tensor(X)).numpy()
+    # atol: the exact GELU's erf is a 1.5e-7-accurate approximation (ops/activation.py)
+    np.testing.assert_allclose(module(cr.tensor(X)).data, expected, rtol=1e-6, atol=3e-7)
+
+
+def test_reprs():
+    assert repr(cr.nn.LeakyReLU()) == "LeakyReLU(negative_slope=0.01)"
+    assert repr(cr.nn.GELU("tanh")) == "GELU(approximate='tanh')"
+    assert repr(cr.nn.LogSoftmax(axis=1)) == "LogSoftmax(axis=1)"
+
+
+def test_gelu_rejects_unknown_approximation():
+    with pytest.raises(ValueError, match="GELU: approximate must be 'none' or 'tanh', got 'erf'"):
+        cr.nn.GELU("erf")
+
+
+@pytest.mark.parametrize(("name", "expected"),
+                         [("relu", "ReLU()"), ("ReLU", "ReLU()"), ("leaky_relu", "LeakyReLU"),
+                          ("LeakyReLU", "LeakyReLU"), ("leaky-relu", "LeakyReLU"),
+                          ("log_softmax", "LogSoftmax"), ("tanh", "Tanh()"),
+                          ("linear", "Identity()"), (None, "Identity()"),
+                          ("identity", "Identity()"), ("gelu", "GELU")])
+def test_activation_lookup(name, expected):
+    assert repr(cr.nn.activation(name)).startswith(expected)
+
+
+def test_activation_lookup_modules_classes_kwargs_and_errors():
+    relu = cr.nn.ReLU()
+    assert cr.nn.activation(relu) is relu
+    assert cr.nn.activation(cr.nn.ELU, alpha=0.3).alpha == 0.3
+    assert cr.nn.activation("leaky_relu", negative_slope=0.2).negative_slope == 0.2
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'; expected .*'relu'"):
+        cr.nn.activation("swish")
+    with pytest.raises(ValueError, match="unknown activation 3"):
+        cr.nn.activation(3)
