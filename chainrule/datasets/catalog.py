@@ -31,16 +31,20 @@ def names() -> list[str]:
 
 
 def _load_npz(path: Path, flatten: bool = False):
+    arrays = None
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [k for k in _NPZ_KEYS if k not in archive.files]
-            if missing:
-                raise ValueError(
-                    f"{path} lacks arrays {missing}; a data file holds {', '.join(_NPZ_KEYS)}"
-                )
-            x_train, y_train, x_test, y_test = (archive[k] for k in _NPZ_KEYS)
-    except (OSError, zipfile.BadZipFile) as exc:
+        archive = np.load(path, allow_pickle=False)
+        if isinstance(archive, np.lib.npyio.NpzFile):
+            with archive:
+                arrays = {k: archive[k] for k in _NPZ_KEYS if k in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"cannot read {path} as a .npz data file: {exc}") from exc
+    if arrays is None:
+        raise ValueError(f"{path} is a single array, not a .npz archive of named arrays")
+    missing = [k for k in _NPZ_KEYS if k not in arrays]
+    if missing:
+        raise ValueError(f"{path} lacks arrays {missing}; a data file holds {', '.join(_NPZ_KEYS)}")
+    x_train, y_train, x_test, y_test = (arrays[k] for k in _NPZ_KEYS)
     for x, y, part in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         if x.ndim == 0 or y.shape != (len(x),):
             raise ValueError(
