@@ -13,8 +13,10 @@ from .activation import (
     Tanh,
     activation,
 )
+from .attention import MultiheadAttention, causal_mask, scaled_dot_product_attention
 from .container import ModuleList, Sequential
 from .dropout import Dropout
+from .embedding import Embedding
 from .linear import Flatten, Identity, Linear
 from .loss import (
     BCELoss,
@@ -27,6 +29,7 @@ from .loss import (
     loss,
 )
 from .module import Module, Parameter
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "functional", "Module", "Parameter", "init",
@@ -35,4 +38,6 @@ __all__ = [
     "activation",
     "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "loss", "utils",
+    "Embedding", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
+    "scaled_dot_product_attention", "causal_mask",
 ]
