@@ -28,7 +28,7 @@ import numpy as np
 
 from chainrule.random import resolve
 
-__all__ = ["OpCase", "CASES", "uniform", "DEFAULT_TOLERANCE"]
+__all__ = ["CASES", "DEFAULT_TOLERANCE", "OpCase", "uniform"]
 
 # Forward tolerance (rtol, atol) against the float64 reference, per input dtype.
 DEFAULT_TOLERANCE = {"float32": (1e-5, 1e-6), "float64": (1e-12, 1e-12)}
@@ -72,7 +72,8 @@ class OpCase:
 
     def __post_init__(self):
         # NumPy scalars (0-d results of arithmetic) would become float32 tensors; keep arrays.
-        object.__setattr__(self, "inputs", tuple(np.array(x, dtype=np.float64) for x in self.inputs))
+        arrays = tuple(np.array(x, dtype=np.float64) for x in self.inputs)
+        object.__setattr__(self, "inputs", arrays)
 
     def tol(self, dtype) -> tuple[float, float]:
         """``(rtol, atol)`` for a forward comparison in ``dtype``."""

@@ -9,10 +9,32 @@ import numpy as np
 import chainrule as cr
 from chainrule.nn import functional as F
 from chainrule.ops.activation import (
-    ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh,
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
 )
 from chainrule.ops.elementwise import (
-    Abs, Add, Cast, Clip, Div, Exp, Log, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Sqrt, Sub,
+    Abs,
+    Add,
+    Cast,
+    Clip,
+    Div,
+    Exp,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    PowScalar,
+    Sqrt,
+    Sub,
 )
 from chainrule.ops.linalg import Linear, MatMul
 from chainrule.ops.loss import MSE, BCEWithLogits, CrossEntropy
@@ -93,9 +115,10 @@ def _bce(x, y, pos_weight=None, weight=None, reduction="mean"):
     return {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
 
 
-def _t(torch, array):
-    """A NumPy constant as a torch tensor (float constants in float64, like the inputs)."""
-    return torch.as_tensor(np.asarray(array))
+def _t(torch, array, like=None):
+    """A NumPy constant as a torch tensor; float constants take ``like``'s dtype."""
+    out = torch.as_tensor(np.asarray(array))
+    return out.to(like.dtype) if like is not None and out.is_floating_point() else out
 
 
 # ------------------------------------------------------------------ elementwise arithmetic
@@ -326,7 +349,7 @@ _LINALG = [
     OpCase("matmul_batch_vector", (MatMul,), lambda a, b: a @ b, np.matmul,
            (_u(2, 3, 4), _u(4)), torch_fn=lambda torch, a, b: a @ b),
     OpCase("rmatmul_constant", (MatMul,), lambda b, m: m @ b, lambda b, m: m @ b, (_u(3, 2),),
-           constants=([[1.0, 2.0, 0.5]],), torch_fn=lambda torch, b, m: _t(torch, m) @ b),
+           constants=([[1.0, 2.0, 0.5]],), torch_fn=lambda torch, b, m: _t(torch, m, b) @ b),
     OpCase("linear_bias", (Linear,), F.linear, lambda x, w, b: x @ w.T + b,
            (_u(4, 3), _u(5, 3), _u(5)), torch_fn=lambda torch, x, w, b: x @ w.T + b),
     OpCase("linear_no_bias_3d", (Linear,), F.linear, lambda x, w: x @ w.T,
@@ -341,67 +364,69 @@ _PROBS = _softmax(_u(4, 3), 1)
 _TARGETS = (_u(3, 4) > 0).astype(np.float64)
 
 
-def _torch_ce(**kwargs):
-    return lambda torch, x, y: torch.nn.functional.cross_entropy(x, _t(torch, y), **kwargs)
+def _torch_loss(name, **kwargs):
+    """``torch.nn.functional.<name>(x, y, **kwargs)`` with NumPy constants converted."""
+    def call(torch, x, y):
+        options = {k: _t(torch, v, x) if isinstance(v, np.ndarray) else v
+                   for k, v in kwargs.items()}
+        return getattr(torch.nn.functional, name)(x, _t(torch, y, x), **options)
+
+    return call
 
 
-def _torch_bce(**kwargs):
-    return lambda torch, x, y: torch.nn.functional.binary_cross_entropy_with_logits(
-        x, _t(torch, y), **{k: _t(torch, v) if isinstance(v, np.ndarray) else v
-                            for k, v in kwargs.items()})
-
-
+_CE, _BCE = "cross_entropy", "binary_cross_entropy_with_logits"
 _WEIGHT = _pos(3)
 _POS_WEIGHT = _pos(4) * 2
 
 _LOSSES = [
     OpCase("cross_entropy", (CrossEntropy,), F.cross_entropy, _cross_entropy, (_u(4, 3) * 3,),
-           constants=(_LABELS,), torch_fn=_torch_ce()),
+           constants=(_LABELS,), torch_fn=_torch_loss(_CE)),
     OpCase("cross_entropy_large_logits", (CrossEntropy,), F.cross_entropy, _cross_entropy,
-           (_u(4, 3) * 500,), constants=(_LABELS,), torch_fn=_torch_ce()),
+           (_u(4, 3) * 500,), constants=(_LABELS,), torch_fn=_torch_loss(_CE)),
     OpCase("cross_entropy_sum", (CrossEntropy,),
            lambda x, y: F.cross_entropy(x, y, reduction="sum"),
            lambda x, y: _cross_entropy(x, y) * len(y), (_u(4, 3),), constants=(_LABELS,),
-           torch_fn=_torch_ce(reduction="sum")),
+           torch_fn=_torch_loss(_CE, reduction="sum")),
     OpCase("cross_entropy_none", (CrossEntropy,),
            lambda x, y: F.cross_entropy(x, y, reduction="none"),
            lambda x, y: -_log_softmax(x, 1)[np.arange(len(y)), y], (_u(4, 3),),
-           constants=(_LABELS,), torch_fn=_torch_ce(reduction="none")),
+           constants=(_LABELS,), torch_fn=_torch_loss(_CE, reduction="none")),
     OpCase("cross_entropy_weight", (CrossEntropy,),
            lambda x, y: F.cross_entropy(x, y, weight=_WEIGHT),
            lambda x, y: _cross_entropy(x, y, weight=_WEIGHT), (_u(4, 3),), constants=(_LABELS,),
-           torch_fn=_torch_ce(weight=_WEIGHT)),
+           torch_fn=_torch_loss(_CE, weight=_WEIGHT)),
     OpCase("cross_entropy_label_smoothing", (CrossEntropy,),
            lambda x, y: F.cross_entropy(x, y, label_smoothing=0.1),
            lambda x, y: _cross_entropy(x, y, smoothing=0.1), (_u(4, 3),), constants=(_LABELS,),
-           torch_fn=_torch_ce(label_smoothing=0.1)),
+           torch_fn=_torch_loss(_CE, label_smoothing=0.1)),
     OpCase("cross_entropy_ignore_index", (CrossEntropy,), F.cross_entropy, _cross_entropy,
-           (_u(4, 3),), constants=(_LABELS_IGNORED,), torch_fn=_torch_ce()),
+           (_u(4, 3),), constants=(_LABELS_IGNORED,), torch_fn=_torch_loss(_CE)),
     OpCase("cross_entropy_spatial", (CrossEntropy,), F.cross_entropy, _cross_entropy,
-           (_u(2, 3, 3),), constants=(_LABELS_SPATIAL,), torch_fn=_torch_ce()),
+           (_u(2, 3, 3),), constants=(_LABELS_SPATIAL,), torch_fn=_torch_loss(_CE)),
     OpCase("cross_entropy_probabilities", (CrossEntropy,), F.cross_entropy,
            lambda x, q: -(q * _log_softmax(x, 1)).sum(axis=1).mean(), (_u(4, 3),),
-           constants=(_PROBS,), torch_fn=_torch_ce()),
+           constants=(_PROBS,), torch_fn=_torch_loss(_CE)),
     OpCase("bce_with_logits", (BCEWithLogits,), F.binary_cross_entropy_with_logits, _bce,
-           (_u(3, 4) * 3,), constants=(_TARGETS,), torch_fn=_torch_bce()),
+           (_u(3, 4) * 3,), constants=(_TARGETS,), torch_fn=_torch_loss(_BCE)),
     OpCase("bce_with_logits_saturated", (BCEWithLogits,), F.binary_cross_entropy_with_logits,
            _bce, (_a(-80.0, -40.0, 40.0, 80.0),), constants=(_a(1.0, 0.0, 1.0, 0.0),),
-           torch_fn=_torch_bce()),
+           torch_fn=_torch_loss(_BCE)),
     OpCase("bce_with_logits_pos_weight", (BCEWithLogits,),
            lambda x, y: F.binary_cross_entropy_with_logits(x, y, pos_weight=_POS_WEIGHT),
            lambda x, y: _bce(x, y, pos_weight=_POS_WEIGHT), (_u(3, 4),), constants=(_TARGETS,),
-           torch_fn=_torch_bce(pos_weight=_POS_WEIGHT)),
+           torch_fn=_torch_loss(_BCE, pos_weight=_POS_WEIGHT)),
     OpCase("bce_with_logits_weight_sum", (BCEWithLogits,),
            lambda x, y: F.binary_cross_entropy_with_logits(x, y, weight=_TARGETS[0] + 0.5,
                                                            reduction="sum"),
            lambda x, y: _bce(x, y, weight=_TARGETS[0] + 0.5, reduction="sum"), (_u(3, 4),),
-           constants=(_TARGETS,), torch_fn=_torch_bce(weight=_TARGETS[0] + 0.5, reduction="sum")),
+           constants=(_TARGETS,),
+           torch_fn=_torch_loss(_BCE, weight=_TARGETS[0] + 0.5, reduction="sum")),
     OpCase("bce_with_logits_none", (BCEWithLogits,),
            lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"),
            lambda x, y: _bce(x, y, reduction="none"), (_u(3, 4),), constants=(_TARGETS,),
-           torch_fn=_torch_bce(reduction="none")),
+           torch_fn=_torch_loss(_BCE, reduction="none")),
     OpCase("mse", (MSE,), F.mse_loss, lambda p, y: ((p - y) ** 2).mean(), (_u(4, 2),),
-           constants=(_u(4, 2),), torch_fn=lambda torch, p, y: ((p - _t(torch, y)) ** 2).mean()),
+           constants=(_u(4, 2),), torch_fn=lambda torch, p, y: ((p - _t(torch, y, p)) ** 2).mean()),
     OpCase("mse_both_differentiable", (MSE,), F.mse_loss, lambda p, y: ((p - y) ** 2).mean(),
            (_u(3, 2), _u(3, 2)), torch_fn=lambda torch, p, y: torch.nn.functional.mse_loss(p, y)),
     OpCase("mse_sum_half", (MSE,), lambda p, y: F.mse_loss(p, y, reduction="sum", scale=0.5),
