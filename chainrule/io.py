@@ -43,6 +43,7 @@ import safetensors
 import safetensors.numpy
 
 from .nn.module import REGISTRY, Module, module_from_spec, module_spec
+from .random import get_rng_state, set_rng_state
 from .tensor import Tensor
 
 __all__ = [
@@ -311,12 +312,17 @@ def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | Non
     classes = {**REGISTRY, **(custom_objects or {})}
     _check_architecture(path, info["architecture"], classes,
                         sum(a.size for a in tensors.values()))
+    # Constructors draw initial weights that the file then replaces; those draws must not move
+    # the global random stream, or loading a model would change the rest of a seeded run.
+    rng_state = get_rng_state()
     try:
         model = module_from_spec(info["architecture"], custom_objects)
     # Untrusted arguments can make a constructor fail in any way; all of them mean "bad file".
     except Exception as error:  # noqa: BLE001
         raise LoadError(f"{path}: cannot rebuild the model from its architecture: "
                         f"{type(error).__name__}: {error}") from None
+    finally:
+        set_rng_state(rng_state)
     floats = {a.dtype for a in tensors.values() if a.dtype.kind == "f"}
     if len(floats) == 1:
         (dtype,) = floats

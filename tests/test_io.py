@@ -196,6 +196,14 @@ def test_model_round_trip_rebuilds_architecture_and_weights(tmp_path, registered
     np.testing.assert_array_equal(loaded(x).data, model(x).data)
 
 
+def test_load_model_leaves_the_global_random_stream_alone(tmp_path, registered):
+    path = tmp_path / "model.safetensors"
+    cr.save(Stack(Affine(3, 5), Affine(5, 2)), path)
+    state = cr.get_rng_state()
+    cr.load_model(path)
+    assert cr.get_rng_state() == state
+
+
 def test_model_saved_in_float64_loads_in_float64(tmp_path, registered):
     path = tmp_path / "model64.safetensors"
     model = Affine().astype(np.float64)
