@@ -15,7 +15,9 @@ from .activation import (
 )
 from .attention import MultiheadAttention, causal_mask, scaled_dot_product_attention
 from .container import ModuleList, Sequential
+from .conv import Conv2d
 from .dropout import Dropout
+from .dropout2d import Dropout2d
 from .embedding import Embedding
 from .linear import Flatten, Identity, Linear
 from .loss import (
@@ -29,9 +31,13 @@ from .loss import (
     loss,
 )
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
+    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
+    "LayerNorm", "Dropout2d",
     "functional", "Module", "Parameter", "init",
     "Linear", "Identity", "Flatten", "Sequential", "ModuleList", "Dropout",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",

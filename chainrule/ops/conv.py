@@ -224,9 +224,10 @@ class Conv2d(Function):
         return xp.ascontiguousarray(gx.transpose(0, 3, 1, 2))
 
 
-def _conv2d(caller: str, x: Tensor, weight: Tensor, bias: Tensor | None, stride, padding,
+def _conv2d(caller, x: Tensor, weight: Tensor, bias: Tensor | None, stride, padding,
             dilation, groups: int) -> Tensor:
-    """``conv2d`` with errors that name ``caller`` (the layer, or the function)."""
+    """``conv2d`` with errors that name ``caller`` (the function's name, or the layer, whose
+    repr is then only formatted when an error is raised)."""
     if weight.ndim != 4:
         raise ValueError(f"{caller}: weight must be (out_channels, in_channels/groups, kh, kw), "
                          f"got shape {weight.shape}")

@@ -166,7 +166,11 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Te
         array([[ 5.,  7.],
                [13., 15.]], dtype=float32)
     """
-    geo = _pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation)
+    return _max_pool2d("max_pool2d", x, kernel_size, stride, padding, dilation)
+
+
+def _max_pool2d(caller, x: Tensor, kernel_size, stride, padding, dilation) -> Tensor:
+    geo = _pool_geometry(caller, x, kernel_size, stride, padding, dilation)
     return MaxPool2d.apply(x, geometry=geo)
 
 
@@ -187,7 +191,11 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0,
         array([[ 2.5,  4.5],
                [10.5, 12.5]], dtype=float32)
     """
-    geo = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding)
+    return _avg_pool2d("avg_pool2d", x, kernel_size, stride, padding, count_include_pad)
+
+
+def _avg_pool2d(caller, x: Tensor, kernel_size, stride, padding, count_include_pad) -> Tensor:
+    geo = _pool_geometry(caller, x, kernel_size, stride, padding)
     divisor = geo.kernel[0] * geo.kernel[1]
     if not count_include_pad and any(p for pair in geo.padding for p in pair):
         ones = array_module(x.data).ones((1, 1) + x.shape[2:], dtype=x.dtype)
@@ -213,18 +221,21 @@ def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
         >>> adaptive_avg_pool2d(cr.tensor(np.ones((2, 3, 5, 7))), 1).shape
         (2, 3, 1, 1)
     """
+    return _adaptive_avg_pool2d("adaptive_avg_pool2d", x, output_size)
+
+
+def _adaptive_avg_pool2d(caller, x: Tensor, output_size) -> Tensor:
     if x.ndim != 4:
-        raise ValueError(f"adaptive_avg_pool2d: expected input of shape (N, C, H, W), got "
-                         f"{x.shape}")
+        raise ValueError(f"{caller}: expected input of shape (N, C, H, W), got {x.shape}")
     size = (output_size, output_size) if not isinstance(output_size, (tuple, list)) \
         else tuple(output_size)
     size = tuple(n if s is None else s for s, n in zip(size, x.shape[2:]))
-    _pair(size, "output_size", "adaptive_avg_pool2d", 1)
+    _pair(size, "output_size", caller, 1)
     if size == (1, 1):
         return x.mean(axis=(2, 3), keepdims=True)
     if all(n % s == 0 for s, n in zip(size, x.shape[2:])):
         kernel = tuple(n // s for s, n in zip(size, x.shape[2:]))
-        return avg_pool2d(x, kernel)
+        return _avg_pool2d(caller, x, kernel, None, 0, True)
     xp = array_module(x.data)
     rows, cols = (Tensor(_averaging_matrix(xp, n, s, x.dtype)) for s, n in zip(size, x.shape[2:]))
     return rows @ x @ cols.T

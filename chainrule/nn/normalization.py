@@ -1,0 +1,175 @@
+"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d`` (running statistics, train/eval
+behaviour) and ``LayerNorm``. The math is the fused ops of ``chainrule.ops.norm``."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..ops.norm import batch_norm, layer_norm
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+
+
+class _BatchNorm(Module):
+    """Shared by ``BatchNorm1d`` and ``BatchNorm2d``, which differ only in the input ranks
+    they accept (``_ranks``) and how they describe them."""
+
+    _ranks: tuple[int, ...] = ()
+    _layout = ""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(np.ones(num_features, dtype=dtype))
+            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            # Buffers in the parameters' dtype; Module.astype converts them with the weights.
+            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches seen."""
+        if self.track_running_stats:
+            self.running_mean.fill(0)
+            self.running_var.fill(1)
+            self.num_batches_tracked.fill(0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self!r}: expected a Tensor, got {type(x).__name__}")
+        if x.ndim not in self._ranks or x.shape[1] != self.num_features:
+            layout = self._layout.format(C=self.num_features)
+            raise ValueError(f"{self!r}: expected input of shape {layout}, got {x.shape}")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+            if momentum is None:  # a cumulative average over all batches seen
+                momentum = 1.0 / float(self.num_batches_tracked)
+        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                          training=self.training or not self.track_running_stats,
+                          momentum=momentum, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of features ``(N, C)`` or sequences ``(N, C, L)`` (PyTorch's
+    ``BatchNorm1d``): per channel ``c``,
+
+    ``y = γ_c (x - μ_c) / √(σ²_c + ε) + β_c``
+
+    In training, μ and σ² are the batch's statistics over all axes but ``C`` (σ² biased), and
+    the running estimates move towards them: ``r ← (1 - momentum) r + momentum · s`` (σ²
+    unbiased; ``momentum=None`` averages all batches equally). In eval mode the running
+    estimates are used, so the output of a sample no longer depends on its batch.
+
+    Args:
+        num_features: C.
+        eps: added to the variance for stability.
+        momentum: weight of each new batch in the running statistics (None: cumulative).
+        affine: learn γ (initially 1) and β (initially 0).
+        track_running_stats: keep running estimates; if False, batch statistics are used in
+            eval mode too.
+        dtype: dtype of γ, β and the running statistics (float32 by default).
+
+    Shape:
+        - Input: ``(N, C)`` or ``(N, C, L)``; output: the same.
+
+    Example:
+        >>> import chainrule as cr
+        >>> bn = cr.nn.BatchNorm1d(2)
+        >>> y = bn(cr.tensor([[1.0, 10.0], [3.0, 30.0]]))
+        >>> y.data.round(3).tolist(), bn.running_mean.tolist()
+        ([[-1.0, -1.0], [1.0, 1.0]], [0.20000000298023224, 2.0])
+    """
+
+    _ranks, _layout = (2, 3), "(N, {C}) or (N, {C}, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of images ``(N, C, H, W)`` (PyTorch's ``BatchNorm2d``): per channel
+    ``c``, with statistics over the batch and both spatial axes,
+
+    ``y = γ_c (x - μ_c) / √(σ²_c + ε) + β_c``
+
+    Training and eval behave as in ``BatchNorm1d`` (batch statistics and running-estimate
+    updates in training, the running estimates in eval).
+
+    Shape:
+        - Input: ``(N, C, H, W)``; output: the same.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> bn = cr.nn.BatchNorm2d(8).eval()
+        >>> bn(cr.tensor(np.ones((2, 8, 4, 4), dtype=np.float32))).shape
+        (2, 8, 4, 4)
+    """
+
+    _ranks, _layout = (4,), "(N, {C}, H, W)"
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the last axes of each sample (PyTorch's ``LayerNorm``):
+
+    ``y = γ ⊙ (x - μ) / √(σ² + ε) + β``, μ and σ² (biased) over the trailing
+    ``normalized_shape`` axes; the same in training and evaluation (no running statistics).
+
+    Args:
+        normalized_shape: int or tuple, the trailing shape to normalise over.
+        eps: added to the variance for stability.
+        elementwise_affine: learn γ (initially 1) and, if ``bias``, β (initially 0), each of
+            ``normalized_shape``.
+        bias: learn β too.
+        dtype: dtype of γ and β (float32 by default).
+
+    Shape:
+        - Input: ``(*, *normalized_shape)``; output: the same.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.LayerNorm(2)(cr.tensor([[1.0, 3.0]])).data.round(3).tolist()
+        [[-1.0, 1.0]]
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype=np.float32):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
+            else tuple(normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.elementwise_affine = elementwise_affine
+        self.register_parameter(
+            "weight", Parameter(np.ones(shape, dtype=dtype)) if elementwise_affine else None)
+        self.register_parameter(
+            "bias", Parameter(np.zeros(shape, dtype=dtype)) if elementwise_affine and bias
+            else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self!r}: expected a Tensor, got {type(x).__name__}")
+        shape = self.normalized_shape
+        if x.shape[x.ndim - len(shape):] != shape or x.ndim < len(shape):
+            raise ValueError(f"{self!r}: expected input of shape (*, {', '.join(map(str, shape))})"
+                             f", got {x.shape}")
+        return layer_norm(x, shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
