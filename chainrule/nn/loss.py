@@ -63,6 +63,8 @@ class MSELoss(_Loss):
         self.half = half
 
     def forward(self, pred: Tensor, target) -> Tensor:
+        # F.mse_loss keeps integer targets integer, which would turn a float32 loss float64.
+        target = F._regression_target("MSELoss", pred, target)
         return F.mse_loss(pred, target, self.reduction, scale=0.5 if self.half else 1.0)
 
     def extra_repr(self) -> str:
