@@ -29,7 +29,9 @@ def _counts_from_fractions(n: int, fractions: Sequence[float]) -> list[int]:
     return counts
 
 
-def random_split(dataset, lengths: Sequence[int | float], seed=None) -> list[Subset]:
+def random_split(
+    dataset, lengths: Sequence[float], seed: int | np.random.Generator | None = None
+) -> list[Subset]:
     """Split a dataset into non-overlapping random subsets of the given sizes.
 
     Args:
@@ -103,7 +105,12 @@ def _stratified_test_index(labels: np.ndarray, n_test: int, rng) -> np.ndarray:
     return np.concatenate(picks)
 
 
-def train_test_split(*arrays, test_size: float = 0.25, seed=None, stratify=None) -> list:
+def train_test_split(
+    *arrays,
+    test_size: float = 0.25,
+    seed: int | np.random.Generator | None = None,
+    stratify=None,
+) -> list[np.ndarray]:
     """Split arrays into random train and test parts (as scikit-learn's function of that name).
 
     Args:

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from importlib import resources
 
+import numpy as np
+
 from ._images import _load_csv_images
 
 __all__ = ["load_digits"]
 
 
-def load_digits(test_size: float = 0.2, seed=0, flatten: bool = False):
+def load_digits(
+    test_size: float = 0.2, seed: int | np.random.Generator | None = 0, flatten: bool = False
+):
     """Load the embedded 8x8 handwritten digits, split into train and test parts.
 
     Pixels are scaled from 0..16 to float32 in [0, 1]; labels are int64 digits 0..9. The split

@@ -103,9 +103,13 @@ def _read_part(images_file: Path, labels_file: Path) -> tuple[np.ndarray, np.nda
 
 
 def load_fashion_mnist(
-    path=None, data_dir=None, download: bool = True, *, url: str = FASHION_MNIST_URL,
+    path: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    *,
+    url: str = FASHION_MNIST_URL,
     flatten: bool = False,
-):  # fmt: skip
+):
     """Load Fashion-MNIST's official split: 60,000 training and 10,000 test images.
 
     Pixels are scaled from 0..255 to float32 in [0, 1]; labels are int64 class indices 0..9

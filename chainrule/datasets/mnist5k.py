@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 from ._images import _load_csv_images
 
 __all__ = ["load_mnist_5k"]
@@ -32,7 +34,9 @@ def _mnist_5k_file() -> Path:
     return file
 
 
-def load_mnist_5k(test_size: float = 0.2, seed=0, flatten: bool = False):
+def load_mnist_5k(
+    test_size: float = 0.2, seed: int | np.random.Generator | None = 0, flatten: bool = False
+):
     """Load 5,000 real MNIST digits (28x28), split stratified into train and test parts.
 
     Pixels are scaled from 0..255 to float32 in [0, 1]; labels are int64 digits 0..9.
