@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_number, _work_arrays
+from .optimizer import Optimizer, _check_number, _l2_grad, _work_arrays
 
 __all__ = ["Adagrad", "adagrad_update"]
 
@@ -31,11 +31,7 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, *
         param, grad, state_sum and each scratch array: the same shape.
     """
     work, decayed = scratch if scratch is not None else _work_arrays(param)
-    g = grad
-    if weight_decay:
-        np.multiply(param, weight_decay, out=decayed)
-        decayed += grad
-        g = decayed
+    g = _l2_grad(param, grad, weight_decay, out=decayed)
     np.multiply(g, g, out=work)
     state_sum += work
     np.sqrt(state_sum, out=work)

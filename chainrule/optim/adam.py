@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_number, _work_arrays
+from .optimizer import Optimizer, _check_number, _ema_, _ema_square_, _l2_grad, _work_arrays
 
 __all__ = ["Adam", "AdamW", "adam_update"]
 
@@ -37,21 +37,14 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
         param, grad, each buffer and scratch array: the same shape.
     """
     work, decayed = scratch if scratch is not None else _work_arrays(param)
-    g = grad
-    if weight_decay and decoupled_weight_decay:
-        param *= 1.0 - lr * weight_decay
-    elif weight_decay:
-        np.multiply(param, weight_decay, out=decayed)
-        decayed += grad
-        g = decayed
-    # m += (1 - β1)(g - m): the same value as β1 m + (1 - β1) g, in PyTorch's rounding (lerp)
-    np.subtract(g, exp_avg, out=work)
-    work *= 1.0 - beta1
-    exp_avg += work
-    np.multiply(g, 1.0 - beta2, out=work)
-    work *= g
-    exp_avg_sq *= beta2
-    exp_avg_sq += work
+    if decoupled_weight_decay:
+        if weight_decay:
+            param *= 1.0 - lr * weight_decay
+        g = grad
+    else:
+        g = _l2_grad(param, grad, weight_decay, out=decayed)
+    _ema_(exp_avg, g, beta1, work)
+    _ema_square_(exp_avg_sq, g, beta2, work)
     if max_exp_avg_sq is not None:
         np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
     np.sqrt(exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq, out=work)

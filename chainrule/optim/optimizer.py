@@ -54,6 +54,31 @@ def _work_arrays(like: np.ndarray, workspace: dict | None = None
     return flat[:size].reshape(like.shape), flat[size:2 * size].reshape(like.shape)
 
 
+def _l2_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, out: np.ndarray
+             ) -> np.ndarray:
+    """``∇ + λθ`` (the gradient with an L2 penalty's) in ``out``, or ``grad`` itself if λ = 0."""
+    if not weight_decay:
+        return grad
+    np.multiply(param, weight_decay, out=out)
+    out += grad
+    return out
+
+
+def _ema_(average: np.ndarray, value: np.ndarray, beta: float, work: np.ndarray) -> None:
+    """``a ← β a + (1 - β) x`` in place, as ``a += (1 - β)(x - a)`` (PyTorch's lerp rounding)."""
+    np.subtract(value, average, out=work)
+    work *= 1.0 - beta
+    average += work
+
+
+def _ema_square_(average: np.ndarray, value: np.ndarray, beta: float, work: np.ndarray) -> None:
+    """``a ← β a + (1 - β) x²`` in place."""
+    np.multiply(value, 1.0 - beta, out=work)
+    work *= value
+    average *= beta
+    average += work
+
+
 class Optimizer:
     """Base class of every optimizer.
 

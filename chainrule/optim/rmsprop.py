@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_number, _work_arrays
+from .optimizer import Optimizer, _check_number, _ema_, _ema_square_, _l2_grad, _work_arrays
 
 __all__ = ["RMSprop", "rmsprop_update"]
 
@@ -35,19 +35,10 @@ def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
         param, grad, each buffer and scratch array: the same shape.
     """
     work, decayed = scratch if scratch is not None else _work_arrays(param)
-    g = grad
-    if weight_decay:
-        np.multiply(param, weight_decay, out=decayed)
-        decayed += grad
-        g = decayed
-    np.multiply(g, 1.0 - alpha, out=work)
-    work *= g
-    square_avg *= alpha
-    square_avg += work
+    g = _l2_grad(param, grad, weight_decay, out=decayed)
+    _ema_square_(square_avg, g, alpha, work)
     if grad_avg is not None:
-        np.subtract(g, grad_avg, out=work)
-        work *= 1.0 - alpha
-        grad_avg += work
+        _ema_(grad_avg, g, alpha, work)
         np.multiply(grad_avg, grad_avg, out=work)
         np.subtract(square_avg, work, out=work)
         np.sqrt(work, out=work)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, _check_number, _work_arrays
+from .optimizer import Optimizer, _check_number, _l2_grad, _work_arrays
 
 __all__ = ["SGD", "sgd_update"]
 
@@ -35,11 +35,7 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray 
         param, grad, momentum_buffer, each scratch array: the same shape.
     """
     work, extra = scratch if scratch is not None else _work_arrays(param)
-    d = grad
-    if weight_decay:
-        np.multiply(param, weight_decay, out=work)
-        work += grad
-        d = work
+    d = _l2_grad(param, grad, weight_decay, out=work)
     if momentum:
         if momentum_buffer is None:
             momentum_buffer = d.astype(param.dtype, copy=True)
