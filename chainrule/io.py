@@ -16,7 +16,8 @@ A truncated, corrupted or hostile file raises ``LoadError`` naming the file and 
 
 Files are written atomically (a temporary file in the same directory, flushed and synced, then
 renamed over the target), so a process killed while saving leaves the previous file intact. A
-kill can leave the temporary file (``.NAME.<random>.tmp``) behind; it is safe to delete.
+kill can leave temporary files behind (``.NAME.<random>.tmp``, and the safetensors writer's own
+``.tmp<random>``); they are safe to delete.
 
 Example:
     >>> import os, tempfile
@@ -276,8 +277,11 @@ def save(model: Module, path: str | os.PathLike) -> None:
         >>> import os, tempfile
         >>> import chainrule as cr
         >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
-        >>> cr.save(cr.nn.Sequential(cr.nn.Linear(4, 2)), path)  # doctest: +SKIP
-        >>> cr.load_model(path)  # doctest: +SKIP
+        >>> cr.save(cr.nn.Sequential(cr.nn.Linear(4, 2)), path)
+        >>> cr.load_model(path)
+        Sequential(
+          (0): Linear(in_features=4, out_features=2, bias=True)
+        )
     """
     try:
         architecture = module_spec(model)

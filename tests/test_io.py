@@ -72,6 +72,7 @@ def test_state_round_trip_keeps_values_dtypes_and_layout(tmp_path):
         "f16": np.array([1.5, -2.25], dtype=np.float16),
         "i64": np.array([2**62, -5], dtype=np.int64),
         "u8": np.arange(4, dtype=np.uint8),
+        "c64": np.array([1 + 2j, -0.5j], dtype=np.complex64),
         "mask": np.array([True, False, True]),
         "scalar": np.array(3.25, dtype=np.float32),
         "empty": np.zeros((0, 4), dtype=np.float32),

@@ -17,10 +17,10 @@ Example:
     >>> import os, tempfile
     >>> import chainrule as cr
     >>> from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
-    >>> model = cr.nn.Linear(3, 2)  # doctest: +SKIP
+    >>> model = cr.nn.Linear(3, 2)
     >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
-    >>> save_checkpoint(path, model=model, epoch=4, extra={"best": 0.5})  # doctest: +SKIP
-    >>> load_checkpoint(path, model=model)["epoch"]  # doctest: +SKIP
+    >>> save_checkpoint(path, model=model, epoch=4, extra={"best": 0.5})
+    >>> load_checkpoint(path, model=model)["epoch"]
     4
 """
 
