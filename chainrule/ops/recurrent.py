@@ -40,6 +40,9 @@ class EmbeddingLookup(Function):
     dL/dW[v] = Σ_{p : idx[p] = v} dL/dy[p] (a scatter-add), and 0 for row ``padding_idx``
 
     Shape: W (V, D), idx (*) → y (*, D).
+
+    # NOTE: row ``padding_idx`` gets no gradient although the output depends on it (it is a
+    # fixed padding vector, as in PyTorch), so central differences disagree on that row.
     """
 
     def forward(self, weight, indices, padding_idx=None):
