@@ -29,6 +29,7 @@ from ..tensor import Tensor
 __all__ = [
     "calculate_gain", "calculate_fan_in_and_fan_out", "uniform_", "normal_", "constant_",
     "zeros_", "ones_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+    "fan_in_uniform_",
 ]
 
 _UNIT_GAIN = ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
@@ -189,3 +190,20 @@ def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu", generator=None):
     """He et al. (2015): N(0, std²) with ``std = gain / √fan`` (see ``kaiming_uniform_``)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator=generator)
+
+
+def fan_in_uniform_(weight, bias=None, generator=None):
+    """PyTorch's default for Linear and convolution layers: ``W`` and ``b`` from
+    ``U(-1/√fan_in, 1/√fan_in)`` (for ``W`` this is ``kaiming_uniform_(W, a=√5)``).
+
+    One generator draws the weight, then the bias. An empty weight (``fan_in = 0``) is left as
+    it is and the bias is zeroed. Returns the weight.
+    """
+    gen = resolve(generator)
+    fan_in = calculate_fan_in_and_fan_out(weight)[0]
+    bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    if fan_in > 0:
+        uniform_(weight, -bound, bound, generator=gen)
+    if bias is not None:
+        uniform_(bias, -bound, bound, generator=gen)
+    return weight

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 
-from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -23,8 +22,8 @@ class Linear(Module):
     ``x``, so the same map over the batch reads ``Z = X Wᵀ + b`` (``b`` added to every row); that
     is what runs, fused into one op (``cr.nn.functional.linear``).
 
-    Initialisation (PyTorch's default): ``W ~ U(-1/√in_features, 1/√in_features)``, which is
-    ``kaiming_uniform_(W, a=√5)``, and ``b ~ U(-1/√in_features, 1/√in_features)``.
+    Initialisation (PyTorch's default, ``init.fan_in_uniform_``): ``W`` and ``b`` from
+    ``U(-1/√in_features, 1/√in_features)``; for ``W`` that is ``kaiming_uniform_(W, a=√5)``.
 
     Args:
         in_features: size of each input sample.
@@ -50,15 +49,12 @@ class Linear(Module):
                  dtype=np.float32, generator=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        gen = resolve(generator)
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=gen)
         if bias:
-            bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
             self.bias = Parameter(np.empty(out_features, dtype=dtype))
-            init.uniform_(self.bias, -bound, bound, generator=gen)
         else:
             self.register_parameter("bias", None)
+        init.fan_in_uniform_(self.weight, self.bias, generator=generator)
 
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):

@@ -144,3 +144,16 @@ def test_errors():
         init.uniform_(_param((2, 2)), 1, 0)
     with pytest.raises(ValueError, match="std must be >= 0"):
         init.normal_(_param((2, 2)), std=-1.0)
+
+
+def test_fan_in_uniform_is_the_pytorch_layer_default():
+    weight, bias = _param((40, 30, 3, 3)), _param((40,))  # a conv weight: fan_in = 270
+    assert init.fan_in_uniform_(weight, bias, generator=9) is weight
+    bound = 1 / math.sqrt(270)
+    for p in (weight.data, bias.data):
+        assert np.abs(p).max() <= bound and np.abs(p).max() > 0.9 * bound
+    same = init.kaiming_uniform_(_param((40, 30, 3, 3)), a=math.sqrt(5), generator=9)
+    np.testing.assert_allclose(same.data, weight.data, rtol=1e-6)
+    empty, zero_bias = _param((3, 0)), cr.nn.Parameter(np.ones(3, dtype=np.float32))
+    init.fan_in_uniform_(empty, zero_bias)  # no inputs: nothing to scale by, the bias is 0
+    np.testing.assert_array_equal(zero_bias.data, np.zeros(3))
