@@ -25,14 +25,22 @@ __all__ = [
 
 
 class Sigmoid(Module):
-    """``σ(x) = 1 / (1 + e⁻ˣ)``, element-wise; ``σ'(x) = σ(x)(1 - σ(x))``."""
+    """``σ(x) = 1 / (1 + e⁻ˣ)``, element-wise; ``σ'(x) = σ(x)(1 - σ(x))``.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
 
 class Tanh(Module):
-    """``tanh(x) = (eˣ - e⁻ˣ) / (eˣ + e⁻ˣ)``, element-wise; ``tanh'(x) = 1 - tanh²(x)``."""
+    """``tanh(x) = (eˣ - e⁻ˣ) / (eˣ + e⁻ˣ)``, element-wise; ``tanh'(x) = 1 - tanh²(x)``.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
@@ -40,6 +48,9 @@ class Tanh(Module):
 
 class ReLU(Module):
     """``max(x, 0)``, element-wise (gradient 0 at x = 0, as PyTorch).
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
 
     Example:
         >>> import chainrule as cr
@@ -52,7 +63,11 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """``x`` for x > 0, else ``negative_slope · x``, element-wise."""
+    """``x`` for x > 0, else ``negative_slope · x``, element-wise.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
@@ -66,7 +81,11 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
-    """``x`` for x > 0, else ``alpha · (eˣ - 1)``, element-wise."""
+    """``x`` for x > 0, else ``alpha · (eˣ - 1)``, element-wise.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
@@ -81,7 +100,11 @@ class ELU(Module):
 
 class GELU(Module):
     """``x Φ(x)`` with Φ the standard normal CDF, element-wise; ``approximate='tanh'`` uses
-    ``Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715 x³)))``."""
+    ``Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715 x³)))``.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
@@ -97,7 +120,11 @@ class GELU(Module):
 
 
 class Softplus(Module):
-    """``ln(1 + e^(βx)) / β``, element-wise: a smooth ReLU; the derivative is ``σ(βx)``."""
+    """``ln(1 + e^(βx)) / β``, element-wise: a smooth ReLU; the derivative is ``σ(βx)``.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
 
     def __init__(self, beta: float = 1.0):
         super().__init__()
@@ -115,6 +142,9 @@ class Softmax(Module):
 
     For classification train on logits with ``CrossEntropyLoss``, which fuses this softmax with
     the log for stability; use ``Softmax`` to read probabilities.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
     """
 
     def __init__(self, axis: int = -1):
@@ -129,7 +159,11 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    """``yᵢ = xᵢ - log Σⱼ e^(xⱼ)`` along ``axis``; pairs with ``NLLLoss``."""
+    """``yᵢ = xᵢ - log Σⱼ e^(xⱼ)`` along ``axis``; pairs with ``NLLLoss``.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         return F.log_softmax(x, self.axis)
