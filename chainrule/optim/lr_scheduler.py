@@ -67,6 +67,9 @@ class LRScheduler:
     Args:
         optimizer: the optimizer whose groups' ``lr`` to set.
         last_epoch: the index of the last step taken; -1 starts a new schedule.
+
+    Shape:
+        One rate (a Python float) per parameter group.
     """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):

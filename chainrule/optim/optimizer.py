@@ -90,6 +90,10 @@ class Optimizer:
             ``"params"`` and the hyperparameters that differ for that group.
         defaults: every hyperparameter's default value.
 
+    Shape:
+        Parameters of any shape and floating dtype; each state buffer has its parameter's shape
+        and dtype, and a parameter's update is done in that dtype.
+
     Example:
         >>> import chainrule as cr
         >>> w = cr.nn.Parameter([1.0, 2.0])
