@@ -66,7 +66,8 @@ class Callback:
 
 
 def _runs_per_batch(callback: Callback) -> bool:
-    return type(callback).on_batch_end is not Callback.on_batch_end
+    """Whether ``on_batch_end`` does anything (overridden in the class or on the instance)."""
+    return getattr(callback.on_batch_end, "__func__", None) is not Callback.on_batch_end
 
 
 def _set_lr(optimizer, lr: float) -> None:
@@ -106,7 +107,7 @@ class EarlyStopping(Callback):
 
     Args:
         monitor: logged quantity to watch (``'val_loss'``, ``'val_accuracy'``, ``'loss'``…).
-        patience: epochs without improvement to wait before stopping.
+        patience: stop after this many epochs in a row without improvement (0: at the first).
         min_delta: an improvement must exceed this margin to count.
         mode: ``'min'``, ``'max'`` or ``'auto'`` (``max`` for accuracies/scores, else ``min``).
         restore_best_weights: at the end of training, copy back the weights of the best epoch.
@@ -144,7 +145,7 @@ class EarlyStopping(Callback):
                 self.best_weights = {k: v.copy() for k, v in self.model.state_dict().items()}
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:  # Keras' count: patience=0 stops at the first miss
             self.stopped_epoch = epoch
             self.model.stop_training = True
 

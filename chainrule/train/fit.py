@@ -67,19 +67,17 @@ def _check_metrics(metrics) -> Sequence:
     return tuple(metrics)
 
 
-def _resolve_loss(loss) -> Callable:
-    if callable(loss):
-        return loss
-    if isinstance(loss, str):
-        from ..nn import loss as losses
+def _resolve_loss(loss, owner: str) -> Callable:
+    if isinstance(loss, str) or callable(loss):
+        from ..nn.loss import loss as lookup  # the one name lookup for losses
 
-        return losses.get(loss)
-    raise TypeError(f"fit: loss must be a callable or a name such as 'cross_entropy', got "
+        return lookup(loss)
+    raise TypeError(f"{owner}: loss must be a callable or a name such as 'cross_entropy', got "
                     f"{type(loss).__name__}")
 
 
 def _resolve_optimizer(optimizer, model: Module):
-    if isinstance(optimizer, str):
+    if isinstance(optimizer, (str, type)):
         from .. import optim
 
         return optim.get(optimizer, model.parameters())
@@ -91,8 +89,9 @@ def _resolve_optimizer(optimizer, model: Module):
 
 def _loader(data, *, owner: str, role: str, batch_size: int, shuffle: bool = False,
             seed: int | None = None):
-    """A ``DataLoader`` for ``(x, y)`` arrays; a loader or other iterable of batches as is."""
-    if isinstance(data, (tuple, list)):
+    """A ``DataLoader`` for ``(x, y)`` arrays; a loader or other iterable of batches (such as a
+    list of ``(x, y)`` pairs) as is."""
+    if isinstance(data, (tuple, list)) and not any(isinstance(d, (tuple, list)) for d in data):
         if len(data) != 2:
             raise ValueError(f"{owner}: {role} must be a pair (x, y) or a DataLoader, got a "
                              f"{type(data).__name__} of {len(data)} items")
@@ -223,7 +222,7 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         raise TypeError(f"fit: model must be a chainrule Module, got {type(model).__name__}")
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-    loss_fn = _resolve_loss(loss)
+    loss_fn = _resolve_loss(loss, "fit")
     optimizer = _resolve_optimizer(optimizer, model)
     metrics = _check_metrics(metrics)
     _Tally(metrics)  # fail on an unknown metric now, not after the first epoch
@@ -329,7 +328,7 @@ def evaluate(model: Module, data, *, loss=None, metrics=("accuracy",), batch_siz
         ...             loss="cross_entropy")  # doctest: +SKIP
         {'loss': ..., 'accuracy': 0.5}
     """
-    loss_fn = None if loss is None else _resolve_loss(loss)
+    loss_fn = None if loss is None else _resolve_loss(loss, "evaluate")
     loader = _loader(data, owner="evaluate", role="data", batch_size=batch_size)
     return _evaluate_loader(model, loader, loss_fn, _check_metrics(metrics), "evaluate")
 
