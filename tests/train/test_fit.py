@@ -64,15 +64,18 @@ def test_history_holds_one_value_per_epoch(blobs):
 
 
 def test_digits_mlp_reaches_the_bar(digits):
+    # SGD with momentum, a cosine schedule and label smoothing: 0.978-0.983 over seeds 0-3
     (x_train, y_train), (x_test, y_test) = digits
     cr.manual_seed(0)
     model = cr.nn.Sequential(cr.nn.Linear(64, 128), cr.nn.ReLU(), cr.nn.Linear(128, 10))
-    history = cr.fit(model, (x_train, y_train), loss="cross_entropy",
-                     optimizer=cr.optim.SGD(model.parameters(), lr=0.1), epochs=30,
-                     batch_size=16, progress=False)
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    history = cr.fit(model, (x_train, y_train), epochs=20, progress=False,
+                     loss=cr.nn.CrossEntropyLoss(label_smoothing=0.1), optimizer=optimizer,
+                     scheduler=cr.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=20))
     result = cr.evaluate(model, (x_test, y_test), loss="cross_entropy")
     assert history.history["accuracy"][-1] > 0.99
-    assert result["accuracy"] >= 0.97, result
+    assert history.history["lr"][-1] < 0.001
+    assert result["accuracy"] >= 0.975, result
 
 
 def test_progress_lines_when_not_a_terminal(blobs, capsys):
