@@ -42,16 +42,26 @@ def _work_arrays(like: np.ndarray, workspace: dict | None = None
     """Two arrays shaped and typed like ``like`` for an update's intermediate results.
 
     With ``workspace`` (a dict kept by the caller) they are views of one flat buffer per dtype,
-    grown to the largest parameter seen; their contents are meaningless between calls.
+    grown to the largest parameter seen, and the views are kept per shape (making them costs
+    more than a small parameter's update); their contents are meaningless between calls.
     """
+    if workspace is not None:
+        views = workspace.get((like.dtype, like.shape))
+        if views is not None:
+            return views
     size = like.size
     flat = None if workspace is None else workspace.get(like.dtype)
     if flat is None or flat.size < 2 * size:
         flat = array_module(like).empty(2 * size, dtype=like.dtype)
-        if workspace is not None:
+        if workspace is not None:  # views of the smaller buffer would keep it alive
+            for key in [k for k in workspace if isinstance(k, tuple) and k[0] == like.dtype]:
+                del workspace[key]
             workspace[like.dtype] = flat
     # slices then reshape (not flat.reshape(2, ...)[i]) so 0-d parameters get 0-d arrays
-    return flat[:size].reshape(like.shape), flat[size:2 * size].reshape(like.shape)
+    views = flat[:size].reshape(like.shape), flat[size:2 * size].reshape(like.shape)
+    if workspace is not None:
+        workspace[(like.dtype, like.shape)] = views
+    return views
 
 
 def _l2_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, out: np.ndarray
@@ -115,7 +125,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict] = {}
         self.param_groups: list[dict] = []
-        self._workspace: dict[np.dtype, np.ndarray] = {}
+        self._workspace: dict = {}  # scratch buffers by dtype, their views by (dtype, shape)
         groups = [params] if isinstance(params, dict) else list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
