@@ -424,3 +424,21 @@ def test_get_resolves_names_classes_and_instances():
 def test_repr_lists_groups():
     text = repr(SGD(_params(), lr=0.1, momentum=0.9))
     assert text.startswith("SGD (\nParameter Group 0\n") and "    momentum: 0.9" in text
+
+
+def test_shared_scratch_grows_with_larger_parameters():
+    # small, larger, small again: the work buffer is regrown and its views rebuilt
+    shapes = [(2,), (3, 5), (2,), (7, 4)]
+    params = [Parameter(np.full(s, 1.0)) for s in shapes]
+    opt = SGD(params, lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.1)
+    for _ in range(2):
+        for p in params:
+            p.grad = np.full(p.shape, 2.0)
+        opt.step()
+    theta, b = 1.0, 0.0
+    for step in range(2):
+        d = 2.0 + 0.1 * theta
+        b = d if step == 0 else 0.5 * b + d
+        theta -= 0.1 * (d + 0.5 * b)
+    for p in params:
+        np.testing.assert_allclose(p.data, theta, rtol=1e-14)
