@@ -59,7 +59,7 @@ class _Tally:
         return logs
 
 
-def _check_metrics(metrics) -> Sequence:
+def _metric_list(metrics) -> Sequence:
     if metrics is None:
         return ()
     if isinstance(metrics, str) or callable(metrics):
@@ -123,10 +123,10 @@ def _loss_error(owner: str, pred: Tensor, y: Tensor, error: Exception) -> Except
     """Rephrase a loss failure on the first pairing of predictions and targets."""
     hint = ""
     if pred.ndim == y.ndim + 1 and y.dtype.kind == "f":
-        hint = ("; for class labels use integers: y.astype('int64')")
+        hint = "; for class labels use integers: y.astype('int64')"
     elif pred.ndim == y.ndim + 1 or pred.shape != y.shape:
         hint = "; the targets must match the model's output (reshape y, or check the last layer)"
-    return type(error)(
+    return (TypeError if isinstance(error, TypeError) else ValueError)(
         f"{owner}: the loss failed on the model's output of shape {pred.shape} ({pred.dtype}) and "
         f"targets of shape {y.shape} ({y.dtype}): {error}{hint}"
     )
@@ -224,7 +224,7 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     loss_fn = _resolve_loss(loss, "fit")
     optimizer = _resolve_optimizer(optimizer, model)
-    metrics = _check_metrics(metrics)
+    metrics = _metric_list(metrics)
     _Tally(metrics)  # fail on an unknown metric now, not after the first epoch
     train_loader = _loader(train_data, owner="fit", role="train_data", batch_size=batch_size,
                            shuffle=shuffle, seed=seed)
@@ -267,7 +267,8 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
             model.train()
             for callback in callbacks:
                 callback.on_epoch_begin(epoch)
-            lr = float(optimizer.param_groups[0]["lr"])
+            groups = getattr(optimizer, "param_groups", None)  # absent in hand-made optimizers
+            lr = float(groups[0]["lr"]) if groups else None
             tally = _Tally(metrics)
             for batch, pair in enumerate(train_loader):
                 x, y = _pair(pair, "fit")
@@ -292,7 +293,8 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
             if val_loader is not None:
                 logs.update(_evaluate_loader(model, val_loader, loss_fn, metrics,
                                              "fit (validation)", prefix="val_"))
-            logs["lr"] = lr
+            if lr is not None:
+                logs["lr"] = lr
             history.append(epoch, logs)
             for callback in callbacks:
                 callback.on_epoch_end(epoch, logs)
@@ -330,7 +332,7 @@ def evaluate(model: Module, data, *, loss=None, metrics=("accuracy",), batch_siz
     """
     loss_fn = None if loss is None else _resolve_loss(loss, "evaluate")
     loader = _loader(data, owner="evaluate", role="data", batch_size=batch_size)
-    return _evaluate_loader(model, loader, loss_fn, _check_metrics(metrics), "evaluate")
+    return _evaluate_loader(model, loader, loss_fn, _metric_list(metrics), "evaluate")
 
 
 def predict(model: Module, x, batch_size: int = 256) -> np.ndarray:

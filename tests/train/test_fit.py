@@ -251,3 +251,22 @@ def test_data_that_is_not_pairs_is_rejected(blobs):
         _fit(mlp(), DataLoader((x,), batch_size=8))
     with pytest.raises(TypeError, match="fit: model must be a chainrule Module"):
         cr.fit(lambda t: t, (x, y), loss="mse", optimizer="sgd", epochs=1)
+
+
+def test_a_hand_made_optimizer_works_without_an_lr_log(blobs):
+    class HalfStep:
+        def __init__(self, params):
+            self.params = list(params)
+
+        def zero_grad(self):
+            for p in self.params:
+                p.grad = None
+
+        def step(self):
+            for p in self.params:
+                p.data -= 0.05 * p.grad
+
+    model = mlp()
+    history = _fit(model, blobs[0], optimizer=HalfStep(model.parameters()), epochs=3)
+    assert list(history.history) == ["loss", "accuracy"]
+    assert history.history["loss"][2] < history.history["loss"][0]
