@@ -10,6 +10,12 @@ from .module import Module
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d"]
 
 
+def _tuples(*values):
+    """Pairs given as lists (as a saved architecture stores them) back to tuples, so a rebuilt
+    layer equals the original."""
+    return tuple(tuple(v) if isinstance(v, list) else v for v in values)
+
+
 class MaxPool2d(Module):
     """Maximum over each window: ``y[n, c, y, x] = max_ij x̃[n, c, y·sh + i·dh, x·sw + j·dw]``
     (``x̃``: the input padded with -∞), PyTorch's ``MaxPool2d`` in floor mode.
@@ -35,8 +41,8 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
         super().__init__()
-        self.kernel_size, self.stride = kernel_size, stride
-        self.padding, self.dilation = padding, dilation
+        self.kernel_size, self.stride, self.padding, self.dilation = _tuples(
+            kernel_size, stride, padding, dilation)
 
     def forward(self, x: Tensor) -> Tensor:
         return _max_pool2d(self, x, self.kernel_size, self.stride, self.padding, self.dilation)
@@ -63,7 +69,7 @@ class AvgPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size, self.stride, self.padding = _tuples(kernel_size, stride, padding)
         self.count_include_pad = count_include_pad
 
     def forward(self, x: Tensor) -> Tensor:
@@ -93,7 +99,7 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size):
         super().__init__()
-        self.output_size = output_size
+        self.output_size = _tuples(output_size)[0]
 
     def forward(self, x: Tensor) -> Tensor:
         return _adaptive_avg_pool2d(self, x, self.output_size)
