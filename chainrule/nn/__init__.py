@@ -34,6 +34,7 @@ from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
@@ -45,5 +46,6 @@ __all__ = [
     "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "loss", "utils",
     "Embedding", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
-    "scaled_dot_product_attention", "causal_mask",
+    "scaled_dot_product_attention", "causal_mask", "PositionalEncoding",
+    "TransformerEncoderLayer", "TransformerEncoder",
 ]
