@@ -21,6 +21,8 @@ from _common import add_arguments, alternate, machine, summary
 
 import chainrule as cr
 
+__all__ = ["framework_step", "numpy_step", "main"]
+
 SIZES = (2, 16, 16, 1)
 BATCH = 32
 LR = 0.05
