@@ -91,8 +91,10 @@ class _RecurrentBase(Module):
     _gates = 1
     _n_states = 1  # h (and c for the LSTM)
 
-    def _build(self, input_size, hidden_size, num_layers, bias, batch_first, dropout,
-               bidirectional, dtype, generator) -> None:
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype=np.float32, generator=None):
+        super().__init__()
         name = type(self).__name__
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
             raise ValueError(
@@ -149,7 +151,7 @@ class _RecurrentBase(Module):
 
     # ------------------------------------------------------------------ the layer loop
     def _run(self, x, hx, lengths, mask):
-        """Output (T, B, D·H) time-major, the final states per kind, and whether batched."""
+        """The output and the list of final states (h_n[, c_n]) in the caller's layout."""
         layout = "(batch, seq, input_size)" if self.batch_first else "(seq, batch, input_size)"
         _check_input(self, x, self.input_size, (2, 3), f"{layout} or (seq, input_size)")
         batched = x.ndim == 3
@@ -185,18 +187,18 @@ class _RecurrentBase(Module):
             layer_input = outputs[0] if len(outputs) == 1 else concatenate(outputs, axis=2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True, self.generator)
-        return layer_input, [stack(final, axis=0) for final in finals], batched
+        finals = [stack(final, axis=0) for final in finals]
+        if not batched:
+            return layer_input.squeeze(1), [f.squeeze(1) for f in finals]
+        return (layer_input.transpose(1, 0, 2) if self.batch_first else layer_input), finals
 
     def _options(self) -> dict:
         return {}
 
-    def _finish(self, output, finals, batched):
-        """Restore the caller's layout: batch-first output and unbatched shapes."""
-        if not batched:
-            return output.squeeze(1), [f.squeeze(1) for f in finals]
-        if self.batch_first:
-            output = output.transpose(1, 0, 2)
-        return output, finals
+    def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
+        """``(output, h_n)``; the LSTM returns ``(output, (h_n, c_n))``."""
+        output, (h_n,) = self._run(input, hx, lengths, mask)
+        return output, h_n
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -224,7 +226,9 @@ _LAYER_ARGS = """
         generator: ``numpy.random.Generator`` or int seed for the initial weights and the
             dropout masks (the global generator when None). Not part of the saved
             configuration.
+"""
 
+_FORWARD = """
     Forward:
         ``forward(input, hx=None, lengths=None, mask=None)``. ``hx`` (zeros of the input's
         dtype when None) is the initial state. For a right-padded batch of sequences of
@@ -235,10 +239,7 @@ _LAYER_ARGS = """
 """
 
 
-class RNN(_RecurrentBase):
-    __doc__ = """Elman RNN: ``h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``, φ = tanh or relu.
-    """ + _LAYER_ARGS + """        nonlinearity: 'tanh' (default) or 'relu'.
-
+_SINGLE_STATE = """
     Shape:
         - input: (T, B, I), or (B, T, I) with ``batch_first``, or (T, I) unbatched.
         - hx: (L·D, B, H) or (L·D, H) unbatched.
@@ -246,7 +247,13 @@ class RNN(_RecurrentBase):
 
     Returns:
         ``(output, h_n)``.
+"""
 
+
+class RNN(_RecurrentBase):
+    __doc__ = """Elman RNN: ``h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``, φ = tanh or relu.
+    """ + _LAYER_ARGS + """        nonlinearity: 'tanh' (default) or 'relu'.
+    """ + _FORWARD + _SINGLE_STATE + """
     Example:
         >>> import chainrule as cr, numpy as np
         >>> rnn = cr.nn.RNN(4, 8, num_layers=2, batch_first=True)
@@ -259,20 +266,15 @@ class RNN(_RecurrentBase):
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32,
                  generator=None):
-        super().__init__()
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype, generator)
         self.nonlinearity = nonlinearity
-        self._build(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                    bidirectional, dtype, generator)
 
     def _options(self) -> dict:
         return {"nonlinearity": self.nonlinearity}
 
-    def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
-        output, (h_n,), batched = self._run(input, hx, lengths, mask)
-        output, (h_n,) = self._finish(output, [h_n], batched)
-        return output, h_n
 
 
 class LSTM(_RecurrentBase):
@@ -283,7 +285,7 @@ class LSTM(_RecurrentBase):
         c' = f ⊙ c + i ⊙ g                         h' = o ⊙ tanh(c')
 
     ``weight_ih_l0`` stacks (W_ii, W_if, W_ig, W_io) as rows: shape (4H, I), gates i, f, g, o.
-    """ + _LAYER_ARGS + """
+    """ + _LAYER_ARGS + _FORWARD + """
     Shape:
         - input: (T, B, I), or (B, T, I) with ``batch_first``, or (T, I) unbatched.
         - hx: a pair (h_0, c_0), each (L·D, B, H) or (L·D, H) unbatched.
@@ -303,19 +305,10 @@ class LSTM(_RecurrentBase):
 
     _op, _gates, _n_states = LSTMSequence, 4, 2
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=np.float32, generator=None):
-        super().__init__()
-        self._build(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                    bidirectional, dtype, generator)
-
     def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError("LSTM: hx must be a pair (h_0, c_0)")
-        output, finals, batched = self._run(input, (None, None) if hx is None else hx, lengths,
-                                            mask)
-        output, (h_n, c_n) = self._finish(output, finals, batched)
+        output, (h_n, c_n) = self._run(input, (None, None) if hx is None else hx, lengths, mask)
         return output, (h_n, c_n)
 
 
@@ -328,15 +321,7 @@ class GRU(_RecurrentBase):
 
     ``weight_ih_l0`` stacks (W_ir, W_iz, W_in) as rows: shape (3H, I), gates r, z, n. (Keras's
     default ``reset_after=True`` GRU is this formulation with gates z, r, n.)
-    """ + _LAYER_ARGS + """
-    Shape:
-        - input: (T, B, I), or (B, T, I) with ``batch_first``, or (T, I) unbatched.
-        - hx: (L·D, B, H) or (L·D, H) unbatched.
-        - output: (T, B, D·H) (batch-first: (B, T, D·H)); h_n: (L·D, B, H).
-
-    Returns:
-        ``(output, h_n)``.
-
+    """ + _LAYER_ARGS + _FORWARD + _SINGLE_STATE + """
     Example:
         >>> import chainrule as cr, numpy as np
         >>> gru = cr.nn.GRU(4, 8)
@@ -347,17 +332,6 @@ class GRU(_RecurrentBase):
 
     _op, _gates = GRUSequence, 3
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=np.float32, generator=None):
-        super().__init__()
-        self._build(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                    bidirectional, dtype, generator)
-
-    def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
-        output, (h_n,), batched = self._run(input, hx, lengths, mask)
-        output, (h_n,) = self._finish(output, [h_n], batched)
-        return output, h_n
 
 
 # ---------------------------------------------------------------------------- cells
@@ -369,7 +343,9 @@ class _CellBase(Module):
     _gates = 1
     _n_states = 1
 
-    def _build(self, input_size, hidden_size, bias, dtype, generator) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32,
+                 generator=None):
+        super().__init__()
         if input_size < 1 or hidden_size < 1:
             raise ValueError(
                 f"{type(self).__name__}: input_size and hidden_size must be >= 1, got "
@@ -416,12 +392,11 @@ class RNNCell(_CellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", dtype=np.float32, generator=None):
-        super().__init__()
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
                 f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, dtype, generator)
         self.nonlinearity = nonlinearity
-        self._build(input_size, hidden_size, bias, dtype, generator)
 
     def forward(self, input: Tensor, hx=None) -> Tensor:
         return self._step(input, [hx], {"nonlinearity": self.nonlinearity})[0]
@@ -446,11 +421,6 @@ class LSTMCell(_CellBase):
 
     _op, _gates, _n_states = LSTMSequence, 4, 2
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32,
-                 generator=None):
-        super().__init__()
-        self._build(input_size, hidden_size, bias, dtype, generator)
-
     def forward(self, input: Tensor, hx=None) -> tuple[Tensor, Tensor]:
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise TypeError("LSTMCell: hx must be a pair (h, c)")
@@ -467,11 +437,6 @@ class GRUCell(_CellBase):
     """
 
     _op, _gates = GRUSequence, 3
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32,
-                 generator=None):
-        super().__init__()
-        self._build(input_size, hidden_size, bias, dtype, generator)
 
     def forward(self, input: Tensor, hx=None) -> Tensor:
         return self._step(input, [hx], {})[0]

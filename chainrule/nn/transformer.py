@@ -42,7 +42,9 @@ class PositionalEncoding(Module):
     Example:
         >>> import chainrule as cr, numpy as np
         >>> pe = cr.nn.PositionalEncoding(4)
-        >>> pe(cr.tensor(np.zeros((3, 1, 4), dtype=np.float32))).data[1, 0].round(3).tolist()
+        >>> pe(cr.tensor(np.zeros((3, 1, 4), dtype=np.float32))).shape
+        (3, 1, 4)
+        >>> pe.table()[1].round(3).tolist()   # position 1: sin 1, cos 1, sin 0.01, cos 0.01
         [0.841, 0.54, 0.01, 1.0]
     """
 

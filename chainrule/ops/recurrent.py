@@ -114,21 +114,32 @@ def _start(x, states, weights, n_gates: int):
     return xp, dtype, steps, batch, hidden
 
 
-def _recurrent_weight_grad(d_pre, states, initial, steps: _Steps):
-    """Σ_t d_pre_t^T h_{t-1}: one GEMM over every step but the first, plus the first's."""
-    g = d_pre[steps.first].T @ initial
+def _all_grads(ctx, d_in, d_rec, state_grads: tuple, order=None) -> tuple:
+    """The gradient of every input of a sequence op, from the pre-activation gradients of the
+    input side ``d_in`` and the recurrent side ``d_rec`` (T, B, G·H) (one array unless the
+    GRU's n gate tells them apart), each a single GEMM or sum over all steps:
+
+        ∂x_t = ∂a_t W_ih,  ∂W_ih = Σ_t ∂a_tᵀ x_t,  ∂W_hh = Σ_t ∂a'_tᵀ h_{t-1},
+        ∂b_ih = Σ_t ∂a_t,  ∂b_hh = Σ_t ∂a'_t
+
+    ``order`` maps rows computed in the op's internal gate order back to PyTorch's."""
+    steps, x, width = ctx.steps, ctx.x, d_in.shape[-1]
+    d2 = d_in.reshape(-1, width)
+    gx = (d2 @ ctx.w_ih).reshape(x.shape) if ctx.parents[0].requires_grad else None
+    gw_ih = d2.T @ x.reshape(-1, x.shape[-1])
+    # Σ_t ∂a'_tᵀ h_{t-1}: one GEMM over every step but the first, whose h_{t-1} is h0.
+    gw_hh = d_rec[steps.first].T @ ctx.h0
     if steps.length > 1:
-        width, hidden = d_pre.shape[-1], states.shape[-1]
-        g += d_pre[steps.inner].reshape(-1, width).T @ states[steps.before].reshape(-1, hidden)
-    return g
-
-
-def _input_grads(parents, d_pre, x, w_ih):
-    """dL/dx = d_pre W_ih and dL/dW_ih = d_pre^T x, each one GEMM over all steps."""
-    d2 = d_pre.reshape(-1, d_pre.shape[-1])
-    gx = (d2 @ w_ih).reshape(x.shape) if parents[0].requires_grad else None
-    gw = d2.T @ x.reshape(-1, x.shape[-1])
-    return gx, gw
+        states = ctx.states
+        gw_hh += (d_rec[steps.inner].reshape(-1, width).T
+                  @ states[steps.before].reshape(-1, states.shape[-1]))
+    weights = [gw_ih, gw_hh]
+    if len(ctx.parents) > 3 + len(state_grads):  # the op has biases
+        gb_ih = d2.sum(axis=0)
+        weights += [gb_ih, gb_ih if d_rec is d_in else d_rec.reshape(-1, width).sum(axis=0)]
+    if order is not None:
+        weights = [w[order] for w in weights]
+    return (gx, *state_grads, *weights)
 
 
 # ---------------------------------------------------------------------------- RNN
@@ -205,12 +216,7 @@ class RNNSequence(Function):
             if drop is not None:
                 dh_prev += dh * drop[t]
             dh = dh_prev
-        gx, gw_ih = _input_grads(self.parents, d_pre, self.x, self.w_ih)
-        gw_hh = _recurrent_weight_grad(d_pre, self.states, self.h0, steps)
-        if len(self.parents) == 4:
-            return gx, dh, gw_ih, gw_hh
-        gb = d_pre.reshape(-1, d_pre.shape[-1]).sum(axis=0)
-        return gx, dh, gw_ih, gw_hh, gb, gb
+        return _all_grads(self, d_pre, d_pre, (dh,))
 
 
 # ---------------------------------------------------------------------------- LSTM
@@ -331,14 +337,7 @@ class LSTMSequence(Function):
                 dh_prev += dh * drop[t]
                 dc += dc_carry
             dh = dh_prev
-        order = self.gate_order
-        gx, gw_ih = _input_grads(self.parents, d_pre, self.x, self.w_ih)
-        gw_hh = _recurrent_weight_grad(d_pre, self.states, self.h0, steps)
-        grads = (gx, dh, dc, gw_ih[order], gw_hh[order])
-        if len(self.parents) == 5:
-            return grads
-        gb = d_pre.reshape(-1, 4 * hidden).sum(axis=0)[order]
-        return (*grads, gb, gb)
+        return _all_grads(self, d_pre, d_pre, (dh, dc), order=self.gate_order)
 
 
 def _blend(new, prev, keep, drop, tmp):
@@ -447,9 +446,4 @@ class GRUSequence(Function):
             if drop is not None:
                 dh_prev += dh * drop[t]
             dh = dh_prev
-        gx, gw_ih = _input_grads(self.parents, d_in, self.x, self.w_ih)
-        gw_hh = _recurrent_weight_grad(d_rec, self.states, self.h0, steps)
-        if len(self.parents) == 4:
-            return gx, dh, gw_ih, gw_hh
-        return (gx, dh, gw_ih, gw_hh, d_in.reshape(-1, 3 * hidden).sum(axis=0),
-                d_rec.reshape(-1, 3 * hidden).sum(axis=0))
+        return _all_grads(self, d_in, d_rec, (dh,))
