@@ -33,9 +33,8 @@ __all__ = [
 class Callback:
     """Base class: override the hooks you need; each gets the logs described above."""
 
-    model = optimizer = scheduler = train_data = history = None
-    params: dict = {}
-    callbacks: list = []
+    model = optimizer = scheduler = train_data = history = params = None
+    callbacks: tuple | list = ()
 
     def set_context(self, **context) -> None:
         """Receive the run's objects (``model``, ``optimizer``, …) from ``fit``."""
@@ -296,7 +295,7 @@ class CSVLogger(Callback):
             directory = os.path.dirname(self.path)
             if directory:
                 os.makedirs(directory, exist_ok=True)
-            self._file = open(self.path, "w", newline="")
+            self._file = open(self.path, "w", newline="")  # noqa: SIM115 - open across epochs
             self._writer = csv.writer(self._file, delimiter=self.separator)
             keys = list(self.history.history)
             self._writer.writerow(["epoch", *keys])

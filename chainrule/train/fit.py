@@ -33,7 +33,7 @@ __all__ = ["fit", "evaluate", "predict"]
 class _Tally:
     """Running loss and metrics over an epoch, weighted by batch size."""
 
-    __slots__ = ("names", "streams", "loss_total", "count")
+    __slots__ = ("count", "loss_total", "names", "streams")
 
     def __init__(self, metrics: Sequence):
         pairs = [_stream(m) for m in metrics]

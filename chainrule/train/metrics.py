@@ -159,7 +159,7 @@ def r2_score(y_true, y_pred) -> float:
 class _MeanStream:
     """Averages a per-batch metric over an epoch, weighted by batch size."""
 
-    __slots__ = ("function", "total", "count")
+    __slots__ = ("count", "function", "total")
 
     def __init__(self, function: Callable):
         self.function = function
@@ -180,7 +180,7 @@ class _R2Stream:
     mean and squared deviations of y, merged batch by batch (Chan et al.), which stays accurate
     where the one-pass ``Σy² - (Σy)²/n`` would cancel."""
 
-    __slots__ = ("n", "mean", "m2", "ss_res")
+    __slots__ = ("m2", "mean", "n", "ss_res")
 
     def __init__(self):
         self.n, self.mean, self.m2, self.ss_res = 0, 0.0, 0.0, 0.0

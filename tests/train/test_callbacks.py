@@ -9,7 +9,11 @@ import pytest
 
 import chainrule as cr
 from chainrule.train.callbacks import (
-    BackupAndRestore, CSVLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint,
+    BackupAndRestore,
+    CSVLogger,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
     TerminateOnNaN,
 )
 

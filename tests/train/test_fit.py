@@ -8,7 +8,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.data import DataLoader
-from chainrule.train.progress import ProgressBar
+from chainrule.train.progress import LineLogger, ProgressBar, progress_callback
 
 from .conftest import mlp
 
@@ -101,6 +101,18 @@ def test_progress_bar_shows_batches_and_values(blobs):
     assert "Epoch 1/2" in text and "Epoch 2/2" in text
     assert "4/4" in text and re.search(r"loss: \d\.\d{4}, accuracy: \d\.\d{4}|"
                                        r"loss: \d\.\d{4} - accuracy: \d\.\d{4}", text)
+
+
+def test_progress_picks_a_bar_only_for_terminals():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert isinstance(progress_callback(True, Terminal()), ProgressBar)
+    assert isinstance(progress_callback(True, io.StringIO()), LineLogger)
+    assert isinstance(progress_callback("lines", Terminal()), LineLogger)
+    assert isinstance(progress_callback("bar", io.StringIO()), ProgressBar)
+    assert progress_callback(False) is None
 
 
 def test_progress_rejects_unknown_modes(blobs):
