@@ -50,12 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="digits (default, embedded), fashion-mnist, mnist-5k, or PATH.npz "
                             "with x_train, y_train, x_test, y_test")
     train.add_argument("--model", default="mlp", help="mlp (default) or cnn")
-    train.add_argument("--layers", type=_layer_sizes, default=(128, 64),
-                       help="hidden layer sizes of the MLP, e.g. 256,128 (default 128,64)")
+    train.add_argument("--layers", type=_layer_sizes, default=(256, 128),
+                       help="hidden layer sizes of the MLP (default 256,128)")
     train.add_argument("--activation", default="relu", help="hidden activation (default relu)")
     train.add_argument("--optimizer", default="adam", help="sgd, adam, adamw, rmsprop, adagrad")
-    train.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
-    train.add_argument("--epochs", type=_positive_int, default=20)
+    train.add_argument("--lr", type=float, default=2e-3, help="learning rate (default 2e-3)")
+    train.add_argument("--epochs", type=_positive_int, default=40)
     train.add_argument("--batch-size", type=_positive_int, default=32)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, help="write model.safetensors, history.csv, curves")

@@ -148,6 +148,8 @@ class Tensor:
             array = np.asarray(data, dtype=dtype)
         elif isinstance(data, np.ndarray):
             array = data
+        elif isinstance(data, np.generic):
+            array = np.asarray(data)  # a NumPy scalar keeps its dtype, like an array
         else:
             array = _default_dtype(np.asarray(data))
         self.data = array
@@ -216,8 +218,8 @@ class Tensor:
 
         def keep(grad):
             tensor = target()
-            if tensor is not None:
-                tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+            if tensor is not None:  # a copy: the same array may become a leaf's .grad
+                tensor.grad = np.array(grad) if tensor.grad is None else tensor.grad + grad
 
         self.register_hook(keep)
 
@@ -241,6 +243,12 @@ class Tensor:
 
     def __bool__(self) -> bool:
         return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
 
     # ------------------------------------------------------------------ conversions
     def numpy(self) -> np.ndarray:
@@ -540,7 +548,9 @@ def _norm_axis(axis, ndim: int):
     for a in axes:
         if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for a {ndim}-d tensor")
-    return tuple(sorted(a % max(ndim, 1) for a in axes))
+    if ndim == 0:
+        return None  # axis 0 (or -1) of a 0-d tensor is the whole tensor, as in PyTorch
+    return tuple(sorted(a % ndim for a in axes))
 
 
 def _unwrap_index(index):

@@ -90,8 +90,7 @@ def mse_loss(pred: Tensor, target, reduction: str = "mean", scale: float = 1.0) 
     ``scale=0.5`` gives the textbook ``J = 1/(2m) Σ (h(x) - y)²``. ``target`` may be a tensor
     that requires a gradient. Shapes must match exactly.
     """
-    if not isinstance(target, Tensor):
-        target = Tensor(_constant(target, "target", pred.dtype))
+    target = _regression_target("mse_loss", pred, target)
     return loss.MSE.apply(pred, target, reduction=reduction, scale=scale)
 
 

@@ -101,7 +101,7 @@ class Module:
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
             cls.__init__ = _record_config(cls.__dict__["__init__"])
-        if cls.__module__.startswith("chainrule."):
+        if cls.__module__.startswith("chainrule.") and not cls.__name__.startswith("_"):
             REGISTRY[cls.__name__] = cls
 
     def __init__(self):
@@ -259,6 +259,7 @@ class Module:
                 f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
                 f"unexpected keys {unexpected}"
             )
+        updates = []
         for name, target in own.items():
             if name not in state:
                 continue
@@ -268,6 +269,8 @@ class Module:
                     f"load_state_dict: {name!r} has shape {value.shape} in the state but "
                     f"{target.shape} in the model"
                 )
+            updates.append((target, value))
+        for target, value in updates:  # copied only once every shape has been checked
             np.copyto(target, value, casting="same_kind")
         return missing, unexpected
 
@@ -365,28 +368,31 @@ class Module:
         return text
 
 
-def module_spec(module: Module) -> dict:
+def module_spec(module: Module, custom_objects: dict[str, type] | None = None) -> dict:
     """A JSON-able description ``{"class": name, "config": {...}}`` that rebuilds ``module``.
+
+    ``custom_objects`` names user classes that may appear (as ``module_from_spec`` takes them).
 
     Raises:
         TypeError: for a module class outside chainrule's registry or a constructor argument
             that is not plain data; save such models with ``save_state`` instead.
     """
     name = type(module).__name__
-    if REGISTRY.get(name) is not type(module):
+    classes = {**REGISTRY, **(custom_objects or {})}
+    if classes.get(name) is not type(module):
         raise TypeError(
             f"{name} is not a chainrule layer, so its architecture cannot be stored; save its "
             "weights with cr.save_state and rebuild it in code (or pass custom_objects)"
         )
-    return {"class": name, "config": {k: _spec_value(v, name, k)
+    return {"class": name, "config": {k: _spec_value(v, name, k, custom_objects)
                                       for k, v in module.get_config().items()}}
 
 
-def _spec_value(value, owner: str, argument: str):
+def _spec_value(value, owner: str, argument: str, custom_objects=None):
     if isinstance(value, Module):
-        return {"__module__": module_spec(value)}
+        return {"__module__": module_spec(value, custom_objects)}
     if isinstance(value, (list, tuple)):
-        return [_spec_value(v, owner, argument) for v in value]
+        return [_spec_value(v, owner, argument, custom_objects) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
