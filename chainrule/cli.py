@@ -8,13 +8,18 @@ missing or bad file) print one line and exit with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "CommandError"]
+
+# Subcommands that live beside the feature they expose: each module defines
+# ``add_command(subparsers)``, which adds its parser and sets ``run=`` to a function of ``args``.
+_COMMAND_MODULES: list[str] = []
 
 
 class CommandError(Exception):
@@ -73,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("input", type=Path, help="a .npy array of inputs, one per row")
     predict.add_argument("--proba", action="store_true", help="print class probabilities too")
     predict.set_defaults(run=_predict)
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(name).add_command(commands)
     return parser
 
 
@@ -97,6 +105,8 @@ def _train(args) -> None:
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     cr.manual_seed(args.seed)
     options = {"layers": args.layers, "activation": args.activation} if args.model == "mlp" else {}
+    if x_train.dtype.kind in "iu":  # token ids: the model needs the vocabulary's size
+        options["vocab_size"] = int(max(x_train.max(), x_test.max())) + 1
     model = models.build(args.model, x_train.shape[1:], num_classes, **options)
     optimizer = optim.get(args.optimizer, model.parameters(), lr=args.lr)
     callbacks = []

@@ -4,19 +4,13 @@ from .mlp import mlp
 
 __all__ = ["mlp", "build"]
 
+# Every builder takes (input_shape, num_classes, **options) and returns a Module giving logits.
 _BUILDERS = {"mlp": mlp}
 
 
 def build(name: str, input_shape: tuple, num_classes: int, **options):
-    """Build a named model (``"mlp"``, or ``"cnn"`` when the convolution layers are present)
-    for inputs of ``input_shape`` (without the batch axis) and ``num_classes`` outputs."""
-    builders = dict(_BUILDERS)
-    try:
-        from .cnn import cnn
-
-        builders["cnn"] = cnn
-    except ImportError:
-        pass
-    if name not in builders:
-        raise ValueError(f"unknown model {name!r}; choose from {sorted(builders)}")
-    return builders[name](input_shape, num_classes, **options)
+    """Build a named model (see ``_BUILDERS``) for inputs of ``input_shape`` (without the batch
+    axis) and ``num_classes`` outputs; text models also take ``vocab_size``."""
+    if name not in _BUILDERS:
+        raise ValueError(f"unknown model {name!r}; choose from {sorted(_BUILDERS)}")
+    return _BUILDERS[name](input_shape, num_classes, **options)
