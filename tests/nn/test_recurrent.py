@@ -337,8 +337,8 @@ def test_backpropagation_through_1500_steps():
 
 def test_memory_of_a_long_sequence_is_the_saved_activations():
     """Training memory grows linearly with the sequence: the LSTM keeps 7 arrays of (B, H)
-    per step (4 gates, cell, tanh of the cell, output) plus the same again for the backward
-    pass's gate gradients; the measured peak is ~1.1x that estimate."""
+    per step (4 gates, cell, tanh of the cell, output) and the backward pass 4 more (the gate
+    gradients); the measured peak is ~1.1x that estimate."""
     steps, batch, hidden = 1000, 4, 32
     lstm = cr.nn.LSTM(8, hidden)
     x = cr.tensor(_rng(11).standard_normal((steps, batch, 8)).astype(np.float32))
