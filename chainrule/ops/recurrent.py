@@ -83,7 +83,7 @@ class _Steps:
         return t + 1 if self.reverse else t - 1
 
 
-def _float_mask(mask, dtype, xp):
+def _float_mask(mask, dtype):
     """The (T, B) boolean mask as (T, B, 1) 0/1 values and their complement, or (None, None)."""
     if mask is None:
         return None, None
@@ -91,13 +91,17 @@ def _float_mask(mask, dtype, xp):
     return keep, 1 - keep
 
 
-def _project(x, weight, bias):
-    """x W^T + b for all time steps in one GEMM: (T, B, I) → (T, B, G)."""
+def _project(x, weight, bias, dtype, out=None):
+    """x W^T + b for all time steps in one GEMM: (T, B, I) → (T, B, G), into ``out`` if given."""
     steps, batch, n_in = x.shape
-    out = x.reshape(steps * batch, n_in) @ weight.T
+    x2, w_t = x.reshape(steps * batch, n_in), weight.T
+    if out is None:
+        out = (x2 @ w_t).astype(dtype, copy=False).reshape(steps, batch, -1)
+    else:
+        array_module(x).matmul(x2, w_t, out=out.reshape(steps * batch, -1))
     if bias is not None:
         out += bias
-    return out.reshape(steps, batch, -1)
+    return out
 
 
 def _start(x, states, weights, n_gates: int):
@@ -162,15 +166,14 @@ class RNNSequence(Function):
         xp, dtype, length, batch, hidden = _start(x, (h0,), (w_ih, w_hh, b_ih, b_hh), 1)
         bias = None if b_ih is None else b_ih + b_hh
         steps = _Steps(length, reverse)
-        keep, drop = _float_mask(mask, dtype, xp)
+        keep, drop = _float_mask(mask, dtype)
         packed = xp.empty((length + 1, batch, hidden), dtype=dtype)
         # Without a mask the candidate states are the states and the outputs: the projection
         # is written straight into the output rows and activated there in place.
-        pre = _project(x, w_ih, bias).astype(dtype, copy=False)
         if keep is None:
-            packed[:length] = pre
-            pre = states = packed[:length]
+            pre = states = _project(x, w_ih, bias, dtype, out=packed[:length])
         else:
+            pre = _project(x, w_ih, bias, dtype)
             states = xp.empty_like(pre)
         w_hh_t = xp.ascontiguousarray(w_hh.T, dtype=dtype)
         relu = nonlinearity == "relu"
@@ -187,8 +190,7 @@ class RNNSequence(Function):
             if keep is not None:
                 xp.multiply(a, keep[t], out=packed[t])
                 xp.multiply(h, drop[t], out=states[t])
-                xp.multiply(a, keep[t], out=tmp)
-                states[t] += tmp
+                states[t] += packed[t]
             h = states[t]
         packed[length] = h
         self.x, self.h0, self.w_ih, self.w_hh = x, h0.astype(dtype, copy=False), w_ih, w_hh
@@ -254,9 +256,9 @@ class LSTMSequence(Function):
         half[:3 * hidden] = 0.5
         bias = None if b_ih is None else (b_ih + b_hh)[order] * half[:, 0]
         steps = _Steps(length, reverse)
-        keep, drop = _float_mask(mask, dtype, xp)
+        keep, drop = _float_mask(mask, dtype)
 
-        gates = _project(x, w_ih * half, bias).astype(dtype, copy=False)  # becomes i, f, o, g
+        gates = _project(x, w_ih * half, bias, dtype)  # becomes i, f, o, g
         packed = xp.empty((length + 2, batch, hidden), dtype=dtype)
         states = packed[:length] if keep is None else xp.empty((length, batch, hidden), dtype)
         cells = xp.empty((length, batch, hidden), dtype=dtype)
@@ -370,9 +372,9 @@ class GRUSequence(Function):
         half = xp.ones((3 * hidden, 1), dtype=dtype)
         half[:2 * hidden] = 0.5
         steps = _Steps(length, reverse)
-        keep, drop = _float_mask(mask, dtype, xp)
-        gates = _project(x, w_ih * half, None if b_ih is None else b_ih * half[:, 0])
-        gates = gates.astype(dtype, copy=False)  # becomes r, z, n
+        keep, drop = _float_mask(mask, dtype)
+        gates = _project(x, w_ih * half, None if b_ih is None else b_ih * half[:, 0],
+                         dtype)  # becomes r, z, n
         recurrent = xp.empty_like(gates)  # U h_{t-1} + b' per step (its n part is q)
         packed = xp.empty((length + 1, batch, hidden), dtype=dtype)
         states = packed[:length] if keep is None else xp.empty((length, batch, hidden), dtype)
