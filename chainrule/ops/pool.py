@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..backend import array_module
 from ..tensor import Function, Tensor
-from .conv import _crop, _Geometry, _geometry, _pad, _pair
+from .conv import _crop, _empty, _Geometry, _geometry, _pad, _pair, _zeros
 
 __all__ = ["AvgPool2d", "MaxPool2d", "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d"]
 
@@ -34,7 +34,7 @@ def _scatter(grad, geo: _Geometry, axis: int, shape: tuple, select=None):
     k, s, d, n = geo.kernel[axis], geo.stride[axis], geo.dilation[axis], geo.out[axis]
     overlapping = k > 1 and n > 1 and s <= d * (k - 1)
     tiling = (k == 1 or d == 1) and s == k and shape[2 + axis] == n * k
-    out = xp.empty(shape, grad.dtype) if tiling else xp.zeros(shape, grad.dtype)
+    out = (_empty if tiling else _zeros)(xp, shape, grad.dtype)
     for i, part in enumerate(geo.slices(axis)):
         index = _along(2 + axis, part)
         if overlapping:
@@ -74,7 +74,8 @@ class MaxPool2d(Function):
         for i, part in enumerate(slices[1:], 1):
             candidate = x[_along(axis, part)]
             larger = candidate > best
-            best = xp.maximum(best, candidate)
+            best = xp.maximum(best, candidate, out=_empty(xp, best.shape, best.dtype)
+                              if i == 1 else best)
             pick = larger if pick is None else xp.where(larger, xp.uint8(i), pick)
         return best, pick
 
