@@ -2,6 +2,7 @@
 
 from . import data, datasets, nn, optim
 from . import explain as explain
+from . import models, text
 from .data import DataLoader
 from .gradcheck import GradcheckError, gradcheck
 from .io import LoadError, load_model, load_state, save, save_state
@@ -20,5 +21,5 @@ __all__ = [
     "save", "load_model", "save_state", "load_state", "LoadError", "save_checkpoint",
     "load_checkpoint",
     "fit", "evaluate", "predict", "callbacks", "metrics",
-    "data", "datasets", "DataLoader", "optim", "explain",
+    "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
 ]

@@ -1,11 +1,14 @@
 """Ready-made model builders used by the ``chainrule`` command and the examples."""
 
+from . import text
 from .mlp import mlp
 
-__all__ = ["mlp", "build"]
+__all__ = ["mlp", "build", "text"]
 
 # Every builder takes (input_shape, num_classes, **options) and returns a Module giving logits.
 _BUILDERS = {"mlp": mlp}
+_BUILDERS.update({"bow": text.bow, "lstm": text.lstm, "transformer": text.transformer,
+                  "char-lm": text.char_lm})
 
 
 def build(name: str, input_shape: tuple, num_classes: int, **options):
