@@ -7,6 +7,14 @@ read local files and, for Fashion-MNIST, download them once with a checksum.
 
 from .catalog import load, names
 from .cifar10 import CIFAR10_CLASSES, load_cifar10
+from .corpora import (
+    TWEET_SENTIMENT_CLASSES,
+    load_bbc_news,
+    load_shakespeare,
+    load_shakespeare_text,
+    load_tweet_sentiment,
+    text_metadata,
+)
 from .digits import load_digits
 from .fashion_mnist import FASHION_MNIST_CLASSES, FASHION_MNIST_URL, load_fashion_mnist
 from .idx import read_idx
@@ -16,11 +24,17 @@ __all__ = [
     "CIFAR10_CLASSES",
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_URL",
+    "TWEET_SENTIMENT_CLASSES",
     "load",
+    "load_bbc_news",
     "load_cifar10",
     "load_digits",
     "load_fashion_mnist",
     "load_mnist_5k",
+    "load_shakespeare",
+    "load_shakespeare_text",
+    "load_tweet_sentiment",
     "names",
     "read_idx",
+    "text_metadata",
 ]

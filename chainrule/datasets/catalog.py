@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .cifar10 import load_cifar10
+from .corpora import load_bbc_news, load_shakespeare, load_tweet_sentiment
 from .digits import load_digits
 from .fashion_mnist import load_fashion_mnist
 from .mnist5k import load_mnist_5k
@@ -20,6 +21,9 @@ _LOADERS = {
     "fashion-mnist": (load_fashion_mnist, False),
     "mnist-5k": (load_mnist_5k, True),
     "cifar10": (load_cifar10, False),
+    "bbc-news": (load_bbc_news, True),
+    "tweet-sentiment": (load_tweet_sentiment, True),
+    "shakespeare": (load_shakespeare, True),
 }
 _SPLIT_OPTIONS = ("seed", "test_size")
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -59,7 +63,8 @@ def load(name: str, **options):
     """Load a data set by name, or the arrays of a ``.npz`` file.
 
     Args:
-        name: ``"digits"``, ``"fashion-mnist"``, ``"mnist-5k"``, ``"cifar10"`` (underscores and
+        name: ``"digits"``, ``"fashion-mnist"``, ``"mnist-5k"``, ``"cifar10"``, the text sets
+            ``"bbc-news"``, ``"tweet-sentiment"``, ``"shakespeare"`` (underscores and
             case are ignored), or a path ending in ``.npz`` holding arrays ``x_train``,
             ``y_train``, ``x_test`` and ``y_test``.
         **options: passed to the loader (e.g. ``flatten=True``, ``path=`` for cifar10).
