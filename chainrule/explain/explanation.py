@@ -32,10 +32,11 @@ class Quantity:
     value: np.ndarray | None
     difference: float | None = None  # max |formula - backward| where both exist
     ok: bool | None = None  # None: not verified (shown from the backward rules only)
+    kind: str = ""  # "grad_output", "grad_parameter" or "grad_input" for backward terms
 
     def to_dict(self, full_values: bool) -> dict:
         value = None if self.value is None else np.asarray(self.value)
-        entry = {"symbol": self.symbol, "formula": self.formula,
+        entry = {"symbol": self.symbol, "formula": self.formula, "kind": self.kind,
                  "shape": None if value is None else list(value.shape),
                  "verified": self.ok, "difference": self.difference}
         if value is not None:
@@ -63,16 +64,16 @@ def statistics(value: np.ndarray) -> dict:
             "max_abs": float(np.abs(v).max()), "zeros": float(np.mean(v == 0))}
 
 
-def _verify(symbol: str, formula: str, derived: np.ndarray, engine: np.ndarray | None
-            ) -> Quantity:
+def _verify(symbol: str, formula: str, derived: np.ndarray, engine: np.ndarray | None,
+            kind: str = "") -> Quantity:
     """A term computed from its formula, checked against the backward rules' value."""
     if engine is None:
-        return Quantity(symbol, formula, derived)
+        return Quantity(symbol, formula, derived, kind=kind)
     engine64 = np.asarray(engine, dtype=np.float64)
     difference = float(np.abs(derived - engine64).max()) if derived.size else 0.0
     scale = float(np.abs(engine64).max()) if engine64.size else 0.0
     tolerance = 1e-6 + 1e-4 * scale if engine.dtype == np.float32 else 1e-9 + 1e-7 * scale
-    return Quantity(symbol, formula, engine, difference, difference <= tolerance)
+    return Quantity(symbol, formula, engine, difference, difference <= tolerance, kind)
 
 
 def _rows(value: np.ndarray) -> np.ndarray:
@@ -97,17 +98,19 @@ def _affine_view(step: Step, layer: int, a_in: str) -> LayerView:
     dz = _rows(step.grad_output)
     a = _rows(step.input)
     view.backward = [
-        Quantity(f"∂J/∂z[{layer}]", "from the layer above", step.grad_output),
+        Quantity(f"∂J/∂z[{layer}]", "from the layer above", step.grad_output,
+                 kind="grad_output"),
         _verify(f"∂J/∂W[{layer}]", f"∂J/∂z[{layer}]ᵀ {a_in}  (Σ over rows)",
-                dz.T @ a, step.grad_params.get("weight")),
+                dz.T @ a, step.grad_params.get("weight"), "grad_parameter"),
     ]
     if bias:
         view.backward.append(_verify(f"∂J/∂b[{layer}]", f"Σ over rows of ∂J/∂z[{layer}]",
-                                     dz.sum(axis=0), step.grad_params.get("bias")))
+                                     dz.sum(axis=0), step.grad_params.get("bias"),
+                                     "grad_parameter"))
     if step.grad_input is not None:
         derived = (dz @ w).reshape(np.shape(step.input))
         view.backward.append(_verify(f"∂J/∂{a_in}", f"∂J/∂z[{layer}] W[{layer}]", derived,
-                                     step.grad_input))
+                                     step.grad_input, "grad_input"))
     return view
 
 
@@ -122,13 +125,13 @@ def _activation_view(step: Step, layer: int, z_in: str, a_out: str) -> LayerView
     a = np.asarray(step.output, dtype=np.float64)
     slope = g.derivative(z, a, step.settings)
     view.backward = [
-        Quantity(f"∂J/∂{a_out}", "from the layer above", step.grad_output),
+        Quantity(f"∂J/∂{a_out}", "from the layer above", step.grad_output, kind="grad_output"),
         Quantity(f"g'({z_in})", g.derivative_text, slope),
     ]
     if step.grad_input is not None:
         view.backward.append(_verify(f"∂J/∂{z_in}", f"∂J/∂{a_out} ⊙ g'({z_in})",
                                      np.asarray(step.grad_output, np.float64) * slope,
-                                     step.grad_input))
+                                     step.grad_input, "grad_input"))
     return view
 
 
@@ -139,11 +142,13 @@ def _other_view(step: Step, layer: int, x_in: str, out: str) -> LayerView:
     view.forward.append(Quantity(out, f"{step.kind}({x_in})", step.output))
     if step.grad_output is None:
         return view
-    view.backward = [Quantity(f"∂J/∂{out}", "from the layer above", step.grad_output)]
-    view.backward += [Quantity(f"∂J/∂{name}", f"{step.kind}.backward", grad)
-                      for name, grad in step.grad_params.items()]
+    view.backward = [Quantity(f"∂J/∂{out}", "from the layer above", step.grad_output,
+                              kind="grad_output")]
+    view.backward += [Quantity(f"∂J/∂{name}", f"{step.kind}.backward", grad,
+                               kind="grad_parameter") for name, grad in step.grad_params.items()]
     if step.grad_input is not None:
-        view.backward.append(Quantity(f"∂J/∂{x_in}", f"{step.kind}.backward", step.grad_input))
+        view.backward.append(Quantity(f"∂J/∂{x_in}", f"{step.kind}.backward", step.grad_input,
+                                      kind="grad_input"))
     return view
 
 
@@ -243,8 +248,9 @@ def build(trace: Trace, model_name: str) -> Explanation:
     if formula.gradient is not None:
         derived = formula.gradient(np.asarray(trace.output, dtype=np.float64))
         loss_view.backward = [_verify("∂J/∂h", formula.gradient_text.removeprefix("∂J/∂h = "),
-                                      derived, trace.grad_output)]
+                                      derived, trace.grad_output, "grad_input")]
     elif trace.grad_output is not None:
-        loss_view.backward = [Quantity("∂J/∂h", formula.gradient_text, trace.grad_output)]
+        loss_view.backward = [Quantity("∂J/∂h", formula.gradient_text, trace.grad_output,
+                                       kind="grad_input")]
     batch = int(np.shape(trace.inputs)[0]) if np.ndim(trace.inputs) else 1
     return Explanation(model_name, batch, views, trace.loss, formula, loss_view)

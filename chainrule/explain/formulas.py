@@ -8,8 +8,8 @@ backward rule, so the two can check each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -87,8 +87,8 @@ def loss_formula(op, target: np.ndarray, output_shape: tuple) -> LossFormula:
         y = target.astype(np.float64)
         return LossFormula("mean squared error", text, gradient_text,
                            lambda h: 2 * scale * (h - y) / size)
-    if name == "CrossEntropy" and settings.get("weighted_target", 0) is None and reduction == "mean" \
-            and settings.get("valid") is None and len(output_shape) == 2:
+    if (name == "CrossEntropy" and settings.get("weighted_target", 0) is None
+            and reduction == "mean" and settings.get("valid") is None and len(output_shape) == 2):
         labels = target.astype(np.int64)
 
         def gradient(h):

@@ -19,7 +19,15 @@ from ..nn.module import Module
 from ..tensor import Tensor
 from .formulas import OP_SETTINGS, LossFormula, loss_formula
 
-__all__ = ["Step", "Trace", "record"]
+__all__ = ["Step", "Trace", "record", "is_recording"]
+
+_recording = 0  # depth of record() calls in progress
+
+
+def is_recording() -> bool:
+    """Whether ``record`` is running, so training-time observers (``GradientMonitor``) can
+    leave its forward pass out of their statistics."""
+    return _recording > 0
 
 
 @dataclass
@@ -81,18 +89,25 @@ def record(model: Module, x, y, loss) -> Trace:
 
     def after(module, inputs, output, name=""):
         start = starts[id(module)].pop()
-        if isinstance(output, Tensor):
+        # Recurrent layers and attention return (output, state): the first tensor is the one
+        # the next layer reads.
+        primary = output if isinstance(output, Tensor) else (
+            _first_tensor(output) if isinstance(output, (tuple, list)) else None)
+        if primary is not None:
             calls.append((start, next(tensor_module._op_counter), name, module,
-                          _first_tensor(inputs), output))
+                          _first_tensor(inputs), primary))
 
+    root_name = type(model).__name__
     for name, module in leaves:
         handles.append(module.register_forward_pre_hook(before))
         handles.append(module.register_forward_hook(
-            lambda m, i, o, name=name or type(model).__name__: after(m, i, o, name)))
+            lambda m, i, o, name=name or root_name: after(m, i, o, name)))
 
+    global _recording
     rng_state = cr_random.get_rng_state()
     buffers = _snapshot_buffers(model)
     saved_grads = [(p, p.grad) for p in model.parameters()]
+    _recording += 1
     try:
         for p, _ in saved_grads:
             p.grad = None
@@ -131,6 +146,7 @@ def record(model: Module, x, y, loss) -> Trace:
         return Trace(recorded, x_data, np.asarray(target.data), output.data, output.grad,
                      float(objective.item()), formula)
     finally:
+        _recording -= 1
         for handle in handles:
             handle.remove()
         for p, grad in saved_grads:
