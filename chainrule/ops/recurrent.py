@@ -118,6 +118,13 @@ def _start(x, states, weights, n_gates: int):
     return xp, dtype, steps, batch, hidden
 
 
+def _recurrent_product(weight, h, out_t):
+    """h Uᵀ for one step, returned as a (B, G·H) view of ``out_t`` (G·H, B) = U hᵀ: OpenBLAS runs
+    the product in this orientation ~15% faster than h Uᵀ for a recurrence's small batches."""
+    array_module(h).matmul(weight, h.T, out=out_t)
+    return out_t.T
+
+
 def _all_grads(ctx, d_in, d_rec, state_grads: tuple, order=None) -> tuple:
     """The gradient of every input of a sequence op, from the pre-activation gradients of the
     input side ``d_in`` and the recurrent side ``d_rec`` (T, B, G·H) (one array unless the
@@ -175,14 +182,13 @@ class RNNSequence(Function):
         else:
             pre = _project(x, w_ih, bias, dtype)
             states = xp.empty_like(pre)
-        w_hh_t = xp.ascontiguousarray(w_hh.T, dtype=dtype)
+        w_hh_c = xp.ascontiguousarray(w_hh, dtype=dtype)
         relu = nonlinearity == "relu"
-        tmp = xp.empty((batch, hidden), dtype=dtype)
+        tmp_t = xp.empty((hidden, batch), dtype=dtype)
         h = h0.astype(dtype, copy=False)
         for t in steps.order:
             a = pre[t]
-            xp.matmul(h, w_hh_t, out=tmp)
-            a += tmp
+            a += _recurrent_product(w_hh_c, h, tmp_t)
             if relu:
                 xp.maximum(a, 0, out=a)
             else:
@@ -263,17 +269,15 @@ class LSTMSequence(Function):
         states = packed[:length] if keep is None else xp.empty((length, batch, hidden), dtype)
         cells = xp.empty((length, batch, hidden), dtype=dtype)
         tanh_cells = xp.empty_like(cells)  # tanh of each candidate cell
-        # A C-contiguous Uᵀ makes the per-step GEMM ~30% faster than a transposed view.
-        w_hh_t = xp.ascontiguousarray((w_hh * half).T)
-        tmp = xp.empty((batch, 4 * hidden), dtype=dtype)
-        tmp_h = tmp[:, :hidden]
+        w_hh_half = w_hh * half
+        tmp_t = xp.empty((4 * hidden, batch), dtype=dtype)
+        tmp_h = xp.empty((batch, hidden), dtype=dtype)
         sig, i, f, o, g = (slice(0, 3 * hidden), slice(0, hidden), slice(hidden, 2 * hidden),
                            slice(2 * hidden, 3 * hidden), slice(3 * hidden, None))
         h, c = h0.astype(dtype, copy=False), c0.astype(dtype, copy=False)
         for t in steps.order:
             a = gates[t]
-            xp.matmul(h, w_hh_t, out=tmp)
-            a += tmp
+            a += _recurrent_product(w_hh_half, h, tmp_t)
             xp.tanh(a, out=a)
             s = a[:, sig]
             s *= 0.5
@@ -378,17 +382,20 @@ class GRUSequence(Function):
         recurrent = xp.empty_like(gates)  # U h_{t-1} + b' per step (its n part is q)
         packed = xp.empty((length + 1, batch, hidden), dtype=dtype)
         states = packed[:length] if keep is None else xp.empty((length, batch, hidden), dtype)
-        w_hh_t = xp.ascontiguousarray((w_hh * half).T, dtype=dtype)
+        w_hh_half = (w_hh * half).astype(dtype, copy=False)
         b_hh = None if b_hh is None else (b_hh * half[:, 0]).astype(dtype, copy=False)
         tmp = xp.empty((batch, hidden), dtype=dtype)
+        tmp_t = xp.empty((3 * hidden, batch), dtype=dtype)
         rz, r, z, n = (slice(0, 2 * hidden), slice(0, hidden), slice(hidden, 2 * hidden),
                        slice(2 * hidden, None))
         h = h0.astype(dtype, copy=False)
         for t in steps.order:
             a, u = gates[t], recurrent[t]
-            xp.matmul(h, w_hh_t, out=u)
-            if b_hh is not None:
-                u += b_hh
+            product = _recurrent_product(w_hh_half, h, tmp_t)
+            if b_hh is None:
+                u[...] = product
+            else:
+                xp.add(product, b_hh, out=u)
             s = a[:, rz]
             s += u[:, rz]
             xp.tanh(s, out=s)
