@@ -19,7 +19,7 @@ __all__ = ["main", "build_parser", "CommandError"]
 
 # Subcommands that live beside the feature they expose: each module defines
 # ``add_command(subparsers)``, which adds its parser and sets ``run=`` to a function of ``args``.
-_COMMAND_MODULES: list[str] = []
+_COMMAND_MODULES: list[str] = ["chainrule.explain.command"]
 
 
 class CommandError(Exception):

@@ -209,11 +209,12 @@ class Explanation:
     def __str__(self) -> str:
         return self.render(color=False)
 
-    def to_html(self, path=None) -> str:
-        """A self-contained HTML report; written to ``path`` when given."""
+    def to_html(self, path=None, monitor=None) -> str:
+        """A self-contained HTML report; written to ``path`` when given. With a
+        ``GradientMonitor``, the report adds its gradient flow over training."""
         from .render_html import render_html
 
-        return render_html(self, path)
+        return render_html(self, path, monitor=monitor)
 
 
 def build(trace: Trace, model_name: str) -> Explanation:

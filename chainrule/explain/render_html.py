@@ -33,7 +33,7 @@ h2 { margin-top: 1.8em; border-bottom: 1px solid #ccd; }
 table { border-collapse: collapse; margin: .6em 0 1.2em; }
 th, td { padding: .25em .6em; text-align: left; vertical-align: top;
          border-bottom: 1px solid #e3e5ea; }
-th { background: #f1f3f6; font-weight: 600; }
+th { background: #f1f3f6; font-weight: 600; white-space: nowrap; }
 tr.group td { background: #e9eef6; font-weight: 600; border-top: 2px solid #c5cedd; }
 td.sym, .formula { font-family: "DejaVu Serif", Georgia, serif; white-space: nowrap; }
 td.num, table.m td { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .9em; }
@@ -218,15 +218,21 @@ def _image(png: bytes | None, alt: str) -> str:
     return f"<p><img alt=\"{_text(alt)}\" src=\"data:image/png;base64,{data}\"></p>"
 
 
+_EPOCH_COLUMNS = 12  # longer runs show epochs spaced logarithmically, first and last included
+
+
 def _epoch_table(title: str, table: dict, kinds: dict, epochs: list, percent: bool) -> str:
     if not table:
         return ""
-    head = "".join(f"<th>{epoch + 1}</th>" for epoch in epochs)
+    shown = range(len(epochs)) if len(epochs) <= _EPOCH_COLUMNS else np.unique(
+        np.geomspace(1, len(epochs), _EPOCH_COLUMNS).round().astype(int) - 1)
+    head = "".join(f"<th>{epochs[i] + 1}</th>" for i in shown)
     rows = [f"<h3>{_text(title)}</h3><table><tr><th>layer \\ epoch</th>{head}</tr>"]
     for name, values in table.items():
         cells = "".join(
-            f"<td class=\"num\">{100 * v:.1f}%</td>" if percent and math.isfinite(v)
-            else f"<td class=\"num\">{_number(v)}</td>" for v in values)
+            f"<td class=\"num\">{100 * values[i]:.1f}%</td>"
+            if percent and math.isfinite(values[i])
+            else f"<td class=\"num\">{_number(values[i])}</td>" for i in shown)
         rows.append(f"<tr><td>{_text(name)} {_text(kinds.get(name, ''))}</td>{cells}</tr>")
     return "\n".join(rows) + "</table>"
 
