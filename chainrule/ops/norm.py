@@ -12,39 +12,58 @@ import numbers
 
 from ..backend import array_module
 from ..tensor import Function, Tensor
+from .conv import _empty
 
 __all__ = ["BatchNorm", "LayerNorm", "batch_norm", "layer_norm"]
 
+# Every full-size array here comes from the convolution workspace (``_empty``): a batch of
+# feature maps is megabytes, and fresh memory of that size costs page faults at every step.
+
+
+def _sum_product(a, b, axes: tuple):
+    """``Σ a ⊙ b`` over ``axes`` (kept as length 1), without an ``a ⊙ b`` temporary."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[:a.ndim]
+    kept = "".join(c for i, c in enumerate(letters) if i not in axes)
+    total = array_module(a).einsum(f"{letters},{letters}->{kept}", a, b)
+    return total.reshape([1 if i in axes else n for i, n in enumerate(a.shape)])
+
 
 def _standardize(x, axes: tuple, eps: float):
-    """``x̂``, ``1/√(σ² + ε)``, μ and σ² (the last three broadcastable) over ``axes``; σ² is
-    biased and taken from the centred values (stable where E[x²] - E[x]² would cancel)."""
+    """``x̂``, ``1/√(σ² + ε)``, μ and σ² (the last three kept broadcastable) over ``axes``; σ²
+    is biased and taken from the centred values (stable where E[x²] - E[x]² would cancel)."""
     xp = array_module(x)
     mean = x.mean(axis=axes, keepdims=True)
-    centred = x - mean
-    var = xp.square(centred).mean(axis=axes, keepdims=True)
+    x_hat = xp.subtract(x, mean, out=_empty(xp, x.shape, x.dtype))
+    var = _sum_product(x_hat, x_hat, axes) / (x.size // mean.size)
     inv_std = 1 / xp.sqrt(var + eps)
-    centred *= inv_std
-    return centred, inv_std, mean, var
+    x_hat *= inv_std
+    return x_hat, inv_std, mean, var
 
 
-def _standardize_backward(g_hat, x_hat, inv_std, axes: tuple):
-    """dL/dx for ``x̂ = (x - μ) / σ`` with μ, σ over ``axes``, given ``g_hat = dL/dx̂``:
-    ``(1/σ) (ĝ - mean(ĝ) - x̂ · mean(ĝ ⊙ x̂))``."""
-    gx = g_hat - g_hat.mean(axis=axes, keepdims=True)
-    gx -= x_hat * (g_hat * x_hat).mean(axis=axes, keepdims=True)
-    gx *= inv_std
+def _combine(g, g_scale, x_hat, x_hat_scale, shift):
+    """``g · g_scale - x̂ · x_hat_scale - shift`` (the scales broadcast) in two full passes
+    and one temporary: every normalisation's input gradient has this form."""
+    xp = array_module(g)
+    dtype = xp.result_type(g, g_scale, x_hat)
+    gx = xp.multiply(g, g_scale, out=_empty(xp, g.shape, dtype))
+    gx -= xp.multiply(x_hat, x_hat_scale, out=_empty(xp, g.shape, dtype))
+    gx -= shift
     return gx
 
 
 class _Normalize(Function):
-    """The shared affine part and backward rule; subclasses set ``axes`` (the statistics),
-    ``param_axes`` (the axes γ and β are broadcast over) and ``x_hat``, ``inv_std``,
-    ``batch_stats``. The inputs are ``x``, optionally γ, optionally β (only after γ)."""
+    """The affine map and the parameter gradients, shared by batch and layer norm; subclasses
+    set ``param_axes`` (the axes γ and β are broadcast over), ``x_hat`` and ``inv_std`` and
+    give the input gradient (``_input_grad``). The inputs are ``x``, optionally γ, optionally
+    β (only after γ)."""
 
     def _affine(self, weight, bias, param_shape):
         self.weight = None if weight is None else weight.reshape(param_shape)
-        y = self.x_hat if weight is None else self.x_hat * self.weight
+        if weight is None:
+            return self.x_hat
+        xp = array_module(weight)
+        y = _empty(xp, self.x_hat.shape, xp.result_type(self.x_hat, weight))
+        xp.multiply(self.x_hat, self.weight, out=y)
         if bias is not None:
             y += bias.reshape(param_shape)
         return y
@@ -52,14 +71,15 @@ class _Normalize(Function):
     def backward(self, grad):
         parents = self.parents
         grads = [None] * len(parents)
+        # Σ g x̂ and Σ g over the parameter axes: dL/dγ and dL/dβ (batch norm reuses them).
+        self.g_x_hat = _sum_product(grad, self.x_hat, self.param_axes)
+        self.g_sum = grad.sum(axis=self.param_axes, keepdims=True)
         if len(parents) > 1 and parents[1].requires_grad:
-            grads[1] = (grad * self.x_hat).sum(axis=self.param_axes).reshape(parents[1].shape)
+            grads[1] = self.g_x_hat.reshape(parents[1].shape)
         if len(parents) > 2 and parents[2].requires_grad:
-            grads[2] = grad.sum(axis=self.param_axes).reshape(parents[2].shape)
+            grads[2] = self.g_sum.reshape(parents[2].shape)
         if parents[0].requires_grad:
-            g_hat = grad if self.weight is None else grad * self.weight
-            grads[0] = (_standardize_backward(g_hat, self.x_hat, self.inv_std, self.axes)
-                        if self.batch_stats else g_hat * self.inv_std)
+            grads[0] = self._input_grad(grad)
         return tuple(grads)
 
 
@@ -79,12 +99,12 @@ class BatchNorm(_Normalize):
     def forward(self, x, weight=None, bias=None, running_mean=None, running_var=None,
                 use_batch_stats=True, momentum=0.1, eps=1e-5):
         param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        self.axes = self.param_axes = (0, *range(2, x.ndim))
-        self.batch_stats = use_batch_stats
+        self.param_axes = (0, *range(2, x.ndim))
+        self.batch_stats, self.count = use_batch_stats, x.size // x.shape[1]
         if use_batch_stats:
-            self.x_hat, self.inv_std, mean, var = _standardize(x, self.axes, eps)
+            self.x_hat, self.inv_std, mean, var = _standardize(x, self.param_axes, eps)
             if running_mean is not None:
-                count = x.size // x.shape[1]
+                count = self.count
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean.reshape(-1)
                 running_var *= 1 - momentum
@@ -93,9 +113,19 @@ class BatchNorm(_Normalize):
             xp = array_module(x)
             self.inv_std = (1 / xp.sqrt(running_var + eps)).reshape(param_shape).astype(
                 x.dtype, copy=False)
-            self.x_hat = (x - running_mean.reshape(param_shape).astype(x.dtype, copy=False))
+            self.x_hat = xp.subtract(x, running_mean.reshape(param_shape).astype(x.dtype),
+                                     out=_empty(xp, x.shape, x.dtype))
             self.x_hat *= self.inv_std
         return self._affine(weight, bias, param_shape)
+
+    def _input_grad(self, grad):
+        scale = self.inv_std if self.weight is None else self.inv_std * self.weight
+        if not self.batch_stats:
+            return grad * scale
+        # mean(γ g) = γ Σg / M and mean(γ g x̂) = γ Σ g x̂ / M: the parameter gradients' sums.
+        per_count = scale / self.count
+        return _combine(grad, scale, self.x_hat, per_count * self.g_x_hat,
+                        per_count * self.g_sum)
 
 
 class LayerNorm(_Normalize):
@@ -109,9 +139,16 @@ class LayerNorm(_Normalize):
     def forward(self, x, weight=None, bias=None, ndim=1, eps=1e-5):
         self.axes = tuple(range(x.ndim - ndim, x.ndim))
         self.param_axes = tuple(range(x.ndim - ndim))
-        self.batch_stats = True
         self.x_hat, self.inv_std = _standardize(x, self.axes, eps)[:2]
         return self._affine(weight, bias, x.shape[x.ndim - ndim:])
+
+    def _input_grad(self, grad):
+        g_hat = grad if self.weight is None else grad * self.weight
+        count = g_hat.size // self.inv_std.size
+        inv_std = self.inv_std
+        return _combine(g_hat, inv_std, self.x_hat,
+                        inv_std * _sum_product(g_hat, self.x_hat, self.axes) / count,
+                        inv_std * g_hat.mean(axis=self.axes, keepdims=True))
 
 
 def _affine_inputs(caller: str, x: Tensor, weight, bias) -> tuple:
@@ -154,9 +191,9 @@ def batch_norm(x: Tensor, running_mean=None, running_var=None, weight: Tensor | 
     if use_batch_stats and x.size == channels:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {x.shape}")
-    return BatchNorm.apply(*_affine_inputs("batch_norm", x, weight, bias), running_mean=running_mean,
-                           running_var=running_var, use_batch_stats=use_batch_stats,
-                           momentum=momentum, eps=eps)
+    return BatchNorm.apply(*_affine_inputs("batch_norm", x, weight, bias),
+                           running_mean=running_mean, running_var=running_var,
+                           use_batch_stats=use_batch_stats, momentum=momentum, eps=eps)
 
 
 def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
