@@ -177,10 +177,9 @@ class _RecurrentBase(Module):
             outputs = []
             for direction, suffix in enumerate(("", "_reverse")[:self._directions]):
                 index = layer * self._directions + direction
-                packed = self._op.apply(
-                    layer_input, *(s[index] for s in initial), *_weights(self, f"_l{layer}{suffix}"),
-                    mask=keep, reverse=direction == 1, **options,
-                )
+                weights = _weights(self, f"_l{layer}{suffix}")
+                packed = self._op.apply(layer_input, *(s[index] for s in initial), *weights,
+                                        mask=keep, reverse=direction == 1, **options)
                 outputs.append(packed[:steps])
                 for kind, final in enumerate(finals):
                     final.append(packed[steps + kind])

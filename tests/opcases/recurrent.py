@@ -15,7 +15,7 @@ from . import OpCase, uniform
 
 __all__ = ["CASES"]
 
-T, B, I, H = 4, 3, 2, 3  # small: the gradient check perturbs every element
+T, B, IN, H = 4, 3, 2, 3  # small: the gradient check perturbs every element
 _MASK = np.array([[1, 1, 1], [1, 0, 1], [1, 0, 1], [0, 0, 1]], dtype=bool)  # lengths 3, 1, 4
 _seeds = iter(range(500, 10_000))
 
@@ -26,7 +26,7 @@ def _u(*shape):
 
 def _inputs(gates: int, states: int):
     """x, the initial states, W_ih, W_hh, b_ih, b_hh."""
-    return (_u(T, B, I), *(_u(B, H) for _ in range(states)), _u(gates * H, I),
+    return (_u(T, B, IN), *(_u(B, H) for _ in range(states)), _u(gates * H, IN),
             _u(gates * H, H), _u(gates * H), _u(gates * H))
 
 
@@ -117,7 +117,7 @@ CASES += [
     OpCase("lstm_no_bias_one_step", (LSTMSequence,),
            lambda x, h, c, wi, wh: LSTMSequence.apply(x, h, c, wi, wh),
            lambda x, h, c, wi, wh: _lstm_ref(x, h, c, wi, wh, 0.0, 0.0),
-           (_u(1, B, I), _u(B, H), _u(B, H), _u(4 * H, I), _u(4 * H, H))),
+           (_u(1, B, IN), _u(B, H), _u(B, H), _u(4 * H, IN), _u(4 * H, H))),
     OpCase("embedding_repeated_ids", (EmbeddingLookup,),
            lambda w, ids: EmbeddingLookup.apply(w, indices=ids), lambda w, ids: w[ids],
            (_u(5, 3),), constants=(np.array([[0, 2, 2], [4, 2, 0]]),),
