@@ -307,8 +307,9 @@ class Conv2d(Function):
         (top, bottom), (left, right) = geo.padding
         gx = _zeros(xp, (n, height + top + bottom, width + left + right, groups, cg),
                     blocks.dtype)
+        blocks = blocks.reshape(groups, kh * kw, n, oh, ow, cg).transpose(1, 2, 3, 4, 0, 5)
         for k, rows, cols in geo.offsets():
-            gx[:, rows, cols] += blocks[:, k].reshape(groups, n, oh, ow, cg).transpose(1, 2, 3, 0, 4)
+            gx[:, rows, cols] += blocks[k]
         gx = _crop(gx.reshape(gx.shape[:3] + (channels,)), geo.padding, (1, 2))
         return _copy(xp, gx.transpose(0, 3, 1, 2))
 
