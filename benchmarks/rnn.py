@@ -29,6 +29,29 @@ import chainrule as cr
 INPUT, HIDDEN, STEPS, BATCH = 64, 256, 50, 32
 
 
+def _training_step(lstm, x):
+    """One step of either library: both spell it the same way."""
+
+    def train():
+        lstm.zero_grad()
+        x.grad = None
+        output, _ = lstm(x)
+        output.sum().backward()
+        return output
+
+    return train
+
+
+def _inference(lstm, x, library):
+    """A forward pass without recording a graph, in either library."""
+
+    def infer():
+        with library.no_grad():
+            return lstm(x)[0]
+
+    return infer
+
+
 def contenders(torch) -> dict:
     """Training and inference steps of both libraries on the same weights and data."""
     ours = cr.nn.LSTM(INPUT, HIDDEN, generator=0)
@@ -36,28 +59,8 @@ def contenders(torch) -> dict:
     theirs.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((STEPS, BATCH, INPUT)).astype(np.float32)
     x_ours, x_theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-
-    def train_ours():
-        ours.zero_grad()
-        x_ours.grad = None
-        output, _ = ours(x_ours)
-        output.sum().backward()
-        return output
-
-    def train_theirs():
-        theirs.zero_grad()
-        x_theirs.grad = None
-        output, _ = theirs(x_theirs)
-        output.sum().backward()
-        return output
-
-    def infer_ours():
-        with cr.no_grad():
-            return ours(x_ours)[0]
-
-    def infer_theirs():
-        with torch.no_grad():
-            return theirs(x_theirs)[0]
+    train_ours, train_theirs = _training_step(ours, x_ours), _training_step(theirs, x_theirs)
+    infer_ours, infer_theirs = _inference(ours, x_ours, cr), _inference(theirs, x_theirs, torch)
 
     # The comparison means something only if both compute the same thing.
     out_ours, out_theirs = train_ours(), train_theirs()
