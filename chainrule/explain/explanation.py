@@ -76,6 +76,18 @@ def _verify(symbol: str, formula: str, derived: np.ndarray, engine: np.ndarray |
     return Quantity(symbol, formula, engine, difference, difference <= tolerance, kind)
 
 
+def _input_gradient(symbol: str, formula: str, derived: np.ndarray, step: Step
+                    ) -> list[Quantity]:
+    """∂J/∂(input) by this step's formula, checked against backward. An input read by several
+    ops (a residual connection) receives the sum of their gradients, so there the formula
+    gives this op's share and the backward rules' total is shown beside it."""
+    if step.input_uses <= 1:
+        return [_verify(symbol, formula, derived, step.grad_input, "grad_input")]
+    return [Quantity(symbol, f"{formula}  (this op's share)", derived),
+            Quantity(symbol, f"Σ over the {step.input_uses} ops reading it", step.grad_input,
+                     kind="grad_input")]
+
+
 def _rows(value: np.ndarray) -> np.ndarray:
     """Batches are rows: fold every leading axis into one."""
     value = np.asarray(value, dtype=np.float64)
@@ -109,8 +121,8 @@ def _affine_view(step: Step, layer: int, a_in: str) -> LayerView:
                                      "grad_parameter"))
     if step.grad_input is not None:
         derived = (dz @ w).reshape(np.shape(step.input))
-        view.backward.append(_verify(f"∂J/∂{a_in}", f"∂J/∂z[{layer}] W[{layer}]", derived,
-                                     step.grad_input, "grad_input"))
+        view.backward += _input_gradient(f"∂J/∂{a_in}", f"∂J/∂z[{layer}] W[{layer}]", derived,
+                                         step)
     return view
 
 
@@ -129,17 +141,16 @@ def _activation_view(step: Step, layer: int, z_in: str, a_out: str) -> LayerView
         Quantity(f"g'({z_in})", g.derivative_text, slope),
     ]
     if step.grad_input is not None:
-        view.backward.append(_verify(f"∂J/∂{z_in}", f"∂J/∂{a_out} ⊙ g'({z_in})",
-                                     np.asarray(step.grad_output, np.float64) * slope,
-                                     step.grad_input, "grad_input"))
+        view.backward += _input_gradient(f"∂J/∂{z_in}", f"∂J/∂{a_out} ⊙ g'({z_in})",
+                                         np.asarray(step.grad_output, np.float64) * slope, step)
     return view
 
 
-def _other_view(step: Step, layer: int, x_in: str, out: str) -> LayerView:
+def _other_view(step: Step, layer: int, x_in: str, out: str, arguments: str) -> LayerView:
     label = step.kind if step.is_op else f"{step.kind} ({step.name})"
     view = LayerView(f"layer {layer} · {label}", layer, "other")
     view.forward = [Quantity(name, "parameter", value) for name, value in step.params.items()]
-    view.forward.append(Quantity(out, f"{step.kind}({x_in})", step.output))
+    view.forward.append(Quantity(out, f"{step.kind}({arguments})", step.output))
     if step.grad_output is None:
         return view
     view.backward = [Quantity(f"∂J/∂{out}", "from the layer above", step.grad_output,
@@ -221,7 +232,9 @@ def build(trace: Trace, model_name: str) -> Explanation:
     """Turn a recorded pass into layer views with textbook symbols."""
     views: list[LayerView] = []
     layer, current = 0, "a[0]"
+    symbols: dict[int, str] = {}  # output array -> its symbol, for inputs off the main chain
     for step in trace.steps:
+        current = symbols.get(id(step.input), current)
         if step.kind == "Linear" and "weight" in step.params:
             layer += 1
             views.append(_affine_view(step, layer, current))
@@ -237,12 +250,17 @@ def build(trace: Trace, model_name: str) -> Explanation:
                 out = f"z[{layer}]"
             else:
                 out = current + "′"
-            views.append(_other_view(step, max(layer, 1), current, out))
+            # a constant operand (a scalar, a mask) has no symbol: it shows as "c"
+            arguments = ", ".join(symbols.get(id(a), "c") for a in step.arguments[1:])
+            views.append(_other_view(step, max(layer, 1), current, out,
+                                     ", ".join(filter(None, [current, arguments]))))
             current = out
+        symbols[id(step.output)] = current
 
     formula = trace.loss_formula
     loss_view = LayerView(f"loss · {formula.name}", layer + 1, "loss")
-    loss_view.forward = [Quantity("h", f"model output {current}", trace.output),
+    output_symbol = symbols.get(id(trace.output), current)
+    loss_view.forward = [Quantity("h", f"model output {output_symbol}", trace.output),
                          Quantity("y", "target", trace.target),
                          Quantity("J", formula.text.removeprefix("J = "),
                                   np.asarray(trace.loss))]

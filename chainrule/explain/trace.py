@@ -44,6 +44,8 @@ class Step:
     grad_output: np.ndarray | None = None
     grad_input: np.ndarray | None = None
     grad_params: dict[str, np.ndarray] = field(default_factory=dict)
+    input_uses: int = 1  # ops reading the input: its gradient sums what each of them sends
+    arguments: tuple = ()  # a free op's tensor inputs (arrays), ``input`` being the first
 
 
 @dataclass
@@ -185,6 +187,7 @@ def _steps(calls, output: Tensor, begin: int):
 
     module_outputs = {id(out) for *_, out in calls}
     seen: set[int] = set()
+    uses: dict[int, int] = {}
     stack = [output]
     while stack:
         t = stack.pop()
@@ -193,12 +196,17 @@ def _steps(calls, output: Tensor, begin: int):
             continue
         seen.add(id(t))
         stack.extend(ctx.parents)
+        for parent in ctx.parents:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
         if id(t) in module_outputs or any(s < ctx.order < e for s, e in inside):
             continue
         x = _first_tensor(ctx.parents)
         step = Step(name=ctx.name, kind=ctx.name, is_op=True,
                     input=None if x is None else x.data, output=t.data,
-                    settings=_settings_of(ctx))
+                    settings=_settings_of(ctx),
+                    arguments=tuple(p.data for p in ctx.parents if isinstance(p, Tensor)))
         steps.append((ctx.order, step, (t, x)))
     steps.sort(key=lambda item: item[0])
+    for _, step, (_, x) in steps:
+        step.input_uses = max(uses.get(id(x), 1), 1)
     return [(step, tensors) for _, step, tensors in steps]
