@@ -1,10 +1,13 @@
 """2-d max and average pooling on NCHW batches, as two 1-d passes (columns, then rows).
 
 A 2-d window's max (or sum) is the max (or sum) over its rows of the per-row maxima (sums), so
-each pass loops over one axis' kernel offsets (``k`` strided views) instead of all ``kh·kw``:
-4 passes instead of 4 for 2x2 but 6 instead of 9 for 3x3, each over whole arrays (no Python loop
-over pixels, samples or channels, no patch copy). Reducing the columns first makes the max pick
-the first maximum in row-major window order, as PyTorch does.
+each pass loops over one axis' kernel offsets, comparing or adding whole strided views (no
+Python loop over pixels, samples or channels, no patch copy): ``kh + kw`` passes instead of
+``kh·kw``. Reducing the columns first makes the max pick the first maximum in row-major window
+order, as PyTorch does. Measured on LeNet's first pooling (64x8x24x24, 2x2), this takes 0.3 ms
+where a reshape to ``(…, 12, 2, 12, 2)`` and ``max`` over the two window axes takes 2 ms (NumPy
+reduces short strided axes slowly), so windows that tile the input get no special path beyond
+skipping the zero-fill in backward.
 """
 
 from __future__ import annotations
