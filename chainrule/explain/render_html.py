@@ -82,6 +82,11 @@ def render_html(explanation: Explanation | None = None, path=None, monitor=None)
 
 
 def _text(value) -> str:
+    """Escaped for element text (σ'(z) keeps its prime readable in the source)."""
+    return html.escape(str(value), quote=False)
+
+
+def _attribute(value) -> str:
     return html.escape(str(value), quote=True)
 
 
@@ -215,7 +220,7 @@ def _image(png: bytes | None, alt: str) -> str:
         return ("<p class=\"note\">Plots need matplotlib (pip install matplotlib); "
                 "the tables above hold the same numbers.</p>")
     data = base64.b64encode(png).decode("ascii")
-    return f"<p><img alt=\"{_text(alt)}\" src=\"data:image/png;base64,{data}\"></p>"
+    return f"<p><img alt=\"{_attribute(alt)}\" src=\"data:image/png;base64,{data}\"></p>"
 
 
 _EPOCH_COLUMNS = 12  # longer runs show epochs spaced logarithmically, first and last included

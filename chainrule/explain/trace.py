@@ -179,9 +179,11 @@ def _steps(calls, output: Tensor, begin: int):
     inside = [(start, end) for start, end, *_ in calls]
     steps = []
     for start, _, name, module, x, out in calls:
+        # Parameters are copied: optimizers update them in place, and an explanation keeps
+        # the values of its own pass.
         step = Step(name=name, kind=type(module).__name__, is_op=False,
                     input=None if x is None else x.data, output=out.data,
-                    params={n: p.data for n, p in module.named_parameters()},
+                    params={n: p.data.copy() for n, p in module.named_parameters()},
                     settings={**_settings_of(module), "_module_id": id(module)})
         steps.append((start, step, (out, x)))
 

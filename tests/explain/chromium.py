@@ -7,6 +7,7 @@ itself is needed: no WebSocket client, no driver binary, no open port.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
@@ -23,6 +24,14 @@ _FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-n
 
 _IMAGES = ("JSON.stringify(Array.from(document.images).map(i => "
            "({alt: i.alt, complete: i.complete, width: i.naturalWidth})))")
+
+
+def _high(fd: int) -> int:
+    """The same pipe end on a descriptor above 4, so moving the ends onto 3 and 4 in the
+    child cannot overwrite one with the other."""
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 5)
+    os.close(fd)
+    return high
 
 
 def find_chromium() -> str | None:
@@ -82,16 +91,20 @@ class _Pipe:
 def open_page(path: str | os.PathLike, chromium: str, timeout: float = 30.0) -> dict:
     """Load a local file and return its console errors, uncaught exceptions, requests that
     left the file (anything but ``file:`` and ``data:`` URLs) and its images' load state."""
-    to_browser_read, to_browser_write = os.pipe()
-    from_browser_read, from_browser_write = os.pipe()
-    with tempfile.TemporaryDirectory() as profile:
-        # The browser reads commands on fd 3 and writes replies on fd 4.
-        command = [chromium, *_FLAGS, f"--user-data-dir={profile}", "about:blank"]
+    to_browser_read, to_browser_write = map(_high, os.pipe())
+    from_browser_read, from_browser_write = map(_high, os.pipe())
+    with tempfile.TemporaryDirectory() as profile, \
+            tempfile.TemporaryFile() as log:
+        def pipe_ends():  # in the child: the browser reads fd 3 and writes fd 4
+            os.dup2(to_browser_read, 3)
+            os.dup2(from_browser_write, 4)
+
+        # close_fds=False keeps 3 and 4 (dup2 makes them inheritable); every other descriptor
+        # Python opened is close-on-exec already.
         process = subprocess.Popen(
-            ["/bin/sh", "-c", f'exec "$@" 3<&{to_browser_read} 4>&{from_browser_write}', "sh",
-             *command],
-            pass_fds=(to_browser_read, from_browser_write), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [chromium, *_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            preexec_fn=pipe_ends, close_fds=False, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=log)
         os.close(to_browser_read)
         os.close(from_browser_write)
         pipe = _Pipe(process, to_browser_write, from_browser_read)
@@ -112,6 +125,10 @@ def open_page(path: str | os.PathLike, chromium: str, timeout: float = 30.0) -> 
                 pipe.send("Browser.close", timeout=5)
             except (RuntimeError, TimeoutError):
                 pass
+        except (RuntimeError, TimeoutError) as error:
+            log.seek(0)
+            raise RuntimeError(f"{error}; Chromium's output ends with:\n"
+                               f"{log.read()[-2000:].decode(errors='replace')}") from error
         finally:
             os.close(to_browser_write)
             os.close(from_browser_read)

@@ -116,3 +116,13 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match="explain: the loss must return a scalar"):
         cr.explain(net, np.zeros((3, 2), np.float32), np.zeros((3, 1), np.float32),
                    loss=lambda h, y: h - y)
+
+
+def test_an_explanation_keeps_its_values_when_the_model_trains_on(xor):
+    model, x, y, loss = xor
+    e = cr.explain(model, x, y, loss)
+    weight = e.layers[0].forward[1].value.copy()
+    cr.fit(model, (x, y), loss=loss, optimizer="sgd", epochs=1, batch_size=4, metrics=(),
+           progress=False)
+    assert not np.array_equal(model[0].weight.data, weight)
+    np.testing.assert_array_equal(e.layers[0].forward[1].value, weight)
