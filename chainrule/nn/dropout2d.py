@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
-from .module import Module
+from .dropout import Dropout
 
 __all__ = ["Dropout2d", "dropout2d"]
 
@@ -38,7 +37,7 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, generator=None) 
     return x * mask
 
 
-class Dropout2d(Module):
+class Dropout2d(Dropout):
     """In training, zeroes each channel of each sample with probability ``p`` and scales the
     kept ones by ``1 / (1 - p)``: ``y[n, c] = x[n, c] · m[n, c] / (1 - p)``,
     ``m[n, c] ~ Bernoulli(1 - p)``; in eval mode ``y = x`` (PyTorch's ``Dropout2d``).
@@ -57,18 +56,7 @@ class Dropout2d(Module):
         (1, 2, 2, 2)
     """
 
-    def __init__(self, p: float = 0.5, generator=None):
-        super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
-        self.p = p
-        # An int seed becomes one generator now, so successive calls draw different masks.
-        self.generator = None if generator is None else resolve(generator)
-
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4:
             raise ValueError(f"{self!r}: expected input of shape (N, C, H, W), got {x.shape}")
         return dropout2d(x, self.p, self.training, self.generator)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"

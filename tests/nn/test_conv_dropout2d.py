@@ -5,6 +5,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.nn.dropout2d import dropout2d
+from chainrule.nn.module import module_from_spec, module_spec
 
 
 def _ones(*shape, dtype=np.float32):
@@ -46,8 +47,14 @@ def test_masks_are_seeded_and_differ_between_calls():
     np.testing.assert_array_equal(global_first, cr.nn.Dropout2d(0.5)(x).data)
 
 
+def test_saved_configuration_round_trip():
+    spec = module_spec(cr.nn.Dropout2d(0.3, generator=1))
+    assert spec == {"class": "Dropout2d", "config": {"p": 0.3}}
+    assert repr(module_from_spec(spec)) == "Dropout2d(p=0.3)"
+
+
 def test_bad_arguments():
-    with pytest.raises(ValueError, match=r"Dropout2d: p must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\], got 1.5"):
         cr.nn.Dropout2d(1.5)
     with pytest.raises(ValueError, match=r"Dropout2d\(p=0.5\): expected input of shape "
                                          r"\(N, C, H, W\), got \(3, 4\)"):
