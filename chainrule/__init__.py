@@ -2,7 +2,7 @@
 
 from . import data, datasets, nn, optim
 from . import explain as explain
-from . import models, text
+from . import audio, models, text
 from .data import DataLoader
 from .gradcheck import GradcheckError, gradcheck
 from .io import LoadError, load_model, load_state, save, save_state
@@ -22,4 +22,5 @@ __all__ = [
     "load_checkpoint",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
+    "audio",
 ]

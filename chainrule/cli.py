@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="predicted classes for inputs in a .npy file")
     predict.add_argument("model", type=Path, help="a .safetensors file written by chainrule")
-    predict.add_argument("input", type=Path, help="a .npy array of inputs, one per row")
+    predict.add_argument("input", type=Path,
+                         help="a .npy array of inputs, one per row, or a .wav recording")
     predict.add_argument("--proba", action="store_true", help="print class probabilities too")
     predict.set_defaults(run=_predict)
 
@@ -182,12 +183,15 @@ def _predict(args) -> None:
     model = _load_model(args.model)
     if not args.input.exists():
         raise CommandError(f"input file not found: {args.input}")
-    try:
-        inputs = np.load(args.input, allow_pickle=False)
-    except ValueError as error:
-        raise CommandError(f"{args.input} is not a plain .npy array ({error})")
-    if inputs.dtype.kind not in "fiu":
-        raise CommandError(f"{args.input} holds {inputs.dtype} data; expected numbers")
+    if args.input.suffix.lower() == ".wav":  # a recording, analysed by the model's front end
+        inputs = cr.audio.SpeechFeatures.of(model).from_files([args.input])
+    else:
+        try:
+            inputs = np.load(args.input, allow_pickle=False)
+        except ValueError as error:
+            raise CommandError(f"{args.input} is not a plain .npy array ({error})")
+        if inputs.dtype.kind not in "fiu":
+            raise CommandError(f"{args.input} holds {inputs.dtype} data; expected numbers")
     logits = cr.predict(model, inputs.astype(np.float32, copy=False))
     classes = logits.argmax(axis=1)
     if args.proba:

@@ -17,8 +17,10 @@ from .corpora import (
 )
 from .digits import load_digits
 from .fashion_mnist import FASHION_MNIST_CLASSES, FASHION_MNIST_URL, load_fashion_mnist
+from .fsdd import load_fsdd
 from .idx import read_idx
 from .mnist5k import load_mnist_5k
+from .spoken_digits import spoken_digits
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -30,11 +32,13 @@ __all__ = [
     "load_cifar10",
     "load_digits",
     "load_fashion_mnist",
+    "load_fsdd",
     "load_mnist_5k",
     "load_shakespeare",
     "load_shakespeare_text",
     "load_tweet_sentiment",
     "names",
     "read_idx",
+    "spoken_digits",
     "text_metadata",
 ]

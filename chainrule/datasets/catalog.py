@@ -12,6 +12,7 @@ from .corpora import load_bbc_news, load_shakespeare, load_tweet_sentiment
 from .digits import load_digits
 from .fashion_mnist import load_fashion_mnist
 from .mnist5k import load_mnist_5k
+from .spoken_digits import spoken_digits
 
 __all__ = ["load", "names"]
 
@@ -24,6 +25,7 @@ _LOADERS = {
     "bbc-news": (load_bbc_news, True),
     "tweet-sentiment": (load_tweet_sentiment, True),
     "shakespeare": (load_shakespeare, True),
+    "spoken-digits": (spoken_digits, False),
 }
 _SPLIT_OPTIONS = ("seed", "test_size")
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")

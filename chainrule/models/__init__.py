@@ -2,13 +2,15 @@
 
 from . import text
 from .mlp import mlp
+from .speech import speech_cnn
 
-__all__ = ["mlp", "build", "text"]
+__all__ = ["mlp", "build", "text", "speech_cnn"]
 
 # Every builder takes (input_shape, num_classes, **options) and returns a Module giving logits.
 _BUILDERS = {"mlp": mlp}
 _BUILDERS.update({"bow": text.bow, "lstm": text.lstm, "transformer": text.transformer,
                   "char-lm": text.char_lm})
+_BUILDERS["speech-cnn"] = speech_cnn
 
 
 def build(name: str, input_shape: tuple, num_classes: int, **options):
