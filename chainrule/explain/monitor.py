@@ -46,6 +46,7 @@ class _Layer:
     grad_norms: float = 0.0  # sums over the epoch's batches
     ratios: float = 0.0
     batches: int = 0
+    ratio_batches: int = 0  # batches whose weights were not all zero: a ratio exists
 
 
 @dataclass
@@ -60,6 +61,10 @@ class _Activation:
 def _square_sum(array: np.ndarray) -> float:
     flat = array.reshape(-1)
     return float(np.dot(flat, flat))
+
+
+def _mean(total: float, count: int) -> float:
+    return total / count if count else float("nan")
 
 
 def _finite(array) -> bool:
@@ -232,7 +237,7 @@ class GradientMonitor(Callback):
             layer.previous = [np.array(p.data) for p in layer.params]
             layer.previous_sq = sum(_square_sum(w) for w in layer.previous)
             layer.grad_norms = layer.ratios = 0.0
-            layer.batches = 0
+            layer.batches = layer.ratio_batches = 0
         for stat in self._activations.values():
             stat.alive, stat.saturated, stat.count = None, 0, 0
         self._active = True
@@ -253,7 +258,9 @@ class GradientMonitor(Callback):
                 step_sq += _square_sum(before)
                 np.copyto(before, p.data)
             layer.grad_norms += math.sqrt(grad_sq)
-            layer.ratios += math.sqrt(step_sq / layer.previous_sq) if layer.previous_sq else 0.0
+            if layer.previous_sq:
+                layer.ratios += math.sqrt(step_sq / layer.previous_sq)
+                layer.ratio_batches += 1
             layer.previous_sq = weight_sq
             layer.batches += 1
 
@@ -261,9 +268,9 @@ class GradientMonitor(Callback):
         self._active = False
         self.epochs.append(int(epoch))
         for layer in self._layers:
-            count = max(layer.batches, 1)
-            self.history["grad_norm"][layer.name].append(layer.grad_norms / count)
-            self.history["update_ratio"][layer.name].append(layer.ratios / count)
+            self.history["grad_norm"][layer.name].append(_mean(layer.grad_norms, layer.batches))
+            self.history["update_ratio"][layer.name].append(
+                _mean(layer.ratios, layer.ratio_batches))
         for stat in self._activations.values():
             if stat.kind in _DEAD_KINDS:
                 dead = float("nan") if stat.alive is None else float(1 - np.mean(stat.alive))

@@ -101,6 +101,9 @@ def _number(value) -> str:
     return "0" if value == 0 else f"{value:.4g}"
 
 
+_GRID_COLUMNS = 8  # wider rows are wrapped as text so the page needs no sideways scrolling
+
+
 def _values(value) -> str:
     """Every number of a small array (as a grid for 1-d and 2-d), statistics of a large one."""
     if value is None:
@@ -114,7 +117,7 @@ def _values(value) -> str:
                 f"<span class=\"muted\">zeros</span> {100 * s['zeros']:.0f}%")
     if array.ndim == 0:
         return _number(array.item())
-    if array.ndim > 2:
+    if array.ndim > 2 or array.shape[-1] > _GRID_COLUMNS:  # wrapped text, not a wide grid
         return "<br>".join(_text(line) for line in format_value(array, 80))
     rows = array.reshape(1, -1) if array.ndim == 1 else array
     body = "".join("<tr>" + "".join(f"<td>{_number(v)}</td>" for v in row) + "</tr>"
