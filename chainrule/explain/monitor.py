@@ -63,6 +63,16 @@ def _square_sum(array: np.ndarray) -> float:
     return float(np.dot(flat, flat))
 
 
+def _plain(method):
+    """A plain function calling ``method``, to register as a hook: copy.deepcopy(model)
+    (explain's gradient check makes one) shares functions but would deep-copy a bound
+    method's object, this monitor with the run's data, optimizer and open files."""
+    def hook(*args):
+        return method(*args)
+
+    return hook
+
+
 def _mean(total: float, count: int) -> float:
     return total / count if count else float("nan")
 
@@ -177,7 +187,8 @@ class GradientMonitor(Callback):
                 self.kinds[label] = kind
                 table = "dead_relu" if kind in _DEAD_KINDS else "saturation"
                 self.history[table][label] = []
-                self._handles.append(module.register_forward_hook(self._activation_hook))
+                self._handles.append(module.register_forward_hook(
+                    _plain(self._activation_hook)))
         self._layers = [_Layer(name, type(module).__name__, params)
                         for name, (module, params) in owners.items()]
         for layer in self._layers:
@@ -185,8 +196,8 @@ class GradientMonitor(Callback):
             self.history["grad_norm"][layer.name] = []
             self.history["update_ratio"][layer.name] = []
         if self.diagnose:
-            self._handles.append(self.model.register_forward_pre_hook(self._stash_input))
-            self._handles.append(self.model.register_forward_hook(self._stash_output))
+            self._handles.append(self.model.register_forward_pre_hook(_plain(self._stash_input)))
+            self._handles.append(self.model.register_forward_hook(_plain(self._stash_output)))
 
     def _remove_hooks(self) -> None:
         for handle in self._handles:

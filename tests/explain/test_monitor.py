@@ -208,3 +208,16 @@ def test_plot_state_and_errors(xor, tmp_path, monkeypatch):
         GradientMonitor(saturation=0.7)
     assert cr.explain.GradientMonitor is GradientMonitor
     assert not model[0]._forward_hooks and not model._forward_pre_hooks  # removed at the end
+
+
+def test_copies_of_the_model_share_the_hooks_not_the_monitor():
+    net = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.ReLU(), cr.nn.Linear(3, 1))
+    monitor = GradientMonitor()
+    monitor.set_context(model=net, train_data=object())
+    monitor.on_train_begin()
+    twin = copy.deepcopy(net)  # what explain's gradient check does between epochs
+    for original, copied in ((net, twin), (net[1], twin[1])):
+        hooks = list(original._forward_hooks.values())
+        assert hooks and list(copied._forward_hooks.values()) == hooks
+    monitor.on_train_end()
+    assert not net._forward_hooks and not net[1]._forward_hooks
