@@ -83,11 +83,6 @@ class _Workspace:
             total -= block.nbytes
         return np.empty(nbytes, np.uint8) if total <= self.max_bytes else None
 
-    def clear(self) -> None:
-        """Drop every block (arrays still in use keep their memory)."""
-        with self._lock:
-            self._blocks.clear()
-
 
 _workspace = _Workspace()
 
