@@ -58,11 +58,6 @@ class _Activation:
     count: int = 0
 
 
-def _square_sum(array: np.ndarray) -> float:
-    flat = array.reshape(-1)
-    return float(np.dot(flat, flat))
-
-
 def _plain(method):
     """A plain function calling ``method``, to register as a hook: copy.deepcopy(model)
     (explain's gradient check makes one) shares functions but would deep-copy a bound
@@ -217,14 +212,17 @@ class GradientMonitor(Callback):
             return
         a = output.data
         if stat.kind in _DEAD_KINDS:
-            axes = tuple(i for i in range(a.ndim) if i != 1)
-            fired = (a > 0).any(axis=axes) if axes else a > 0
-            stat.alive = fired if stat.alive is None or stat.alive.shape != fired.shape \
-                else stat.alive | fired
+            # a unit fired if its largest output over the batch (and positions) is positive
+            fired = a.max(axis=tuple(i for i in range(a.ndim) if i != 1)) > 0 if a.size \
+                else None
+            if stat.alive is None or fired is None or stat.alive.shape != fired.shape:
+                stat.alive = fired
+            else:
+                np.logical_or(stat.alive, fired, out=stat.alive)
         else:
-            middle = 0.5 if stat.kind == "Sigmoid" else 0.0
-            stat.saturated += int(np.count_nonzero(np.abs(a - middle) > (
-                0.5 if stat.kind == "Sigmoid" else 1.0) - self.saturation))
+            low = self.saturation if stat.kind == "Sigmoid" else self.saturation - 1
+            stat.saturated += int(np.count_nonzero(a < low)) + int(
+                np.count_nonzero(a > 1 - self.saturation))
         stat.count += a.size
 
     def _stash_input(self, module, inputs):
@@ -246,7 +244,7 @@ class GradientMonitor(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         for layer in self._layers:
             layer.previous = [np.array(p.data) for p in layer.params]
-            layer.previous_sq = sum(_square_sum(w) for w in layer.previous)
+            layer.previous_sq = sum(float(np.vdot(w, w)) for w in layer.previous)
             layer.grad_norms = layer.ratios = 0.0
             layer.batches = layer.ratio_batches = 0
         for stat in self._activations.values():
@@ -254,19 +252,26 @@ class GradientMonitor(Callback):
         self._active = True
 
     def on_batch_end(self, batch, logs=None):
-        grads_sq, weights_sq = [], []
-        for layer in self._layers:
-            grads_sq.append(sum(_square_sum(p.grad) for p in layer.params if p.grad is not None))
-            weights_sq.append(sum(_square_sum(p.data) for p in layer.params))
+        # Squared norms in one BLAS dot each; a non-finite sum (or one that overflowed)
+        # sends the batch to the rare, careful path.
+        sums = []
         loss = (logs or {}).get("loss", 0.0)
-        if self.nonfinite is None and not all(map(math.isfinite, [loss, *grads_sq,
-                                                                    *weights_sq])):
+        finite = math.isfinite(loss)
+        for layer in self._layers:
+            grad_sq = weight_sq = 0.0
+            for p in layer.params:
+                if p.grad is not None:
+                    grad_sq += float(np.vdot(p.grad, p.grad))
+                weight_sq += float(np.vdot(p.data, p.data))
+            sums.append((grad_sq, weight_sq))
+            finite = finite and math.isfinite(grad_sq + weight_sq)
+        if not finite and self.nonfinite is None and not self._all_finite(loss):
             self._find_nonfinite(batch, loss)
-        for layer, grad_sq, weight_sq in zip(self._layers, grads_sq, weights_sq):
+        for layer, (grad_sq, weight_sq) in zip(self._layers, sums):
             step_sq = 0.0
             for p, before in zip(layer.params, layer.previous):
                 np.subtract(before, p.data, out=before)  # reuses the copy: no allocation
-                step_sq += _square_sum(before)
+                step_sq += float(np.vdot(before, before))
                 np.copyto(before, p.data)
             layer.grad_norms += math.sqrt(grad_sq)
             if layer.previous_sq:
@@ -274,6 +279,12 @@ class GradientMonitor(Callback):
                 layer.ratio_batches += 1
             layer.previous_sq = weight_sq
             layer.batches += 1
+
+    def _all_finite(self, loss: float) -> bool:
+        """Whether the loss, every gradient and every weight are finite (float32 squares of
+        values above ~1e19 overflow, so the sums alone cannot say)."""
+        return math.isfinite(loss) and all(
+            _finite(p.grad) and _finite(p.data) for layer in self._layers for p in layer.params)
 
     def on_epoch_end(self, epoch, logs=None):
         self._active = False
