@@ -8,11 +8,14 @@ thrashes). Per activation module: the fraction of dead ReLU units (a feature, or
 channel, that output 0 for every sample of the epoch) and the fraction of sigmoid/tanh outputs
 in saturation (within ``saturation`` of the bounds, where g' has all but vanished).
 
-The hot path stays cheap: one dot product per parameter and gradient and one copy of the
-weights per batch, plus one comparison per activation value. Only when the loss, a gradient
-or a weight stops being finite is the batch replayed, with the pre-step weights and the same
-random state, through explain's recorder, which names the first layer or op whose forward
-output, or backward gradient, was not finite.
+The hot path stays cheap: per batch, one dot product per gradient and per weight, one copy
+of the weights (the update and, should a NaN appear, the replay need the weights before the
+step) and one reduction per tracked activation: about 0.1 ms a batch for a 50,000-parameter
+MLP, which matters only where a training step itself takes about a millisecond.
+
+Only when the loss, a gradient or a weight stops being finite is the batch replayed, with the
+pre-step weights and the same random state, through explain's recorder, which names the first
+layer or op whose forward output, or backward gradient, was not finite.
 
 It only reads: training with and without it gives bitwise identical weights.
 """
