@@ -5,7 +5,7 @@ from . import explain as explain
 from . import audio, models, text
 from .data import DataLoader
 from .gradcheck import GradcheckError, gradcheck
-from .io import LoadError, load_model, load_state, save, save_state
+from .io import LoadError, load_metadata, load_model, load_state, save, save_state
 from .ops import concatenate, maximum, minimum, stack, where
 from .random import get_rng_state, manual_seed, set_rng_state
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
@@ -18,8 +18,8 @@ __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
     "GradcheckError", "concatenate", "stack", "where", "maximum", "minimum", "nn",
     "manual_seed", "get_rng_state", "set_rng_state",
-    "save", "load_model", "save_state", "load_state", "LoadError", "save_checkpoint",
-    "load_checkpoint",
+    "save", "load_model", "load_metadata", "save_state", "load_state", "LoadError",
+    "save_checkpoint", "load_checkpoint",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
     "audio",

@@ -48,7 +48,8 @@ from .random import get_rng_state, set_rng_state
 from .tensor import Tensor
 
 __all__ = [
-    "LoadError", "load_model", "load_state", "load_state_into", "read_safetensors", "save",
+    "LoadError", "load_metadata", "load_model", "load_state", "load_state_into",
+    "read_safetensors", "save",
     "save_state", "write_safetensors",
 ]
 
@@ -259,7 +260,7 @@ def _chainrule_info(path: str, metadata: dict, header: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------- public API
-def save(model: Module, path: str | os.PathLike) -> None:
+def save(model: Module, path: str | os.PathLike, metadata: Mapping | None = None) -> None:
     """Save a model built from chainrule's layers: its weights and its architecture.
 
     ``load_model(path)`` rebuilds it without the code that built it. A model containing a class
@@ -269,9 +270,12 @@ def save(model: Module, path: str | os.PathLike) -> None:
         model: a ``Module`` whose classes are all chainrule's own (or registered in
             ``chainrule.nn.module.REGISTRY``) and whose constructor arguments are plain data.
         path: the file to write, conventionally ``*.safetensors``.
+        metadata: JSON-able facts the model needs besides its weights (a text model's
+            vocabulary, class names); ``load_metadata(path)`` reads them back.
 
     Raises:
-        TypeError: the architecture cannot be described (a custom class, a non-data argument).
+        TypeError: the architecture cannot be described (a custom class, a non-data argument),
+            or ``metadata`` is not JSON-able.
 
     Example:
         >>> import os, tempfile
@@ -287,7 +291,31 @@ def save(model: Module, path: str | os.PathLike) -> None:
         architecture = module_spec(model)
     except TypeError as error:
         raise TypeError(f"cr.save: {error}") from error
-    write_safetensors(path, model.state_dict(), kind="model", architecture=architecture)
+    fields = {"architecture": architecture}
+    if metadata is not None:
+        try:  # fail before writing anything, naming the argument
+            json.dumps(metadata)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"cr.save: metadata must be JSON-able data: {error}") from None
+        fields["metadata"] = dict(metadata)
+    write_safetensors(path, model.state_dict(), kind="model", **fields)
+
+
+def load_metadata(path: str | os.PathLike) -> dict:
+    """The ``metadata`` a model was saved with (``{}`` when none), read from the file's header
+    without loading any tensor.
+
+    Raises:
+        FileNotFoundError: no such file.
+        LoadError: a bad file, or metadata that is not a JSON object.
+    """
+    path = os.fspath(path)
+    header, metadata = _validated_header(path)
+    found = _chainrule_info(path, metadata, header).get("metadata", {})
+    if not isinstance(found, dict):
+        raise LoadError(f"{path}: the saved metadata is a JSON {type(found).__name__}, not an "
+                        "object")
+    return found
 
 
 def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | None = None
