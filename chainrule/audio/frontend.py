@@ -40,7 +40,9 @@ class SpeechFeatures(Module):
         sample_rate: rate of the analysed audio in Hz.
         duration: window length in seconds.
         n_fft, hop_length, n_mels, fmin, fmax, top_db: log-mel settings (see
-            ``log_mel_spectrogram``).
+            ``log_mel_spectrogram``). The 50 dB range cuts what lies further below the peak
+            (a recording's noise floor, 8-bit quantisation noise), so recordings made with
+            different floors give alike features.
         trim_db: silence threshold for trimming, in dB below the loudest frame.
         normalize: standardise each clip's features.
 
@@ -60,7 +62,7 @@ class SpeechFeatures(Module):
 
     def __init__(self, sample_rate: int = 8000, duration: float = 1.0, n_fft: int = 256,
                  hop_length: int = 128, n_mels: int = 32, fmin: float = 20.0,
-                 fmax: float | None = None, top_db: float = 80.0, trim_db: float = 40.0,
+                 fmax: float | None = None, top_db: float = 50.0, trim_db: float = 40.0,
                  normalize: bool = True):
         super().__init__()
         self.sample_rate, self.duration = int(sample_rate), float(duration)

@@ -173,8 +173,8 @@ def spoken_digits(
     flite_voices: tuple[str, ...] | None = None,
     speeds: tuple[int, ...] = (130, 180, 240),
     pitches: tuple[int, ...] = (30, 70),
-    test_variants: tuple[str, ...] = TEST_VARIANTS,
-    test_flite_voices: tuple[str, ...] = TEST_FLITE_VOICES,
+    test_variants: tuple[str, ...] | None = None,
+    test_flite_voices: tuple[str, ...] | None = None,
     features: SpeechFeatures | None = None,
     augment: int = 1,
     train_snr_db: float | tuple[float, float] | None = (5.0, 30.0),
@@ -205,7 +205,8 @@ def spoken_digits(
             and none otherwise.
         speeds: words per minute (80..450); flite's timing is stretched to match.
         pitches: espeak-ng pitches (0..99).
-        test_variants, test_flite_voices: the voices held out for testing.
+        test_variants, test_flite_voices: the voices held out for testing; None holds out
+            those of ``TEST_VARIANTS`` and ``TEST_FLITE_VOICES`` that are in use.
         features: the front end making the arrays (``SpeechFeatures()`` by default); put it
             first in a model (as ``models.speech_cnn`` does) so saved models know it.
         augment: augmented copies of every training clip (0: clean clips only).
@@ -236,7 +237,10 @@ def spoken_digits(
     features = SpeechFeatures() if features is None else features
     if flite_voices is None:
         flite_voices = FLITE_VOICES if shutil.which("flite") else ()
-        test_flite_voices = tuple(v for v in test_flite_voices if v in flite_voices)
+    if test_variants is None:
+        test_variants = tuple(v for v in TEST_VARIANTS if v in variants)
+    if test_flite_voices is None:
+        test_flite_voices = tuple(v for v in TEST_FLITE_VOICES if v in flite_voices)
     if augment < 0:
         raise ValueError(f"spoken_digits: augment must be >= 0 copies, got {augment}")
     clips, test = _clips(accents, variants, tuple(flite_voices), speeds, pitches,

@@ -37,7 +37,7 @@ def speech_cnn(input_shape: tuple, num_classes: int, channels: tuple[int, ...] =
         >>> from chainrule.models.speech import speech_cnn
         >>> model = speech_cnn((1, 32, 63), 10)
         >>> model.num_parameters()
-        148330
+        138810
     """
     features = SpeechFeatures() if features is None else features
     if tuple(input_shape) != features.output_shape:

@@ -1,0 +1,112 @@
+"""spoken_digits: synthesis of a small subset with espeak-ng, held-out voices, augmentation,
+caches, errors, and a small seeded model that must recognise a voice it never heard."""
+
+import importlib
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.datasets import load, load_fsdd, spoken_digits
+
+# The package's name ``spoken_digits`` is the function; the module is reached by its path.
+module = importlib.import_module("chainrule.datasets.spoken_digits")
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                                  reason="espeak-ng is not installed")
+# Two accents x three variants x one speed and pitch: 60 clips, 20 of them by the held-out m3.
+SMALL = dict(accents=("en-us", "en-gb"), variants=("m1", "f2", "m3"), test_variants=("m3",),
+             speeds=(175,), pitches=(50,), flite_voices=())
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("speech-cache")
+
+
+@needs_espeak
+def test_small_subset_shapes_split_and_caches(cache):
+    (x_train, y_train), (x_test, y_test) = spoken_digits(cache, augment=1, **SMALL)
+    assert x_train.shape == (80, 1, 32, 63) and x_test.shape == (20, 1, 32, 63)
+    assert x_train.dtype == np.float32 and y_train.dtype == np.int64
+    np.testing.assert_array_equal(np.bincount(y_train), [8] * 10)
+    np.testing.assert_array_equal(np.bincount(y_test), [2] * 10)
+    assert np.isfinite(x_train).all()
+    # The augmented copies differ from the clean clips they came from.
+    assert np.abs(x_train[:40] - x_train[40:]).mean() > 0.1
+
+    audio = cache / "spoken-digits" / "audio-8000hz-trim40db"
+    assert (audio / "7_espeak-en-gb+m3_17550.wav").is_file()
+    assert len(list(audio.glob("*.wav"))) == 60
+    # The audio cache is a folder in FSDD's layout: the voices are its speakers.
+    (_, _), (x_fsdd, y_fsdd) = load_fsdd(audio, test_speakers=("espeak-en-us+m3",
+                                                              "espeak-en-gb+m3"))
+    assert len(x_fsdd) == 20 and sorted(y_fsdd) == sorted(y_test)
+
+    start = time.perf_counter()
+    (again, _), _ = spoken_digits(cache, augment=1, **SMALL)
+    assert time.perf_counter() - start < 2.0
+    np.testing.assert_array_equal(again, x_train)
+
+
+@needs_espeak
+def test_seed_noise_and_augment_count(cache):
+    (a, _), (test_a, _) = spoken_digits(cache, augment=2, seed=1, **SMALL)
+    (b, _), (test_b, _) = spoken_digits(cache, augment=2, seed=2, **SMALL)
+    assert len(a) == 120
+    np.testing.assert_array_equal(a[:40], b[:40])  # the clean clips
+    assert not np.allclose(a[40:], b[40:]) and not np.allclose(test_a, test_b)
+    _, (clean, _) = spoken_digits(cache, test_snr_db=None, **SMALL)
+    _, (noisy, _) = spoken_digits(cache, test_snr_db=0.0, **SMALL)
+    assert np.abs(clean - noisy).mean() > 0.2
+
+
+@needs_espeak
+def test_waveforms_and_the_catalog(cache):
+    (w_train, _), (w_test, y_test) = spoken_digits(cache, waveforms=True, augment=0,
+                                                   test_snr_db=None, **SMALL)
+    assert w_train.shape == (40, 8000) and w_test.dtype == np.float32
+    centre = np.abs(w_test[:, 3000:5000]).mean()
+    assert centre > 10 * np.abs(w_test[:, :300]).mean()  # clean clips are centred
+    (x_train, _), _ = load("spoken-digits", cache_dir=cache, seed=123, augment=0, **SMALL)
+    assert x_train.shape == (40, 1, 32, 63)
+
+
+@needs_espeak
+def test_a_small_cnn_recognises_a_held_out_voice_in_noise(cache):
+    # A seeded, CI-sized version of examples/speech_digits.py: 4 accents x 6 variants, one
+    # variant held out in every accent, test noise at 10 dB SNR.
+    options = dict(accents=("en-us", "en-gb", "en-gb-scotland", "en-029"),
+                   variants=("m1", "m2", "f1", "f2", "klatt", "m3"), test_variants=("m3",),
+                   speeds=(150, 210), pitches=(50,), flite_voices=(), augment=1)
+    (x_train, y_train), (x_test, y_test) = spoken_digits(cache, **options)
+    cr.manual_seed(0)
+    model = cr.models.build("speech-cnn", x_train.shape[1:], 10, channels=(8, 16, 32),
+                            hidden=32)
+    cr.fit(model, (x_train, y_train), loss="cross_entropy", optimizer="adam", epochs=6,
+           batch_size=32, seed=0, progress=False)
+    accuracy = cr.evaluate(model, (x_test, y_test), metrics=("accuracy",))["accuracy"]
+    assert accuracy >= 0.85, accuracy
+
+
+def test_missing_program_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(module.shutil, "which", lambda program: None)
+    with pytest.raises(FileNotFoundError, match="the program 'espeak-ng' is not installed"):
+        spoken_digits(tmp_path, **SMALL)
+    with pytest.raises(FileNotFoundError, match="the program 'flite' is not installed"):
+        spoken_digits(tmp_path, **{**SMALL, "accents": (), "test_variants": (),
+                                   "flite_voices": ("kal", "rms"), "test_flite_voices": ("kal",)})
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(test_variants=("f5",)), r"test_variants \['f5'\] are not among the voices"),
+    (dict(test_variants=("m1", "f2", "m3")), "leave no training clips"),
+    (dict(test_variants=()), "leave no test clips"),
+    (dict(speeds=(20,)), r"speeds must be values in 80\.\.450"),
+    (dict(augment=-1), "augment must be >= 0"),
+])
+def test_bad_settings(tmp_path, options, message):
+    with pytest.raises(ValueError, match=message):
+        spoken_digits(tmp_path, **{**SMALL, **options})
