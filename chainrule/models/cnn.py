@@ -32,7 +32,7 @@ def cnn(input_shape: tuple, num_classes: int, channels: tuple[int, ...] = (32, 6
         >>> from chainrule.models.cnn import cnn
         >>> model = cnn((1, 28, 28), 10)
         >>> model.summary((1, 28, 28), print_fn=None).splitlines()[-4]
-        'Total params: 421,642'
+        'Total params: 421,738'
     """
     if len(input_shape) != 3:
         raise ValueError(f"cnn: input_shape must be (channels, height, width), got "

@@ -166,7 +166,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Te
     Example:
         >>> import numpy as np, chainrule as cr
         >>> from chainrule.ops.pool import max_pool2d
-        >>> max_pool2d(cr.tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).data[0, 0]
+        >>> max_pool2d(cr.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)), 2).data[0, 0]
         array([[ 5.,  7.],
                [13., 15.]], dtype=float32)
     """
@@ -191,7 +191,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0,
     Example:
         >>> import numpy as np, chainrule as cr
         >>> from chainrule.ops.pool import avg_pool2d
-        >>> avg_pool2d(cr.tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).data[0, 0]
+        >>> avg_pool2d(cr.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)), 2).data[0, 0]
         array([[ 2.5,  4.5],
                [10.5, 12.5]], dtype=float32)
     """
