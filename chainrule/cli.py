@@ -19,7 +19,7 @@ __all__ = ["main", "build_parser", "CommandError"]
 
 # Subcommands that live beside the feature they expose: each module defines
 # ``add_command(subparsers)``, which adds its parser and sets ``run=`` to a function of ``args``.
-_COMMAND_MODULES: list[str] = ["chainrule.explain.command"]
+_COMMAND_MODULES: list[str] = ["chainrule.explain.command", "chainrule.text.command"]
 
 
 class CommandError(Exception):
@@ -52,9 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model and report its test accuracy")
     train.add_argument("--data", default="digits",
-                       help="digits (default, embedded), fashion-mnist, mnist-5k, or PATH.npz "
-                            "with x_train, y_train, x_test, y_test")
-    train.add_argument("--model", default="mlp", help="mlp (default) or cnn")
+                       help="digits (default, embedded), fashion-mnist, mnist-5k, the texts "
+                            "bbc-news or tweet-sentiment, or PATH.npz with x_train, y_train, "
+                            "x_test, y_test")
+    train.add_argument("--model", default="mlp",
+                       help="mlp (default) or cnn; for texts bow, lstm or transformer")
     train.add_argument("--layers", type=_layer_sizes, default=(256, 128),
                        help="hidden layer sizes of the MLP (default 256,128)")
     train.add_argument("--activation", default="relu", help="hidden activation (default relu)")
@@ -129,7 +131,9 @@ def _train(args) -> None:
     print(f"trained {len(history.epoch)} epochs in {seconds:.1f} s")
     print(f"test loss {result['loss']:.4f}  test accuracy {result['accuracy']:.4f}")
     if args.out:
-        cr.save(model, args.out / "model.safetensors")
+        # Text data: the vocabulary (and class names) travel with the weights.
+        metadata = cr.datasets.text_metadata(args.data, seed=args.seed)
+        cr.save(model, args.out / "model.safetensors", metadata=metadata)
         written = ["model.safetensors", "history.csv"]
         if _plot_history(history.history, args.out / "curves.png"):
             written.append("curves.png")
