@@ -81,108 +81,101 @@ def _check_pooling(owner: str, pooling: str) -> None:
         raise ValueError(f"{owner}: pooling must be one of {_POOLINGS}, got {pooling!r}")
 
 
-class BagOfEmbeddings(nn.Module):
-    """The mean of a text's word vectors, then a small MLP (fastText's idea):
+class _TextModel(nn.Module):
+    """Token ids in, the embedded sequence and its mask of real tokens out: the shared first
+    step of the classifiers (padding found from the embedding's ``padding_idx``)."""
 
-        h = (1/ℓ) Σ_{t<ℓ} E[x_t];   logits = W₂ Dropout(ReLU(W₁ h + b₁)) + b₂
+    embedding: nn.Embedding
+
+    def _embed(self, ids) -> tuple[Tensor, np.ndarray]:
+        ids = _token_ids(self, ids)
+        padding_idx = self.embedding.padding_idx
+        if padding_idx is None:
+            return self.embedding(ids), np.ones(ids.shape, dtype=bool)
+        mask, _ = _real_tokens(ids, padding_idx)
+        # Steps that are padding in every text change nothing: drop them, since the LSTM's
+        # time and attention's (T²) grow with the padded length.
+        steps = int(np.flatnonzero(mask.any(axis=0))[-1]) + 1
+        return self.embedding(ids[:, :steps]), mask[:, :steps]
+
+
+def _check_batch_first(owner: str, module: nn.Module, what: str) -> None:
+    if not getattr(module, "batch_first", False):
+        raise ValueError(f"{owner}: the {what} must be built with batch_first=True (the model "
+                         "reads (batch, seq) ids)")
+
+
+class BagOfEmbeddings(_TextModel):
+    """The mean of a text's word vectors, then a classifier (fastText's idea):
+
+        h = (1/ℓ) Σ_{t<ℓ} E[x_t];   logits = classifier(h)
 
     Word order is ignored, which costs little for topics and makes it the fastest model here.
+    Build it with ``bow(...)`` (``cr.models.build("bow", ...)``), or from the parts.
 
     Args:
-        vocab_size: ids 0 … vocab_size-1.
-        num_classes: outputs.
-        embedding_dim: size of each word vector.
-        hidden_size: width of the hidden layer (0: a linear classifier on the mean).
-        dropout: dropout before the output layer (training only).
-        padding_idx: the padding id.
-        dtype: dtype of the parameters.
-        generator: ``numpy.random.Generator`` or int seed for the initial weights and dropout.
+        embedding: an ``Embedding`` whose ``padding_idx`` marks padding (None: no padding).
+        classifier: maps the (N, embedding_dim) means to logits, e.g. a small MLP.
 
     Shape:
         ids ``(N, T)`` int → logits ``(N, num_classes)``.
 
     Example:
-        >>> import numpy as np
-        >>> model = BagOfEmbeddings(100, 3, embedding_dim=8, hidden_size=16)
+        >>> import numpy as np, chainrule as cr
+        >>> model = cr.models.build("bow", (3,), 3, vocab_size=100, embedding_dim=8)
         >>> model(np.array([[5, 7, 0], [9, 0, 0]])).shape
         (2, 3)
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, embedding_dim: int = 64,
-                 hidden_size: int = 64, dropout: float = 0.0, padding_idx: int = 0,
-                 dtype=np.float32, generator=None):
+    def __init__(self, embedding: nn.Embedding, classifier: nn.Module):
         super().__init__()
-        # One generator for all layers: an int seed given to each would repeat one stream.
-        gen = None if generator is None else resolve(generator)
-        self.padding_idx = padding_idx
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx,
-                                      dtype=dtype, generator=gen)
-        layers: list[nn.Module] = []
-        width = embedding_dim
-        if hidden_size:
-            layers += [nn.Linear(embedding_dim, hidden_size, dtype=dtype, generator=gen),
-                       nn.ReLU()]
-            width = hidden_size
-        layers += [nn.Dropout(dropout, generator=gen),
-                   nn.Linear(width, num_classes, dtype=dtype, generator=gen)]
-        self.classifier = nn.Sequential(*layers)
+        self.embedding, self.classifier = embedding, classifier
 
     def forward(self, ids) -> Tensor:
-        ids = _token_ids(self, ids)
-        _, lengths = _real_tokens(ids, self.padding_idx)
-        # The padding row of the table is zero, so the plain sum over time is the masked sum.
-        total = self.embedding(ids).sum(axis=1)
-        mean = total / Tensor(lengths[:, None].astype(total.dtype))
-        return self.classifier(mean)
+        embedded, mask = self._embed(ids)
+        # Masked even though the padding row starts at zero: a pretrained table may not.
+        return self.classifier(masked_pool(embedded, mask, "mean"))
 
 
-class LSTMClassifier(nn.Module):
+class LSTMClassifier(_TextModel):
     """Embedding, a (bidirectional) LSTM that stops at each text's end, pooling over time and
     a linear layer:
 
         o_t = [→h_t; ←h_t] = BiLSTM(E[x])_t;   logits = W Dropout(pool_{t<ℓ} o_t) + b
 
     ``pooling="last"`` uses the final states (the forward pass's at step ℓ-1, the backward
-    pass's at step 0); ``"max"`` and ``"mean"`` pool the outputs of the real steps.
+    pass's at step 0); ``"max"`` and ``"mean"`` pool the outputs of the real steps. Build it
+    with ``lstm(...)``, or from the parts.
 
     Args:
-        vocab_size, num_classes, embedding_dim, dropout, padding_idx, dtype, generator: as
-            ``BagOfEmbeddings`` (dropout is on the embeddings and the pooled features).
-        hidden_size: LSTM state size H per direction.
-        num_layers: stacked LSTM layers.
-        bidirectional: read the text both ways (features 2H).
+        embedding: an ``Embedding`` whose ``padding_idx`` marks padding.
+        lstm: an ``LSTM`` with ``batch_first=True`` reading the embeddings.
+        output: maps the pooled features (``lstm``'s output size) to logits.
         pooling: ``"last"``, ``"max"`` or ``"mean"``.
+        dropout: dropout on the embeddings and on the pooled features (training only).
 
     Shape:
         ids ``(N, T)`` int → logits ``(N, num_classes)``.
 
     Example:
-        >>> import numpy as np
-        >>> model = LSTMClassifier(100, 3, embedding_dim=8, hidden_size=16)
+        >>> import numpy as np, chainrule as cr
+        >>> model = cr.models.build("lstm", (3,), 3, vocab_size=100, hidden_size=16)
         >>> model(np.array([[5, 7, 0], [9, 0, 0]])).shape
         (2, 3)
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, embedding_dim: int = 64,
-                 hidden_size: int = 64, num_layers: int = 1, bidirectional: bool = True,
-                 pooling: str = "max", dropout: float = 0.0, padding_idx: int = 0,
-                 dtype=np.float32, generator=None):
+    def __init__(self, embedding: nn.Embedding, lstm: nn.LSTM, output: nn.Module,
+                 pooling: str = "max", dropout: float = 0.0):
         super().__init__()
-        gen = None if generator is None else resolve(generator)
         _check_pooling("LSTMClassifier", pooling)
-        self.padding_idx, self.pooling = padding_idx, pooling
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx,
-                                      dtype=dtype, generator=gen)
-        self.dropout = nn.Dropout(dropout, generator=gen)
-        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers=num_layers, batch_first=True,
-                            bidirectional=bidirectional, dtype=dtype, generator=gen)
-        features = hidden_size * (2 if bidirectional else 1)
-        self.output = nn.Linear(features, num_classes, dtype=dtype, generator=gen)
+        _check_batch_first("LSTMClassifier", lstm, "LSTM")
+        self.pooling = pooling
+        self.embedding, self.lstm, self.output = embedding, lstm, output
+        self.dropout = nn.Dropout(dropout, generator=lstm.generator)
 
     def forward(self, ids) -> Tensor:
-        ids = _token_ids(self, ids)
-        mask, lengths = _real_tokens(ids, self.padding_idx)
-        outputs, (h_n, _) = self.lstm(self.dropout(self.embedding(ids)), lengths=lengths)
+        embedded, mask = self._embed(ids)
+        outputs, (h_n, _) = self.lstm(self.dropout(embedded), lengths=mask.sum(axis=1))
         if self.pooling == "last":
             # h_n is each text's state at its true end in both directions: the last layer's
             # rows are its forward (and backward) directions.
@@ -194,58 +187,46 @@ class LSTMClassifier(nn.Module):
         return self.output(self.dropout(features))
 
 
-class TransformerClassifier(nn.Module):
+class TransformerClassifier(_TextModel):
     """Embedding scaled by √d, sinusoidal positions, a Transformer encoder attending only to
     real tokens, pooling over them and a linear layer:
 
         z = Encoder(√d · E[x] + PE);   logits = W pool_{t<ℓ} z_t + b
 
+    Build it with ``transformer(...)``, or from the parts.
+
     Args:
-        vocab_size, num_classes, padding_idx, dtype, generator: as ``BagOfEmbeddings``.
-        d_model: model width (the embedding size).
-        nhead: attention heads.
-        num_layers: encoder layers.
-        dim_feedforward: hidden width of each layer's feed-forward network.
-        dropout: dropout in the encoder and after the positional encoding.
-        max_len: the longest text accepted.
+        embedding: an ``Embedding`` of width d whose ``padding_idx`` marks padding.
+        positions: a ``PositionalEncoding(d, batch_first=True)`` (its ``max_len`` is the
+            longest text accepted).
+        encoder: a ``TransformerEncoder`` (or layer) of batch-first layers of width d.
+        output: maps the pooled (N, d) features to logits.
         pooling: ``"mean"`` or ``"max"`` over the real tokens, or ``"last"``.
 
     Shape:
         ids ``(N, T)`` int, T <= max_len → logits ``(N, num_classes)``.
 
     Example:
-        >>> import numpy as np
-        >>> model = TransformerClassifier(100, 3, d_model=8, nhead=2, dim_feedforward=16)
+        >>> import numpy as np, chainrule as cr
+        >>> model = cr.models.build("transformer", (3,), 3, vocab_size=100, d_model=8, nhead=2)
         >>> model(np.array([[5, 7, 0], [9, 0, 0]])).shape
         (2, 3)
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, d_model: int = 64, nhead: int = 4,
-                 num_layers: int = 1, dim_feedforward: int = 128, dropout: float = 0.1,
-                 max_len: int = 512, pooling: str = "mean", padding_idx: int = 0,
-                 dtype=np.float32, generator=None):
+    def __init__(self, embedding: nn.Embedding, positions: nn.PositionalEncoding,
+                 encoder: nn.Module, output: nn.Module, pooling: str = "mean"):
         super().__init__()
-        gen = None if generator is None else resolve(generator)
         _check_pooling("TransformerClassifier", pooling)
-        self.padding_idx, self.pooling, self.scale = padding_idx, pooling, math.sqrt(d_model)
-        self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=padding_idx, dtype=dtype,
-                                      generator=gen)
-        # N(0, 1/d) entries: scaled by √d the embeddings match the unit-size position code.
-        self.embedding.weight.data *= self.embedding.weight.dtype.type(1 / self.scale)
-        self.positions = nn.PositionalEncoding(d_model, max_len=max_len, dropout=dropout,
-                                               batch_first=True, generator=gen)
-        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=dim_feedforward,
-                                           dropout=dropout, batch_first=True, dtype=dtype,
-                                           generator=gen)
-        self.encoder = nn.TransformerEncoder(layer, num_layers)
-        self.output = nn.Linear(d_model, num_classes, dtype=dtype, generator=gen)
+        _check_batch_first("TransformerClassifier", positions, "PositionalEncoding")
+        layers = getattr(encoder, "layers", [encoder])
+        _check_batch_first("TransformerClassifier", layers[0], "encoder")
+        self.pooling, self.scale = pooling, math.sqrt(embedding.embedding_dim)
+        self.embedding, self.positions = embedding, positions
+        self.encoder, self.output = encoder, output
 
     def forward(self, ids) -> Tensor:
-        ids = _token_ids(self, ids)
-        mask, _ = _real_tokens(ids, self.padding_idx)
-        x = self.embedding(ids)
-        x = self.positions(x * self.scale)
-        z = self.encoder(x, src_key_padding_mask=~mask)
+        embedded, mask = self._embed(ids)
+        z = self.encoder(self.positions(embedded * self.scale), src_key_padding_mask=~mask)
         return self.output(masked_pool(z, mask, self.pooling))
 
 
@@ -255,38 +236,36 @@ class CharLSTM(nn.Module):
 
     ``forward`` returns the logits and the final state; passing that state back continues the
     text where it stopped (training on consecutive windows, generation one character at a
-    time).
+    time). Build it with ``char_lm(...)``, or from the parts.
 
     Args:
-        vocab_size: characters in the vocabulary V.
-        embedding_dim: size of each character's vector.
-        hidden_size: LSTM state size H.
-        num_layers: stacked LSTM layers.
-        dropout: dropout on the LSTM's outputs (and between its layers) in training.
-        dtype, generator: as ``BagOfEmbeddings``.
+        embedding: an ``Embedding`` of the V characters.
+        lstm: an ``LSTM`` with ``batch_first=True`` reading the embeddings.
+        output: maps the LSTM's outputs to V logits.
+        dropout: dropout on the LSTM's outputs (training only).
 
     Shape:
         ids ``(N, T)`` int; state ``(h, c)``, each ``(num_layers, N, H)``, or None for zeros
         → ``(logits (N, T, V), (h, c))``.
 
     Example:
-        >>> import numpy as np
-        >>> model = CharLSTM(30, embedding_dim=8, hidden_size=16)
+        >>> import numpy as np, chainrule as cr
+        >>> model = cr.models.build("char-lm", (3,), 30, embedding_dim=8, hidden_size=16)
         >>> logits, (h, c) = model(np.array([[3, 4, 5]]))
         >>> logits.shape, h.shape
         ((1, 3, 30), (1, 1, 16))
     """
 
-    def __init__(self, vocab_size: int, embedding_dim: int = 64, hidden_size: int = 512,
-                 num_layers: int = 1, dropout: float = 0.0, dtype=np.float32, generator=None):
+    def __init__(self, embedding: nn.Embedding, lstm: nn.LSTM, output: nn.Module,
+                 dropout: float = 0.0):
         super().__init__()
-        gen = None if generator is None else resolve(generator)
-        self.vocab_size = vocab_size
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, dtype=dtype, generator=gen)
-        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers=num_layers, batch_first=True,
-                            dropout=dropout, dtype=dtype, generator=gen)
-        self.dropout = nn.Dropout(dropout, generator=gen)
-        self.output = nn.Linear(hidden_size, vocab_size, dtype=dtype, generator=gen)
+        _check_batch_first("CharLSTM", lstm, "LSTM")
+        self.embedding, self.lstm, self.output = embedding, lstm, output
+        self.dropout = nn.Dropout(dropout, generator=lstm.generator)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.embedding.num_embeddings
 
     def forward(self, ids, state=None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         ids = _token_ids(self, ids)
@@ -295,6 +274,8 @@ class CharLSTM(nn.Module):
 
 
 # ---------------------------------------------------------------------------- builders
+# The models take their layers as arguments, so a saved architecture describes each layer on
+# its own (the file check bounds every layer's sizes by the weights it stores).
 def _vocab_size(name: str, vocab_size) -> int:
     if vocab_size is None:
         raise ValueError(f"model {name!r} reads token ids and needs vocab_size (the "
@@ -302,29 +283,85 @@ def _vocab_size(name: str, vocab_size) -> int:
     return int(vocab_size)
 
 
-def bow(input_shape: tuple, num_classes: int, vocab_size: int | None = None, **options
-        ) -> BagOfEmbeddings:
-    """``BagOfEmbeddings`` for ids of shape ``(N, *input_shape)``."""
-    return BagOfEmbeddings(_vocab_size("bow", vocab_size), num_classes, **options)
+def bow(input_shape: tuple, num_classes: int, vocab_size: int | None = None,
+        embedding_dim: int = 64, hidden_size: int = 64, dropout: float = 0.0,
+        padding_idx: int = 0, dtype=np.float32, generator=None) -> BagOfEmbeddings:
+    """``BagOfEmbeddings``: ``Embedding(vocab_size, embedding_dim)``, then
+    ``Linear → ReLU → Dropout → Linear`` (``hidden_size=0``: one ``Linear``).
+
+    Args:
+        input_shape: ``(T,)`` of the padded ids (any T works).
+        num_classes: outputs.
+        vocab_size: ids 0 … vocab_size-1.
+        embedding_dim, hidden_size, dropout: sizes and dropout.
+        padding_idx: the padding id.
+        dtype: dtype of the parameters.
+        generator: ``numpy.random.Generator`` or int seed for the weights and dropout.
+    """
+    gen = None if generator is None else resolve(generator)
+    embedding = nn.Embedding(_vocab_size("bow", vocab_size), embedding_dim,
+                             padding_idx=padding_idx, dtype=dtype, generator=gen)
+    layers: list[nn.Module] = []
+    width = embedding_dim
+    if hidden_size:
+        layers += [nn.Linear(embedding_dim, hidden_size, dtype=dtype, generator=gen), nn.ReLU()]
+        width = hidden_size
+    layers += [nn.Dropout(dropout, generator=gen),
+               nn.Linear(width, num_classes, dtype=dtype, generator=gen)]
+    return BagOfEmbeddings(embedding, nn.Sequential(*layers))
 
 
-def lstm(input_shape: tuple, num_classes: int, vocab_size: int | None = None, **options
-         ) -> LSTMClassifier:
-    """``LSTMClassifier`` for ids of shape ``(N, *input_shape)``."""
-    return LSTMClassifier(_vocab_size("lstm", vocab_size), num_classes, **options)
+def lstm(input_shape: tuple, num_classes: int, vocab_size: int | None = None,
+         embedding_dim: int = 64, hidden_size: int = 64, num_layers: int = 1,
+         bidirectional: bool = True, pooling: str = "max", dropout: float = 0.0,
+         padding_idx: int = 0, dtype=np.float32, generator=None) -> LSTMClassifier:
+    """``LSTMClassifier``: ``Embedding(vocab_size, embedding_dim)``, ``LSTM(embedding_dim,
+    hidden_size, num_layers, bidirectional)``, pooling, ``Linear``; arguments as ``bow``."""
+    gen = None if generator is None else resolve(generator)
+    embedding = nn.Embedding(_vocab_size("lstm", vocab_size), embedding_dim,
+                             padding_idx=padding_idx, dtype=dtype, generator=gen)
+    recurrent = nn.LSTM(embedding_dim, hidden_size, num_layers=num_layers, batch_first=True,
+                        bidirectional=bidirectional, dtype=dtype, generator=gen)
+    features = hidden_size * (2 if bidirectional else 1)
+    output = nn.Linear(features, num_classes, dtype=dtype, generator=gen)
+    return LSTMClassifier(embedding, recurrent, output, pooling=pooling, dropout=dropout)
 
 
-def transformer(input_shape: tuple, num_classes: int, vocab_size: int | None = None, **options
-                ) -> TransformerClassifier:
-    """``TransformerClassifier`` accepting texts as long as ``input_shape[0]``."""
-    options.setdefault("max_len", max(int(input_shape[0]), 1))
-    return TransformerClassifier(_vocab_size("transformer", vocab_size), num_classes, **options)
+def transformer(input_shape: tuple, num_classes: int, vocab_size: int | None = None,
+                d_model: int = 64, nhead: int = 4, num_layers: int = 1,
+                dim_feedforward: int = 128, dropout: float = 0.1, max_len: int | None = None,
+                pooling: str = "mean", padding_idx: int = 0, dtype=np.float32,
+                generator=None) -> TransformerClassifier:
+    """``TransformerClassifier`` with ``num_layers`` post-norm encoder layers of width
+    ``d_model``, accepting texts up to ``max_len`` tokens (default ``input_shape[0]``);
+    other arguments as ``bow``."""
+    gen = None if generator is None else resolve(generator)
+    embedding = nn.Embedding(_vocab_size("transformer", vocab_size), d_model,
+                             padding_idx=padding_idx, dtype=dtype, generator=gen)
+    # N(0, 1/d) entries: scaled by √d the embeddings match the unit-size position code.
+    embedding.weight.data *= embedding.weight.dtype.type(1 / math.sqrt(d_model))
+    positions = nn.PositionalEncoding(d_model, max_len=max_len or max(int(input_shape[0]), 1),
+                                      dropout=dropout, batch_first=True, generator=gen)
+    layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=dim_feedforward,
+                                       dropout=dropout, batch_first=True, dtype=dtype,
+                                       generator=gen)
+    encoder = nn.TransformerEncoder(layer, num_layers)
+    output = nn.Linear(d_model, num_classes, dtype=dtype, generator=gen)
+    return TransformerClassifier(embedding, positions, encoder, output, pooling=pooling)
 
 
-def char_lm(input_shape: tuple, num_classes: int, vocab_size: int | None = None, **options
-            ) -> CharLSTM:
-    """``CharLSTM`` predicting ``num_classes`` characters (the vocabulary's size)."""
+def char_lm(input_shape: tuple, num_classes: int, vocab_size: int | None = None,
+            embedding_dim: int = 64, hidden_size: int = 512, num_layers: int = 1,
+            dropout: float = 0.0, dtype=np.float32, generator=None) -> CharLSTM:
+    """``CharLSTM`` predicting ``num_classes`` characters (the vocabulary's size V):
+    ``Embedding(V, embedding_dim)``, ``LSTM(embedding_dim, hidden_size, num_layers)`` with
+    ``dropout`` between layers and on its outputs, ``Linear(hidden_size, V)``."""
     if vocab_size is not None and vocab_size != num_classes:
         raise ValueError(f"model 'char-lm' predicts its own inputs: vocab_size ({vocab_size}) "
                          f"and num_classes ({num_classes}) must agree")
-    return CharLSTM(num_classes, **options)
+    gen = None if generator is None else resolve(generator)
+    embedding = nn.Embedding(num_classes, embedding_dim, dtype=dtype, generator=gen)
+    recurrent = nn.LSTM(embedding_dim, hidden_size, num_layers=num_layers, batch_first=True,
+                        dropout=dropout, dtype=dtype, generator=gen)
+    output = nn.Linear(hidden_size, num_classes, dtype=dtype, generator=gen)
+    return CharLSTM(embedding, recurrent, output, dropout=dropout)

@@ -11,10 +11,12 @@ Example:
 
 from .batch import PaddedBatches, lengths_to_mask, pad_sequences, stream_batches
 from .generate import generate, sample_logits
+from .lm import evaluate_language_model, train_language_model
 from .tokenize import char_tokenize, tokenizer, word_tokenize
 from .vocab import Vocabulary
 
 __all__ = [
-    "PaddedBatches", "Vocabulary", "char_tokenize", "generate", "lengths_to_mask",
-    "pad_sequences", "sample_logits", "stream_batches", "tokenizer", "word_tokenize",
+    "PaddedBatches", "Vocabulary", "char_tokenize", "evaluate_language_model", "generate",
+    "lengths_to_mask", "pad_sequences", "sample_logits", "stream_batches", "tokenizer",
+    "train_language_model", "word_tokenize",
 ]

@@ -86,9 +86,9 @@ def generate(model, vocabulary: Vocabulary, prompt: str = "", length: int = 200,
         the generated continuation (without the prompt).
 
     Example:
-        >>> from chainrule.models.text import CharLSTM
+        >>> from chainrule.models.text import char_lm
         >>> vocab = Vocabulary.build(["abc"], level="char")
-        >>> model = CharLSTM(len(vocab), embedding_dim=4, hidden_size=8, generator=0)
+        >>> model = char_lm((2,), len(vocab), embedding_dim=4, hidden_size=8, generator=0)
         >>> len(generate(model, vocab, "ab", length=5, seed=0))
         5
     """
