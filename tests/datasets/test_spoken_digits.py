@@ -153,3 +153,18 @@ def test_missing_program_is_named(tmp_path, monkeypatch):
 def test_bad_settings(tmp_path, options, message):
     with pytest.raises(ValueError, match=message):
         spoken_digits(tmp_path, **{**SMALL, **options})
+
+
+def test_speech_cnn_takes_features_or_windows_and_checks_the_front_end():
+    model = cr.models.build("speech-cnn", (1, 32, 63), 10)
+    assert isinstance(model[0], SpeechFeatures)
+    waves = np.random.default_rng(0).standard_normal((3, 8000)).astype(np.float32)
+    from_waves = cr.predict(model, waves)
+    assert from_waves.shape == (3, 10) and from_waves.dtype == np.float32
+    np.testing.assert_allclose(cr.predict(model, model[0].transform(waves)), from_waves,
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match=r"input_shape \(1, 40, 101\) differs from the front "
+                                         r"end's features \(1, 32, 63\)"):
+        cr.models.build("speech-cnn", (1, 40, 101), 10)
+    front = SpeechFeatures(n_mels=40, hop_length=80)
+    assert cr.models.build("speech-cnn", (1, 40, 101), 10, features=front)[0] is front
