@@ -14,7 +14,7 @@ run the same epochs, so their losses afterwards must agree; the script checks th
 
 Peak memory: each library trains for a few steps alone in a fresh process; reported is the
 growth of the process' peak resident memory over what it held just before training (data,
-model and library loaded), i.e. what training itself needs.
+model and library loaded), i.e. what training itself needs (Linux only).
 
 Usage:
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/cnn.py [--net lenet]
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 
@@ -97,19 +96,25 @@ def trainer(library: str, net: str, x, y):
     return epoch, loss
 
 
+def _status_bytes(field: str) -> int:
+    """A memory figure (VmRSS, VmHWM) of this process from /proc, in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
 def peak_memory(library: str, net: str, steps: int = 5) -> int:
-    """Bytes by which the peak resident memory grows while training alone for ``steps``
-    batches in this (fresh) process."""
-    x, y = images(BATCH * steps, real=False)  # parsing the real file would set the peak
+    """Bytes by which the resident memory peaks above its level before training, over
+    ``steps`` batches in this (fresh) process (Linux: the peak is reset first)."""
+    x, y = images(BATCH * steps, real=False)
     epoch, _ = trainer(library, net, x, y)
-    with open("/proc/self/statm") as statm:
-        before = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")  # the peak ("high water mark") restarts from the current size
+    before = _status_bytes("VmRSS")
     epoch()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    if peak <= peak_before:  # training never exceeded an earlier peak: not measurable here
-        raise SystemExit(f"{library}: training stayed below the peak of loading")
-    return peak - before
+    return _status_bytes("VmHWM") - before
 
 
 def _measure_memory(net: str) -> dict[str, int]:
@@ -128,6 +133,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser, steps=1, samples=10, warmup=2)
     parser.add_argument("--net", choices=(*NETWORKS, "both"), default="both")
+    parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads (default: theirs;"
+                        " 1 is steadier on a machine other jobs share)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory comparison")
     parser.add_argument("--memory-probe", choices=("chainrule", "pytorch"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -139,7 +146,11 @@ def main(argv=None) -> None:
         return
 
     import torch
+    from threadpoolctl import threadpool_limits
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads, "blas")
     x, y = images()
     print(machine())
     for net in nets:
