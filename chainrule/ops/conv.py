@@ -225,45 +225,50 @@ class Conv2d(Function):
 
     def forward(self, x, weight, bias=None, geometry=None, groups=1):
         xp = array_module(x)
-        geo = geometry
-        n, channels = x.shape[:2]
-        out_channels, cg = weight.shape[:2]
-        (kh, kw), (oh, ow) = geo.kernel, geo.out
-        og, kg, positions = out_channels // groups, cg * kh * kw, oh * ow
-        self.geo, self.groups, self.x_shape, self.weight = geo, groups, x.shape, weight
-        self.channels_last = _channels_last(channels, groups, geo)
-        (sh, sw), (dh, dw) = geo.stride, geo.dilation
+        n, out_channels, (oh, ow) = x.shape[0], weight.shape[0], geometry.out
+        og = out_channels // groups
+        self.geo, self.groups, self.x, self.weight = geometry, groups, x, weight
+        self.channels_last = _channels_last(x.shape[1], groups, geometry)
+        self.cols = cols = self._patches(xp)
+        dtype = xp.result_type(x, weight)
         if self.channels_last:
-            xl = _pad(x.transpose(0, 2, 3, 1), geo.padding, (1, 2))
-            windows = sliding_window_view(xl, (geo.span(0), geo.span(1)), axis=(1, 2))
-            windows = windows[:, ::sh, ::sw, :, ::dh, ::dw]  # (n, oh, ow, C, kh, kw)
-            windows = windows.reshape(n, oh, ow, groups, cg, kh, kw)
-            # (n·oh·ow, groups, kh·kw·Cg): one patch per row, per group
-            self.cols = _copy(xp, windows.transpose(0, 1, 2, 3, 5, 6, 4)).reshape(
-                n * positions, groups, kg)
-            w_mat = weight.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)
-            out = _empty(xp, (n * positions, groups, og), xp.result_type(x, weight))
-            xp.matmul(self.cols.transpose(1, 0, 2), w_mat.reshape(groups, kg, og),
+            w_mat = weight.reshape(groups, og, -1, *geometry.kernel).transpose(0, 3, 4, 2, 1)
+            out = _empty(xp, (n * oh * ow, groups, og), dtype)
+            xp.matmul(cols.transpose(1, 0, 2), w_mat.reshape(groups, -1, og),
                       out=out.transpose(1, 0, 2))
-            y = _empty(xp, (n, out_channels, oh, ow), out.dtype)
+            y = _empty(xp, (n, out_channels, oh, ow), dtype)
             out = out.reshape(n, oh, ow, out_channels).transpose(0, 3, 1, 2)
             if bias is None:
                 xp.copyto(y, out)
             else:  # the NHWC -> NCHW copy and the bias in one pass
                 xp.add(out, bias.reshape(-1, 1, 1), out=y, casting="same_kind")
             return y
-        xc = _pad(x, geo.padding, (2, 3))
-        windows = sliding_window_view(xc, (geo.span(0), geo.span(1)), axis=(2, 3))
-        windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]  # (n, C, oh, ow, kh, kw)
-        # (n, groups, Cg·kh·kw, oh·ow): one patch per column, per sample and group
-        self.cols = _copy(xp, windows.transpose(0, 1, 4, 5, 2, 3)).reshape(
-            n, groups, kg, positions)
-        y = _empty(xp, (n, groups, og, positions), xp.result_type(x, weight))
-        xp.matmul(weight.reshape(groups, og, kg), self.cols, out=y)
+        y = _empty(xp, (n, groups, og, oh * ow), dtype)
+        xp.matmul(weight.reshape(groups, og, -1), cols, out=y)
         y = y.reshape(n, out_channels, oh, ow)
         if bias is not None:
             y += bias.reshape(-1, 1, 1)
         return y
+
+    def _patches(self, xp):
+        """The patch matrix (im2col): ``(n·oh·ow, groups, kh·kw·Cg)`` channels-last, or
+        ``(n, groups, Cg·kh·kw, oh·ow)`` channels-first; one copy from strided windows."""
+        x, geo, groups = self.x, self.geo, self.groups
+        n, channels = x.shape[:2]
+        (kh, kw), (oh, ow), (sh, sw), (dh, dw) = geo.kernel, geo.out, geo.stride, geo.dilation
+        cg = channels // groups
+        if self.channels_last:
+            xl = _pad(x.transpose(0, 2, 3, 1), geo.padding, (1, 2))
+            windows = sliding_window_view(xl, (geo.span(0), geo.span(1)), axis=(1, 2))
+            windows = windows[:, ::sh, ::sw, :, ::dh, ::dw]  # (n, oh, ow, C, kh, kw)
+            windows = windows.reshape(n, oh, ow, groups, cg, kh, kw)
+            return _copy(xp, windows.transpose(0, 1, 2, 3, 5, 6, 4)).reshape(
+                n * oh * ow, groups, cg * kh * kw)
+        xc = _pad(x, geo.padding, (2, 3))
+        windows = sliding_window_view(xc, (geo.span(0), geo.span(1)), axis=(2, 3))
+        windows = windows[:, :, ::sh, ::sw, ::dh, ::dw]  # (n, C, oh, ow, kh, kw)
+        return _copy(xp, windows.transpose(0, 1, 4, 5, 2, 3)).reshape(
+            n, groups, cg * kh * kw, oh * ow)
 
     def backward(self, grad):
         xp = array_module(grad)
@@ -277,13 +282,19 @@ class Conv2d(Function):
         if need_rows:  # the gradient channels-last, one output position per row
             g_rows = _copy(xp, grad.transpose(0, 2, 3, 1)).reshape(-1, groups, og)
         if parents[1].requires_grad:
+            # The patches are dropped once used, so the input gradient's blocks (as large) can
+            # take their memory; a second backward through a retained graph rebuilds them.
+            cols = self.__dict__.pop("cols", None)
+            if cols is None:
+                cols = self._patches(xp)
             if self.channels_last:  # Σ over rows of patchᵀ · g, per group: (groups, kh·kw·Cg, og)
-                gw = xp.matmul(self.cols.transpose(1, 2, 0), g_rows.transpose(1, 0, 2))
+                gw = xp.matmul(cols.transpose(1, 2, 0), g_rows.transpose(1, 0, 2))
                 gw = gw.reshape(groups, kh, kw, cg, og).transpose(0, 4, 3, 1, 2)
             else:  # per sample g · patchesᵀ, summed over the batch: (groups, og, Cg·kh·kw)
                 g_cols = grad.reshape(n, groups, og, oh * ow)
-                gw = xp.matmul(g_cols, self.cols.transpose(0, 1, 3, 2)).sum(axis=0)
+                gw = xp.matmul(g_cols, cols.transpose(0, 1, 3, 2)).sum(axis=0)
             gw = gw.reshape(weight.shape)
+            del cols
         if len(parents) == 3 and parents[2].requires_grad:
             gb = grad.sum(axis=(0, 2, 3))
         if parents[0].requires_grad:
@@ -294,7 +305,7 @@ class Conv2d(Function):
         """col2im: each kernel offset's patch gradient ``g · W[:, :, i, j]`` (a contiguous
         channels-last block) is added into the input positions that offset read."""
         geo, groups, weight = self.geo, self.groups, self.weight
-        n, channels, height, width = self.x_shape
+        n, channels, height, width = self.x.shape
         out_channels, cg, kh, kw = weight.shape
         (oh, ow), og = geo.out, out_channels // groups
         # (groups, kh·kw, og, Cg) @ (groups, 1, n·oh·ow, og)ᵀ-side: one block per offset

@@ -108,3 +108,16 @@ def test_workspace_stays_within_its_budget(monkeypatch):
     assert len(workspace._blocks) == 2 and reused.base is not None
     bigger = workspace.empty((3 << 17,), np.float32)  # 1.5 MiB: the free 1 MiB block goes
     assert bigger.base is not None and len(workspace._blocks) == 2
+
+
+@pytest.mark.parametrize("in_channels", [1, 4], ids=["channels_first", "channels_last"])
+def test_backward_twice_through_a_retained_graph(in_channels):
+    rng = cr.random.resolve(5)
+    x = cr.tensor(rng.standard_normal((2, in_channels, 6, 6)), requires_grad=True)
+    w = cr.tensor(rng.standard_normal((3, in_channels, 3, 3)), requires_grad=True)
+    out = conv2d(x, w, padding=1)
+    out.backward(np.ones(out.shape), retain_graph=True)
+    first = x.grad.copy(), w.grad.copy()
+    out.backward(np.ones(out.shape))  # the patches were dropped after the first pass
+    np.testing.assert_allclose(x.grad, 2 * first[0])
+    np.testing.assert_allclose(w.grad, 2 * first[1])
