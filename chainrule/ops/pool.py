@@ -59,7 +59,7 @@ class MaxPool2d(Function):
 
     def forward(self, x, geometry):
         xp = array_module(x)
-        self.geo, self.padded_shape = geometry, None
+        self.geo = geometry
         padded = _pad(x, geometry.padding, _AXES, value=-xp.inf)
         columns, self.column_pick = self._max(padded, 3, geometry.slices(1))
         rows, self.row_pick = self._max(columns, 2, geometry.slices(0))
@@ -77,6 +77,8 @@ class MaxPool2d(Function):
         for i, part in enumerate(slices[1:], 1):
             candidate = x[_along(axis, part)]
             larger = candidate > best
+            # The first maximum is written to new memory (best is still a view of x), the
+            # later ones over it.
             best = xp.maximum(best, candidate, out=_empty(xp, best.shape, best.dtype)
                               if i == 1 else best)
             pick = larger if pick is None else xp.where(larger, xp.uint8(i), pick)
@@ -107,9 +109,12 @@ def _window_sums(x, geo: _Geometry):
 
 
 def _sum_slices(x, axis: int, slices):
+    """Σ of ``x``'s slices along ``axis`` (a view of ``x`` for a single slice)."""
     total = x[_along(axis, slices[0])]
     if len(slices) > 1:
-        total = total + x[_along(axis, slices[1])]
+        xp = array_module(x)
+        total = xp.add(total, x[_along(axis, slices[1])],
+                       out=_empty(xp, total.shape, total.dtype))
         for part in slices[2:]:
             total += x[_along(axis, part)]
     return total
@@ -123,7 +128,8 @@ class AvgPool2d(Function):
     def forward(self, x, geometry, divisor):
         self.geo, self.divisor = geometry, divisor
         sums, self.shapes = _window_sums(x, geometry)
-        return sums / divisor
+        xp = array_module(sums)
+        return xp.divide(sums, divisor, out=_empty(xp, sums.shape, sums.dtype))
 
     def backward(self, grad):
         geo = self.geo
