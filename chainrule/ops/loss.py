@@ -48,9 +48,10 @@ class CrossEntropy(Function):
         shifted = x - x.max(axis=1, keepdims=True)  # log-sum-exp shifted by the max: no overflow
         exp = xp.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
-        log_p = shifted - xp.log(total)
-        self.prob = exp / total
-        rows = xp.arange(x.shape[0])
+        log_total = xp.log(total)
+        exp /= total
+        self.prob = exp
+        self.rows = rows = xp.arange(x.shape[0])
         if weight is not None:
             weight = weight.astype(x.dtype, copy=False)
 
@@ -62,28 +63,34 @@ class CrossEntropy(Function):
                     f"{logits.shape}; expected labels of shape {expected}"
                 )
             labels = target.reshape(-1)
-            valid = labels != ignore_index
-            labels = xp.where(valid, labels, 0)
-            if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-                bad = labels[(labels < 0) | (labels >= n_classes)][0]
-                raise ValueError(f"cross_entropy: label {bad} is out of range for {n_classes} classes")
             self.out_shape = target.shape
-            self.valid = None if valid.all() else valid
+            self.valid = None
+            low, high = (labels.min(), labels.max()) if labels.size else (0, -1)
+            # Two reductions decide the common case: every label a class, none ignored.
+            if low < 0 or high >= n_classes or low <= ignore_index <= high:
+                valid = labels != ignore_index
+                labels = xp.where(valid, labels, 0)
+                bad = (labels < 0) | (labels >= n_classes)
+                if bad.any():
+                    raise ValueError(f"cross_entropy: label {labels[bad][0]} is out of range for "
+                                     f"{n_classes} classes")
+                self.valid = None if valid.all() else valid
+            denominator = labels.size if self.valid is None else int(self.valid.sum())
             if weight is None and label_smoothing == 0:
-                # Fast path: no dense one-hot matrix is built.
+                # Fast path: no dense one-hot matrix or log-probability matrix is built.
                 self.labels, self.weighted_target = labels, None
-                losses = -log_p[rows, labels]
-                denominator = int(valid.sum()) if self.valid is not None else labels.size
+                losses = log_total.reshape(-1) - shifted[rows, labels]
             else:
                 q = xp.full(x.shape, label_smoothing / n_classes, dtype=x.dtype)
                 q[rows, labels] += 1 - label_smoothing
                 self.weighted_target = q if weight is None else q * weight
-                losses = -(self.weighted_target * log_p).sum(axis=1)
-                # An integer count would make float32 / int64 scalar division float64.
-                w_label = valid if weight is None else weight[labels] * valid
-                denominator = w_label.sum(dtype=x.dtype)
+                losses = -(self.weighted_target * (shifted - log_total)).sum(axis=1)
+                if weight is not None:
+                    w_label = weight[labels] if self.valid is None else weight[labels] * self.valid
+                    # in the logits' dtype: a NumPy int64 count would make float32 / it float64
+                    denominator = w_label.sum(dtype=x.dtype)
             if self.valid is not None:
-                losses = losses * valid
+                losses = losses * self.valid
         else:
             if target.shape != logits.shape:
                 raise ValueError(
@@ -95,7 +102,7 @@ class CrossEntropy(Function):
             self.weighted_target = q if weight is None else q * weight
             self.valid = None
             self.out_shape = (logits.shape[0], *logits.shape[2:])
-            losses = -(self.weighted_target * log_p).sum(axis=1)
+            losses = -(self.weighted_target * (shifted - log_total)).sum(axis=1)
             denominator = losses.size
         self.denominator = denominator
         return _reduce(losses.reshape(self.out_shape), reduction, denominator)
@@ -104,7 +111,7 @@ class CrossEntropy(Function):
         prob, wq = self.prob, self.weighted_target
         if wq is None:
             dx = prob.copy()
-            dx[array_module(prob).arange(prob.shape[0]), self.labels] -= 1
+            dx[self.rows, self.labels] -= 1
         else:
             dx = prob * wq.sum(axis=1, keepdims=True) - wq
         if self.valid is not None:
