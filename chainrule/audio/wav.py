@@ -65,7 +65,8 @@ def read_wav(source: str | os.PathLike | BinaryIO, mono: bool = True
             # The header's frame count can be a placeholder: read everything that is there.
             data = file.readframes(2**31 - 1)
     except (wave.Error, EOFError) as error:
-        raise ValueError(f"read_wav: {name} is not an 8- or 16-bit PCM WAV file ({error}); "
+        reason = str(error) or "the header is cut short"
+        raise ValueError(f"read_wav: {name} is not an 8- or 16-bit PCM WAV file ({reason}); "
                          "compressed and floating-point WAV files are not supported") from error
     dtype, zero, scale = _FORMATS[width]
     frames = len(data) // (width * channels)

@@ -88,6 +88,9 @@ def test_float_wav_and_non_wav_are_refused(tmp_path):
     (tmp_path / "t.wav").write_text("not audio")
     with pytest.raises(ValueError, match="not an 8- or 16-bit PCM WAV"):
         read_wav(tmp_path / "t.wav")
+    (tmp_path / "short.wav").write_bytes(b"RIFF")
+    with pytest.raises(ValueError, match=r"PCM WAV file \(the header is cut short\)"):
+        read_wav(tmp_path / "short.wav")
 
 
 def test_write_rejects_bad_input(tmp_path):
