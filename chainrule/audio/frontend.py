@@ -37,7 +37,8 @@ class SpeechFeatures(Module):
     model train on cached features and classify recordings.
 
     Args:
-        sample_rate: rate of the analysed audio in Hz.
+        sample_rate: rate of the analysed audio in Hz; 8 kHz (the telephone band, and the
+            rate of FSDD's recordings) keeps digits distinct and the features small.
         duration: window length in seconds.
         n_fft, hop_length, n_mels, fmin, fmax, top_db: log-mel settings (see
             ``log_mel_spectrogram``). The 50 dB range cuts what lies further below the peak
