@@ -26,8 +26,18 @@ class CommandError(Exception):
     """A user error the command reports in one line."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command's one-line errors: no usage block before the message."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
@@ -38,13 +48,13 @@ def _layer_sizes(text: str) -> tuple[int, ...]:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"--layers takes sizes like 256,128, got {text!r}")
-    if any(size < 1 for size in sizes):
+    if not sizes or any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
     return sizes
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chainrule", description="Train, evaluate and inspect neural networks with chainrule."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
