@@ -65,14 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="digits (default, embedded), fashion-mnist, mnist-5k, the texts "
                             "bbc-news or tweet-sentiment, or PATH.npz with x_train, y_train, "
                             "x_test, y_test")
-    train.add_argument("--model", default="mlp",
-                       help="mlp (default) or cnn; for texts bow, lstm or transformer")
+    train.add_argument("--model", default=None,
+                       help="mlp or cnn; for texts bow, lstm or transformer; speech-cnn "
+                            "(default: the data set's usual model, see below)")
     train.add_argument("--layers", type=_layer_sizes, default=(256, 128),
                        help="hidden layer sizes of the MLP (default 256,128)")
     train.add_argument("--activation", default="relu", help="hidden activation (default relu)")
     train.add_argument("--optimizer", default="adam", help="sgd, adam, adamw, rmsprop, adagrad")
     train.add_argument("--lr", type=float, default=2e-3, help="learning rate (default 2e-3)")
-    train.add_argument("--epochs", type=_positive_int, default=40)
+    train.add_argument("--epochs", type=_positive_int, default=None,
+                       help="default: 40 for digits, 10 for texts and Fashion-MNIST, 5 for speech")
     train.add_argument("--batch-size", type=_positive_int, default=32)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, help="write model.safetensors, history.csv, curves")
@@ -105,12 +107,24 @@ def _load_data(name: str, seed: int):
     return datasets.load(name, seed=seed)
 
 
+# The model and epochs ``chainrule train --data NAME`` uses unless told otherwise.
+_DATA_DEFAULTS = {
+    "fashion-mnist": {"epochs": 10},
+    "bbc-news": {"model": "bow", "epochs": 10},
+    "tweet-sentiment": {"model": "bow", "epochs": 4},
+    "spoken-digits": {"model": "speech-cnn", "epochs": 5},
+}
+
+
 def _train(args) -> None:
     import chainrule as cr
     from . import models, optim
     from .data import train_test_split
     from .train.callbacks import CSVLogger
 
+    defaults = _DATA_DEFAULTS.get(args.data, {})
+    args.model = args.model or defaults.get("model", "mlp")
+    args.epochs = args.epochs or defaults.get("epochs", 40)
     (x_train, y_train), (x_test, y_test) = _load_data(args.data, args.seed)
     if y_train.ndim != 1:
         raise CommandError(f"{args.data} has targets of shape {y_train.shape[1:]} per sample, "
