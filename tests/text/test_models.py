@@ -27,7 +27,8 @@ def _classifiers(dtype=np.float32, small=False):
     common = dict(vocab_size=10, dtype=dtype, generator=0)
     tiny = dict(d_model=4, nhead=2, dim_feedforward=4) if small else {}
     return {
-        "bow": bow((6,), 3, **common, **size),
+        "bow": bow((6,), 3, embedding_dim=3 if small else 64, **common),
+        "bow-mlp": bow((6,), 3, **common, **(size or dict(hidden_size=16))),
         "lstm-max": lstm((6,), 3, pooling="max", **common, **size),
         "lstm-mean": lstm((6,), 3, pooling="mean", **common, **size),
         "lstm-last": lstm((6,), 3, pooling="last", **common, **size),
