@@ -37,12 +37,12 @@ def _token_ids(module: nn.Module, ids) -> np.ndarray:
     return array
 
 
-def _real_tokens(ids: np.ndarray, padding_idx: int) -> tuple[np.ndarray, np.ndarray]:
-    """The (N, T) mask of real tokens and the (N,) lengths, at least 1: an empty text is read
-    as one padding token, so every length-based layer has a step to stop at."""
+def _real_tokens(ids: np.ndarray, padding_idx: int) -> np.ndarray:
+    """The (N, T) mask of real tokens, at least one per row: an empty text is read as one
+    padding token, so every length-based layer has a step to stop at."""
     mask = ids != padding_idx
     mask[:, 0] |= ~mask.any(axis=1)
-    return mask, mask.sum(axis=1)
+    return mask
 
 
 def masked_pool(x: Tensor, mask: np.ndarray, how: str = "mean") -> Tensor:
@@ -92,7 +92,7 @@ class _TextModel(nn.Module):
         padding_idx = self.embedding.padding_idx
         if padding_idx is None:
             return self.embedding(ids), np.ones(ids.shape, dtype=bool)
-        mask, _ = _real_tokens(ids, padding_idx)
+        mask = _real_tokens(ids, padding_idx)
         # Steps that are padding in every text change nothing: drop them, since the LSTM's
         # time and attention's (T²) grow with the padded length.
         steps = int(np.flatnonzero(mask.any(axis=0))[-1]) + 1
