@@ -41,7 +41,8 @@ def main() -> None:
     vocabulary = Vocabulary.build([train_text], level="char", pad_token=None)
     train_ids, val_ids = vocabulary.encode(train_text), vocabulary.encode(val_text)
     cr.manual_seed(args.seed)
-    model = cr.models.text.CharLSTM(len(vocabulary), embedding_dim=64, hidden_size=args.hidden)
+    model = cr.models.build("char-lm", (100,), len(vocabulary), embedding_dim=64,
+                            hidden_size=args.hidden)
     print(f"{len(train_ids):,} training / {len(val_ids):,} validation characters, "
           f"{len(vocabulary)} symbols; {model.num_parameters():,} parameters")
 
