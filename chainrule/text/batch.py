@@ -58,6 +58,9 @@ def lengths_to_mask(lengths, max_len: int | None = None) -> np.ndarray:
     This is the ``mask`` the recurrent layers take; attention's ``key_padding_mask`` is its
     negation (True at padding).
 
+    Shape:
+        lengths ``(N,)`` → mask ``(N, T)``, T = ``max_len`` or the longest length.
+
     Example:
         >>> lengths_to_mask([2, 3]).astype(int).tolist()
         [[1, 1, 0], [1, 1, 1]]
