@@ -1,16 +1,17 @@
 """Ready-made model builders used by the ``chainrule`` command and the examples."""
 
 from . import text
+from .cnn import cnn
 from .mlp import mlp
 from .speech import speech_cnn
 
-__all__ = ["mlp", "build", "text", "speech_cnn"]
+__all__ = ["mlp", "cnn", "build", "text", "speech_cnn"]
 
 # Every builder takes (input_shape, num_classes, **options) and returns a Module giving logits.
-_BUILDERS = {"mlp": mlp}
-_BUILDERS.update({"bow": text.bow, "lstm": text.lstm, "transformer": text.transformer,
-                  "char-lm": text.char_lm})
-_BUILDERS["speech-cnn"] = speech_cnn
+_BUILDERS = {
+    "mlp": mlp, "cnn": cnn, "speech-cnn": speech_cnn,
+    "bow": text.bow, "lstm": text.lstm, "transformer": text.transformer, "char-lm": text.char_lm,
+}
 
 
 def build(name: str, input_shape: tuple, num_classes: int, **options):

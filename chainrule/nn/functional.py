@@ -8,6 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import activation, linalg, loss, where
+from ..ops.conv import conv2d
+from ..ops.norm import batch_norm, layer_norm
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..random import resolve
 from ..tensor import Tensor
 
@@ -15,6 +18,8 @@ __all__ = [
     "linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "softmax",
     "log_softmax", "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits",
     "l1_loss", "huber_loss", "nll_loss", "binary_cross_entropy", "dropout",
+    # re-exported from chainrule.ops, where they live, for PyTorch's ``F.conv2d`` habit
+    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm",
 ]
 
 
