@@ -1,8 +1,7 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
-from . import data, datasets, nn, optim
+from . import audio, data, datasets, models, nn, optim, text
 from . import explain as explain
-from . import audio, models, text
 from .data import DataLoader
 from .gradcheck import GradcheckError, gradcheck
 from .io import LoadError, load_metadata, load_model, load_state, save, save_state
