@@ -223,7 +223,9 @@ def _predict(args) -> None:
             raise CommandError(f"{args.input} is not a plain .npy array ({error})")
         if inputs.dtype.kind not in "fiu":
             raise CommandError(f"{args.input} holds {inputs.dtype} data; expected numbers")
-    logits = cr.predict(model, inputs.astype(np.float32, copy=False))
+    if inputs.dtype.kind == "f":
+        inputs = inputs.astype(np.float32, copy=False)  # token ids stay integers
+    logits = cr.predict(model, inputs)
     classes = logits.argmax(axis=1)
     if args.proba:
         shifted = np.exp(logits - logits.max(axis=1, keepdims=True))

@@ -30,7 +30,8 @@ def _array(value, name: str, function: str) -> np.ndarray:
 
 
 def _labels(y_true, y_pred, function: str) -> tuple[np.ndarray, np.ndarray]:
-    """Integer true labels and predicted labels (argmax over the last axis of scores)."""
+    """Integer true labels and predicted labels: the argmax of scores over the class axis, which
+    is axis 1 as for ``cross_entropy`` ((N, C, d…) against labels (N, d…)), else the last."""
     t = _array(y_true, "y_true", function)
     p = _array(y_pred, "y_pred", function)
     if t.dtype.kind not in "iub":
@@ -39,7 +40,7 @@ def _labels(y_true, y_pred, function: str) -> tuple[np.ndarray, np.ndarray]:
             "with y.astype('int64') (one-hot targets: y.argmax(axis=-1))"
         )
     if p.ndim == t.ndim + 1:
-        p = p.argmax(axis=-1)
+        p = p.argmax(axis=1 if p.shape[2:] == t.shape[1:] else -1)
     elif p.dtype.kind not in "iub":
         raise ValueError(
             f"{function}: y_pred of shape {p.shape} and dtype {p.dtype} must be integer labels "
@@ -58,15 +59,17 @@ def accuracy(y_true, y_pred, *, threshold: float | None = None) -> float:
     Args:
         y_true: integer class labels.
         y_pred: predicted labels of the same shape, or class scores (logits or probabilities)
-            with one more, last, class axis, whose argmax is the prediction.
+            with one more axis of classes — axis 1 as ``cross_entropy`` takes them, or the
+            last — whose argmax is the prediction.
         threshold: for binary outputs of y_true's shape: ``ŷ = y_pred > threshold``
             (0.5 for probabilities, 0 for logits).
 
-    **Shape**: y_true ``(N, *)``; y_pred ``(N, *)`` or ``(N, *, C)``. Returns a float.
+    **Shape**: y_true ``(N, *)``; y_pred ``(N, *)``, ``(N, C, *)`` or ``(N, *, C)``. Returns a
+    float.
 
     Example:
         >>> import numpy as np
-        >>> from chainrule.metrics import accuracy
+        >>> from chainrule.train.metrics import accuracy
         >>> accuracy(np.array([0, 1, 1]), np.array([[2.0, 0.1], [0.3, 0.9], [0.8, 0.2]]))
         0.6666666666666666
     """
