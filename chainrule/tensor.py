@@ -84,12 +84,22 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         """Run ``forward`` on the inputs' arrays and record the node when a gradient is needed."""
+        # The hot path of every op. The common arities are unrolled (a list comprehension costs
+        # more than a small op's forward) and the creation order is drawn only for the ops that
+        # are recorded, the only ones sorted by it.
         ctx = cls()
-        ctx.order = next(_op_counter)
+        arity = len(inputs)
+        if arity == 1:
+            data = ctx.forward(inputs[0].data, **params)
+        elif arity == 2:
+            data = ctx.forward(inputs[0].data, inputs[1].data, **params)
+        elif arity == 3:
+            data = ctx.forward(inputs[0].data, inputs[1].data, inputs[2].data, **params)
+        else:
+            data = ctx.forward(*[t.data for t in inputs], **params)
+        if type(data) is not np.ndarray and isinstance(data, np.generic):
+            data = np.asarray(data)  # ufuncs on 0-d arrays return NumPy scalars
         out = Tensor.__new__(Tensor)
-        data = ctx.forward(*[t.data for t in inputs], **params)
-        if isinstance(data, np.generic):  # ufuncs on 0-d arrays return NumPy scalars
-            data = np.asarray(data)
         out.data = data
         out.grad = None
         out.requires_grad = False
@@ -97,6 +107,7 @@ class Function:
         if _grad_enabled:
             for t in inputs:
                 if t.requires_grad:
+                    ctx.order = next(_op_counter)
                     ctx.parents = inputs
                     out.requires_grad = True
                     out._ctx = ctx
@@ -474,7 +485,9 @@ class Tensor:
         if not axes:
             axes = tuple(range(self.ndim - 1, -1, -1))
         if sorted(a % self.ndim for a in axes) != list(range(self.ndim)):
-            raise ValueError(f"transpose axes {axes} are not a permutation of a {self.ndim}-d shape")
+            raise ValueError(
+                f"transpose axes {axes} are not a permutation of a {self.ndim}-d shape"
+            )
         return Transpose.apply(self, axes=tuple(a % self.ndim for a in axes))
 
     @property
@@ -565,7 +578,7 @@ def _graph_nodes(root: Function) -> list[Function]:
     """The ops reachable from ``root``, latest first: an op's inputs were all made before it,
     so descending creation order is a topological order (no recursion, no post-order)."""
     nodes = []
-    seen = {id(root)}
+    seen = {root}
     stack = [root]
     while stack:
         ctx = stack.pop()
@@ -578,8 +591,8 @@ def _graph_nodes(root: Function) -> list[Function]:
         nodes.append(ctx)
         for parent in parents:
             parent_ctx = parent._ctx
-            if parent_ctx is not None and id(parent_ctx) not in seen:
-                seen.add(id(parent_ctx))
+            if parent_ctx is not None and parent_ctx not in seen:
+                seen.add(parent_ctx)
                 stack.append(parent_ctx)
     nodes.sort(key=_creation_order, reverse=True)
     return nodes
@@ -612,13 +625,14 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         for parent, pg in zip(ctx.parents, input_grads):
             if pg is None or not parent.requires_grad:
                 continue
-            if pg.shape != parent.data.shape:
+            data = parent.data
+            if pg.shape != data.shape:
                 raise RuntimeError(
                     f"{ctx.name}.backward returned a gradient of shape {pg.shape} for an input of "
-                    f"shape {parent.data.shape}"
+                    f"shape {data.shape}"
                 )
-            if pg.dtype != parent.data.dtype:
-                pg = pg.astype(parent.data.dtype)
+            if pg.dtype is not data.dtype and pg.dtype != data.dtype:  # `is`: the common case
+                pg = pg.astype(data.dtype)
             parent_ctx = parent._ctx
             if parent_ctx is None:
                 _accumulate_leaf(parent, pg, given_to_leaves)

@@ -48,7 +48,7 @@ class Linear(Function):
         out = x @ weight.T
         if bias is None:
             return out
-        if bias.dtype == out.dtype:
+        if bias.dtype is out.dtype or bias.dtype == out.dtype:
             out += bias  # in place: saves an allocation of the (batch, out) result
             return out
         return out + bias
@@ -56,9 +56,11 @@ class Linear(Function):
     def backward(self, grad):
         x, weight = self.x, self.weight
         parents = self.parents
-        g2 = grad.reshape(-1, grad.shape[-1])
+        if grad.ndim != 2:  # (..., out): the batch axes become one for the weight's product
+            x = x.reshape(-1, x.shape[-1])
+        g2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
         gx = (grad @ weight) if parents[0].requires_grad else None
-        gw = (g2.T @ x.reshape(-1, x.shape[-1])) if parents[1].requires_grad else None
+        gw = (g2.T @ x) if parents[1].requires_grad else None
         if len(parents) == 3 and parents[2].requires_grad:
             return gx, gw, g2.sum(axis=0)
         return (gx, gw) if len(parents) == 2 else (gx, gw, None)

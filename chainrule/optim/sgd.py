@@ -99,6 +99,12 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, state, group):
         momentum = float(group["momentum"])
+        if not momentum and not group["weight_decay"]:
+            # Plain SGD, the common case, without sgd_update's general path: θ ← θ - η g.
+            work = self._scratch(param)[0]
+            np.multiply(grad, float(group["lr"]), out=work)
+            param -= work
+            return
         buffer = sgd_update(
             param, grad, state.get("momentum_buffer") if momentum else None,
             lr=float(group["lr"]), momentum=momentum, dampening=float(group["dampening"]),
