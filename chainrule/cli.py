@@ -47,7 +47,8 @@ def _layer_sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--layers takes sizes like 256,128, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"--layers takes sizes like 256,128, got {text!r}") from None
     if not sizes or any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
     return sizes
@@ -118,6 +119,7 @@ _DATA_DEFAULTS = {
 
 def _train(args) -> None:
     import chainrule as cr
+
     from . import models, optim
     from .data import train_test_split
     from .train.callbacks import CSVLogger
@@ -220,7 +222,7 @@ def _predict(args) -> None:
         try:
             inputs = np.load(args.input, allow_pickle=False)
         except ValueError as error:
-            raise CommandError(f"{args.input} is not a plain .npy array ({error})")
+            raise CommandError(f"{args.input} is not a plain .npy array ({error})") from None
         if inputs.dtype.kind not in "fiu":
             raise CommandError(f"{args.input} holds {inputs.dtype} data; expected numbers")
     if inputs.dtype.kind == "f":

@@ -73,7 +73,8 @@ def gradcheck(fn: Callable[..., Tensor], *inputs, eps: float = 1e-6, atol: float
             if not abs(value - numerical) <= atol + rtol * abs(numerical):
                 element = np.unravel_index(j, data.shape) if data.ndim else ()
                 raise GradcheckError(
-                    f"gradcheck: input {i} (shape {data.shape}), element {tuple(map(int, element))}: "
+                    f"gradcheck: input {i} (shape {data.shape}), "
+                    f"element {tuple(map(int, element))}: "
                     f"analytical {value:.8g} != numerical {numerical:.8g}"
                 )
     return True

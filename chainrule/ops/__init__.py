@@ -34,7 +34,8 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` holds, else ``b``, with broadcasting; ``condition`` is constant."""
-    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    condition = np.asarray(condition, dtype=bool)
     a, b = _tensors((a, b))
     return Where.apply(a, b, condition=condition)
 

@@ -188,7 +188,10 @@ class Clip(Function):
 
     def forward(self, x, lo, hi):
         xp = array_module(x)
-        self.inside = (x >= lo) if hi is None else (x <= hi) if lo is None else (x >= lo) & (x <= hi)
+        if hi is None:
+            self.inside = x >= lo
+        else:
+            self.inside = (x <= hi) if lo is None else (x >= lo) & (x <= hi)
         return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
 
     def backward(self, grad):
