@@ -287,17 +287,13 @@ def main(argv=None) -> None:
         return
     # Children first: a child's ru_maxrss starts at the size of the process it was forked from.
     memory = None if args.no_memory else _memory(args.only)
-    if args.threads:
-        threadpoolctl.threadpool_limits(args.threads)
-    if "pytorch" in args.only:
-        import torch  # loaded first so machine() reports its threads
-
-        if args.threads:
-            torch.set_num_threads(args.threads)
-
     (x, y), (x_test, y_test) = load_data()
     weights = _initial_weights()
     built = {name: CONTENDERS[name](x, y, weights) for name in args.only}
+    if args.threads:  # now that every library (scipy's BLAS with scikit-learn) is loaded
+        threadpoolctl.threadpool_limits(args.threads)
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(args.threads)
     print(machine())
     print(f"\nMLP {'-'.join(map(str, SIZES))}, ReLU, softmax cross-entropy, SGD lr {LR}, batch "
           f"{BATCH}, float32, {len(x):,} Fashion-MNIST images: one step = one epoch of "
