@@ -18,6 +18,7 @@ during the training as ``tracemalloc`` sees it.
 
 Usage:
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/mlp.py [--samples 7]
+    python benchmarks/mlp.py --threads 1   # on a shared machine: waiting BLAS threads spin
     python benchmarks/mlp.py --child NAME   # one contender's peak memory, as JSON
 """
 
