@@ -78,10 +78,16 @@ def _model(nn, weights, tensor):
     return nn.Sequential(*layers)
 
 
-def chainrule_fit(x, y, weights):
+def _chainrule(x, y, weights):
+    """The model, its SGD optimizer and a shuffling loader, as a user writes them."""
     model = _model(cr.nn, weights, cr.tensor)
     optimizer = cr.optim.SGD(model.parameters(), lr=LR)
     loader = cr.data.DataLoader((x, y), batch_size=BATCH, shuffle=True, seed=SEED)
+    return model, optimizer, loader
+
+
+def chainrule_fit(x, y, weights):
+    model, optimizer, loader = _chainrule(x, y, weights)
 
     def epoch():
         cr.fit(model, loader, loss="cross_entropy", optimizer=optimizer, epochs=1, metrics=(),
@@ -91,9 +97,7 @@ def chainrule_fit(x, y, weights):
 
 
 def chainrule_loop(x, y, weights):
-    model = _model(cr.nn, weights, cr.tensor)
-    optimizer = cr.optim.SGD(model.parameters(), lr=LR)
-    loader = cr.data.DataLoader((x, y), batch_size=BATCH, shuffle=True, seed=SEED)
+    model, optimizer, loader = _chainrule(x, y, weights)
 
     def epoch():
         for xb, yb in loader:
