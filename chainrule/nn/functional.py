@@ -218,17 +218,14 @@ def nll_loss(log_probs: Tensor, target, weight=None, reduction: str = "mean",
             f"{log_probs.shape}, got {labels.dtype} labels of shape {labels.shape}"
         )
     n_classes = log_probs.shape[1]
-    flat = labels.reshape(-1)
-    counted = flat != ignore_index
-    flat = np.where(counted, flat, 0)
-    if flat.size and (flat.min() < 0 or flat.max() >= n_classes):
-        bad = flat[(flat < 0) | (flat >= n_classes)][0]
-        raise ValueError(f"nll_loss: label {bad} is out of range for {n_classes} classes")
+    flat, counted = loss.class_labels("nll_loss", labels.reshape(-1), n_classes, ignore_index)
     scores = log_probs
     if log_probs.ndim > 2:  # classes last, one row per position
         scores = log_probs.transpose(0, *range(2, log_probs.ndim), 1).reshape(-1, n_classes)
     weight = _constant(weight, "weight", log_probs.dtype)
-    row_weight = (np.ones(flat.size, log_probs.dtype) if weight is None else weight[flat]) * counted
+    row_weight = np.ones(flat.size, log_probs.dtype) if weight is None else weight[flat]
+    if counted is not None:
+        row_weight = row_weight * counted
     losses = scores[np.arange(flat.size), flat] * Tensor(-row_weight)
     if reduction == "none":
         return losses.reshape(labels.shape)

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
+from ..ops import linalg
 from ..tensor import Tensor
-from . import functional as F
 from . import init
 from .module import Module, Parameter
 
@@ -69,7 +69,10 @@ class Linear(Module):
                 f"{self!r}: expected floating-point input, got dtype {x.dtype}; convert it with "
                 f"x.astype('{self.weight.dtype}')"
             )
-        return F.linear(x, self.weight, self.bias)
+        # The op directly: F.linear would repeat the feature check made just above.
+        if self.bias is None:
+            return linalg.Linear.apply(x, self.weight)
+        return linalg.Linear.apply(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         text = (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -16,6 +16,26 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
+def class_labels(caller: str, labels, n_classes: int, ignore_index: int):
+    """Flat integer labels checked against ``n_classes``: returns the labels with ignored ones
+    set to 0, and the mask of counted labels (None when every label counts).
+
+    Raises:
+        ValueError: naming the first label outside ``[0, n_classes)``.
+    """
+    low, high = (labels.min(), labels.max()) if labels.size else (0, -1)
+    # Two reductions decide the common case: every label a class, none ignored.
+    if not (low < 0 or high >= n_classes or low <= ignore_index <= high):
+        return labels, None
+    valid = labels != ignore_index
+    labels = array_module(labels).where(valid, labels, 0)
+    bad = (labels < 0) | (labels >= n_classes)
+    if bad.any():
+        raise ValueError(f"{caller}: label {labels[bad][0]} is out of range for {n_classes} "
+                         "classes")
+    return labels, (None if valid.all() else valid)
+
+
 def _reduce(losses, reduction: str, denominator=None):
     """Reduce per-element losses; ``denominator`` overrides the element count for 'mean'."""
     if reduction == "none":
@@ -62,19 +82,9 @@ class CrossEntropy(Function):
                     f"cross_entropy: integer targets of shape {target.shape} do not match logits "
                     f"{logits.shape}; expected labels of shape {expected}"
                 )
-            labels = target.reshape(-1)
             self.out_shape = target.shape
-            self.valid = None
-            low, high = (labels.min(), labels.max()) if labels.size else (0, -1)
-            # Two reductions decide the common case: every label a class, none ignored.
-            if low < 0 or high >= n_classes or low <= ignore_index <= high:
-                valid = labels != ignore_index
-                labels = xp.where(valid, labels, 0)
-                bad = (labels < 0) | (labels >= n_classes)
-                if bad.any():
-                    raise ValueError(f"cross_entropy: label {labels[bad][0]} is out of range for "
-                                     f"{n_classes} classes")
-                self.valid = None if valid.all() else valid
+            labels, self.valid = class_labels("cross_entropy", target.reshape(-1), n_classes,
+                                              ignore_index)
             denominator = labels.size if self.valid is None else int(self.valid.sum())
             if weight is None and label_smoothing == 0:
                 # Fast path: no dense one-hot matrix or log-probability matrix is built.
@@ -154,7 +164,9 @@ class BCEWithLogits(Function):
         y = target.astype(logits.dtype, copy=False)
         softplus_neg = xp.log1p(xp.exp(-xp.abs(logits))) + xp.maximum(-logits, 0)
         log_weight = None if pos_weight is None else 1 + (pos_weight.astype(y.dtype) - 1) * y
-        losses = (1 - y) * logits + (softplus_neg if log_weight is None else log_weight * softplus_neg)
+        if log_weight is not None:
+            softplus_neg = log_weight * softplus_neg
+        losses = (1 - y) * logits + softplus_neg
         if weight is not None:
             weight = weight.astype(logits.dtype, copy=False)
             losses = losses * weight
