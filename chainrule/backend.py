@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["array_module", "scatter_add", "sliding_window_view"]
+__all__ = ["array_module", "scatter_add", "sliding_window_view", "zeros_like_readonly"]
 
 
 def array_module(array):
@@ -31,3 +31,24 @@ def scatter_add(target, index, values) -> None:
 def sliding_window_view(array, window_shape, axis=None):
     """Read-only strided windows over ``array`` (no copy)."""
     return np.lib.stride_tricks.sliding_window_view(array, window_shape, axis=axis)
+
+
+_zero_buffers: dict = {}  # dtype -> one flat, read-only array of zeros, grown on demand
+
+
+def zeros_like_readonly(array):
+    """A read-only array of zeros shaped and typed like ``array``: a view of one buffer per dtype.
+
+    For element-wise ops against 0 (``maximum(x, 0)`` in ReLU): NumPy's loop for an array and a
+    broadcast scalar runs about 3x slower than its loop for two arrays. The buffer costs no
+    memory: ``zeros`` maps untouched pages that all read the kernel's one zero page.
+    """
+    xp = array_module(array)
+    if xp is not np:  # pragma: no cover - no GPU backend yet
+        return xp.zeros_like(array)
+    buffer = _zero_buffers.get(array.dtype)
+    if buffer is None or buffer.size < array.size:
+        buffer = np.zeros(max(array.size, 1 << 16), dtype=array.dtype)
+        buffer.flags.writeable = False
+        _zero_buffers[array.dtype] = buffer
+    return buffer[:array.size].reshape(array.shape)

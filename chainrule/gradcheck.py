@@ -60,18 +60,17 @@ def gradcheck(fn: Callable[..., Tensor], *inputs, eps: float = 1e-6, atol: float
 
     for position, i in enumerate(checked):
         data = tensors[i].data
-        flat = data.reshape(-1)
-        for j in range(flat.size):
-            original = flat[j]
-            flat[j] = original + eps
+        # Multi-indices, not a flat view: a column-major input has no row-major flat view.
+        for element in np.ndindex(data.shape):
+            original = data[element]
+            data[element] = original + eps
             above = loss()
-            flat[j] = original - eps
+            data[element] = original - eps
             below = loss()
-            flat[j] = original
+            data[element] = original
             numerical = (above - below) / (2 * eps)
-            value = analytical[position].reshape(-1)[j]
+            value = analytical[position][element]
             if not abs(value - numerical) <= atol + rtol * abs(numerical):
-                element = np.unravel_index(j, data.shape) if data.ndim else ()
                 raise GradcheckError(
                     f"gradcheck: input {i} (shape {data.shape}), "
                     f"element {tuple(map(int, element))}: "

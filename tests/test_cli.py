@@ -155,7 +155,8 @@ def bad_files(tmp_path, trained):
     (["train", "--optimizer", "nope"], "chainrule train: error: unknown optimizer 'nope'"),
     (["evaluate", "missing.safetensors"], "chainrule evaluate: error: model file not found: "
                                           "missing.safetensors"),
-    (["evaluate", "garbage.safetensors"], "chainrule evaluate: error: garbage.safetensors: the header claims"),
+    (["evaluate", "garbage.safetensors"],
+     "chainrule evaluate: error: garbage.safetensors: the header claims"),
     (["evaluate", "header.safetensors"], "chainrule evaluate: error: header.safetensors"),
     (["predict", "garbage.safetensors", "wrong.npy"], "chainrule predict: error: garbage."),
     (["predict", "model.safetensors", "missing.npy"], "chainrule predict: error: input file not "

@@ -77,28 +77,31 @@ def check_model(model: Module, x, y, loss, eps: float = 1e-6, atol: float = 1e-6
         pick = np.random.default_rng(seed)
         layers: dict[str, list[ParameterCheck]] = {}
         for name, parameter in twin.named_parameters():
-            flat = parameter.data.reshape(-1)
-            count = min(flat.size, max_elements)
-            indices = np.arange(flat.size) if count == flat.size else pick.choice(
-                flat.size, size=count, replace=False)
+            data, size = parameter.data, parameter.data.size
+            count = min(size, max_elements)
+            indices = np.arange(size) if count == size else pick.choice(
+                size, size=count, replace=False)
             worst_abs = worst_rel = 0.0
             ok = True
-            expected = analytical[name].reshape(-1)
+            expected = analytical[name]
             for index in indices:
-                original = flat[index]
-                flat[index] = original + eps
+                # A multi-index, not a flat view: a column-major weight has no row-major one.
+                element = np.unravel_index(index, data.shape)
+                original = data[element]
+                data[element] = original + eps
                 above = float(objective().item())
-                flat[index] = original - eps
+                data[element] = original - eps
                 below = float(objective().item())
-                flat[index] = original
+                data[element] = original
                 numerical = (above - below) / (2 * eps)
-                error = abs(expected[index] - numerical)
+                error = abs(expected[element] - numerical)
                 worst_abs = max(worst_abs, error)
-                worst_rel = max(worst_rel, error / max(abs(numerical), abs(expected[index]), 1e-12))
+                worst_rel = max(worst_rel, error / max(abs(numerical), abs(expected[element]),
+                                                       1e-12))
                 ok &= bool(error <= atol + rtol * abs(numerical))
             layer, _, short = name.rpartition(".")
             layers.setdefault(layer or type(model).__name__, []).append(
-                ParameterCheck(short, int(count), int(flat.size), worst_abs, worst_rel, ok))
+                ParameterCheck(short, int(count), int(size), worst_abs, worst_rel, ok))
     finally:
         cr_random.set_rng_state(state)
     results = [LayerCheck(layer, checks) for layer, checks in layers.items()]

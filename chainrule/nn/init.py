@@ -103,12 +103,16 @@ def _array(tensor, caller: str) -> np.ndarray:
 def _draw(tensor, caller: str, normal: bool, generator) -> np.ndarray:
     """Fill ``tensor`` in place with standard normal or U[0, 1) draws and return its array.
 
-    float32 and float64 arrays are drawn into directly (no temporary, no float64 detour)."""
+    float32 and float64 arrays get the same draws in the same (row-major) order whatever their
+    memory layout, without a float64 detour; row-major ones are drawn into directly."""
     array = _array(tensor, caller)
     gen = resolve(generator)
     draw = gen.standard_normal if normal else gen.random
-    if array.dtype in (np.float32, np.float64) and array.flags.c_contiguous:
-        draw(dtype=array.dtype, out=array)
+    if array.dtype in (np.float32, np.float64):
+        if array.flags.c_contiguous:
+            draw(dtype=array.dtype, out=array)
+        else:  # e.g. Linear's column-major weight
+            array[...] = draw(array.shape, dtype=array.dtype)
     else:
         array[...] = draw(array.shape)
     return array

@@ -22,7 +22,7 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list[np.ndarray]:
 def _norm(grad: np.ndarray, norm_type: float) -> float:
     """‖grad‖_p as a Python float, without temporary arrays for the common p = 2 and ∞."""
     if norm_type == 2:
-        flat = grad.reshape(-1)
+        flat = grad.ravel(order="K")  # a view in memory order, whatever the layout
         return math.sqrt(float(np.dot(flat, flat)))  # BLAS dot: one pass, no g² array
     if grad.size == 0:
         return 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..backend import array_module
 from ..tensor import Function
 from .elementwise import unbroadcast
 
@@ -40,7 +41,9 @@ class Linear(Function):
     """Y = X Wᵀ + b for X of shape (..., in), W (out, in), b (out,);
     dL/dX = G W, dL/dW = Gᵀ X, dL/db = Σ G over the batch
 
-    Fused so the three products run as BLAS calls on contiguous 2-d operands.
+    Fused so the three products run as BLAS calls on contiguous 2-d operands. ``dL/dW`` is
+    written in W's own memory order, so an optimizer's element-wise update runs over two
+    arrays of one layout (``nn.Linear`` keeps W column-major; see its docstring).
     """
 
     def forward(self, x, weight, bias=None):
@@ -60,7 +63,13 @@ class Linear(Function):
             x = x.reshape(-1, x.shape[-1])
         g2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
         gx = (grad @ weight) if parents[0].requires_grad else None
-        gw = (g2.T @ x) if parents[1].requires_grad else None
+        gw = None
+        if parents[1].requires_grad:
+            # A column-major W gets a column-major gradient: BLAS writes it directly (no copy).
+            xp = array_module(x)
+            order = "F" if weight.flags.f_contiguous and not weight.flags.c_contiguous else "C"
+            out = xp.empty(weight.shape, dtype=xp.result_type(g2, x), order=order)
+            gw = xp.matmul(g2.T, x, out=out)
         if len(parents) == 3 and parents[2].requires_grad:
             return gx, gw, g2.sum(axis=0)
         return (gx, gw) if len(parents) == 2 else (gx, gw, None)

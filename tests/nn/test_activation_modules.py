@@ -83,3 +83,20 @@ def test_activation_lookup_modules_classes_kwargs_and_errors():
         cr.nn.activation("swish")
     with pytest.raises(ValueError, match="unknown activation 3"):
         cr.nn.activation(3)
+
+
+def test_relu_against_the_shared_zero_buffer_leaves_it_untouched():
+    # ReLU compares against a read-only view of one zero buffer per dtype (NumPy's array-array
+    # maximum is ~3x faster than array-scalar); its results are arrays of their own.
+    from chainrule.backend import zeros_like_readonly
+
+    for dtype in (np.float32, np.float64):
+        x = cr.tensor(np.array([[-2.0, 0.0, 3.0], [np.nan, -0.5, 1e30]], dtype=dtype))
+        first = cr.nn.ReLU()(x).data
+        assert first.dtype == dtype and first.flags.writeable
+        np.testing.assert_array_equal(first, np.array([[0, 0, 3], [np.nan, 0, 1e30]], dtype))
+        first[...] = 7  # writing the result must not reach the zero buffer
+        big = cr.nn.ReLU()(cr.tensor(-np.ones(200_000, dtype=dtype))).data  # grows the buffer
+        assert not big.any() and not cr.nn.ReLU()(x).data[0, :2].any()
+        zeros = zeros_like_readonly(np.empty((3, 4), dtype=dtype))
+        assert zeros.shape == (3, 4) and not zeros.flags.writeable and not zeros.any()

@@ -101,3 +101,36 @@ def test_flatten_errors():
         cr.nn.Flatten()(cr.tensor([1.0, 2.0, 3.0]))
     with pytest.raises(ValueError, match="cannot flatten axes 2..1"):
         cr.nn.Flatten(2, 1)(cr.tensor(np.zeros((2, 3, 4), dtype=np.float32)))
+
+
+def test_linear_weight_and_its_gradient_are_column_major():
+    # Wᵀ row-major makes X Wᵀ an untransposed BLAS product; dL/dW comes back in W's layout, in
+    # memory of its own, so the optimizer's update runs over one layout.
+    layer = cr.nn.Linear(5, 3, generator=0)
+    weight = layer.weight.data
+    assert weight.shape == (3, 5) and weight.flags.f_contiguous and not weight.flags.c_contiguous
+    x = cr.tensor(np.random.default_rng(2).standard_normal((4, 5)).astype(np.float32))
+    upstream = np.random.default_rng(3).standard_normal((4, 3)).astype(np.float32)
+    layer(x).backward(upstream)
+    grad = layer.weight.grad
+    assert grad.flags.f_contiguous and grad.base is None and grad.dtype == np.float32
+    np.testing.assert_allclose(grad, upstream.T @ x.data, rtol=1e-5)
+    # A row-major weight assigned by the user works the same, with a row-major gradient.
+    layer.weight.data = np.ascontiguousarray(weight)
+    layer.zero_grad()
+    layer(x).backward(upstream)
+    assert layer.weight.grad.flags.c_contiguous
+    np.testing.assert_allclose(layer.weight.grad, grad, rtol=1e-6)
+
+
+def test_linear_column_major_weight_passes_gradcheck_and_draws_like_row_major():
+    rng = np.random.default_rng(4)
+    x = cr.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    w = cr.tensor(np.asfortranarray(rng.standard_normal((2, 3))), requires_grad=True)
+    b = cr.tensor(rng.standard_normal(2), requires_grad=True)
+    assert cr.gradcheck(cr.nn.functional.linear, x, w, b)  # perturbs the column-major weight
+    # The initial weights are the row-major draws: seeds give what they gave before.
+    row_major = cr.nn.Parameter(np.empty((3, 5), dtype=np.float32))
+    cr.nn.init.fan_in_uniform_(row_major, generator=7)
+    np.testing.assert_array_equal(cr.nn.Linear(5, 3, bias=False, generator=7).weight.data,
+                                  row_major.data)

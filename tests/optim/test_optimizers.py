@@ -442,3 +442,19 @@ def test_shared_scratch_grows_with_larger_parameters():
         theta -= 0.1 * (d + 0.5 * b)
     for p in params:
         np.testing.assert_allclose(p.data, theta, rtol=1e-14)
+
+
+@pytest.mark.parametrize("cls,kwargs", CONFIGS, ids=IDS)
+def test_column_major_parameters_step_exactly_like_row_major_ones(cls, kwargs):
+    # nn.Linear keeps its weight column-major; work arrays must follow each parameter's layout.
+    rows = _params()
+    columns = [Parameter(np.asfortranarray(p.data)) for p in rows]
+    both = cls(rows + columns, **kwargs)  # one optimizer, one shared workspace, both layouts
+    view = columns[0].data[:, 1]
+    _train(both, rows + columns, 3)
+    for r, c in zip(rows, columns):
+        np.testing.assert_array_equal(c.data, r.data)
+    assert columns[0].data.flags.f_contiguous and not columns[0].data.flags.c_contiguous
+    assert np.shares_memory(view, columns[0].data)  # updated in place
+    work = both._scratch(columns[0].data)
+    assert all(w.flags.f_contiguous and not w.flags.c_contiguous for w in work)
