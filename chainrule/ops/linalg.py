@@ -65,11 +65,11 @@ class Linear(Function):
         gx = (grad @ weight) if parents[0].requires_grad else None
         gw = None
         if parents[1].requires_grad:
-            # A column-major W gets a column-major gradient: BLAS writes it directly (no copy).
+            # In W's own layout (empty_like keeps it): BLAS writes a column-major gradient for a
+            # column-major W directly, with no transposed copy.
             xp = array_module(x)
-            order = "F" if weight.flags.f_contiguous and not weight.flags.c_contiguous else "C"
-            out = xp.empty(weight.shape, dtype=xp.result_type(g2, x), order=order)
-            gw = xp.matmul(g2.T, x, out=out)
+            dtype = x.dtype if g2.dtype == x.dtype else xp.result_type(g2, x)
+            gw = xp.matmul(g2.T, x, out=xp.empty_like(weight, dtype=dtype))
         if len(parents) == 3 and parents[2].requires_grad:
             return gx, gw, g2.sum(axis=0)
         return (gx, gw) if len(parents) == 2 else (gx, gw, None)

@@ -47,12 +47,12 @@ def _work_arrays(like: np.ndarray, workspace: dict | None = None
     between calls. They share ``like``'s memory order (a column-major weight gets column-major
     work arrays): element-wise updates over mixed layouts run several times slower.
     """
-    column_major = like.flags.f_contiguous and not like.flags.c_contiguous
-    key = (like.dtype, like.shape, column_major)
+    key = (like.dtype, like.shape, like.strides)  # strides tell the layout, cheaper than flags
     if workspace is not None:
         views = workspace.get(key)
         if views is not None:
             return views
+    column_major = like.flags.f_contiguous and not like.flags.c_contiguous
     size = like.size
     flat = None if workspace is None else workspace.get(like.dtype)
     if flat is None or flat.size < 2 * size:
