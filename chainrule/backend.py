@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["array_module", "scatter_add", "sliding_window_view", "zeros_like_readonly"]
+__all__ = ["array_module", "scatter_add", "sliding_window_view", "squared_norm",
+           "zeros_like_readonly"]
 
 
 def array_module(array):
@@ -26,6 +27,14 @@ def array_module(array):
 def scatter_add(target, index, values) -> None:
     """``target[index] += values`` where repeated indices accumulate (NumPy's ``add.at``)."""
     array_module(target).add.at(target, index, values)
+
+
+def squared_norm(array) -> float:
+    """``‖array‖² = Σ x²`` as a Python float: one BLAS dot over the array in memory order, with no
+    ``x²`` temporary. (``np.vdot`` flattens in C order: for a column-major ``Linear`` weight or
+    its gradient that is a transposing copy, ~100x slower.)"""
+    flat = array.ravel(order="K")
+    return float(array_module(array).dot(flat, flat))
 
 
 def sliding_window_view(array, window_shape, axis=None):

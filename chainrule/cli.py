@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "build_parser", "CommandError"]
+__all__ = ["main", "build_parser", "CommandError", "positive_int", "load_data", "load_model"]
 
 # Subcommands that live beside the feature they expose: each module defines
 # ``add_command(subparsers)``, which adds its parser and sets ``run=`` to a function of ``args``.
@@ -33,7 +33,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse ``type`` for counts: the integer in ``text``, which must be >= 1."""
     try:
         value = int(text)
     except ValueError:
@@ -74,9 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--activation", default="relu", help="hidden activation (default relu)")
     train.add_argument("--optimizer", default="adam", help="sgd, adam, adamw, rmsprop, adagrad")
     train.add_argument("--lr", type=float, default=2e-3, help="learning rate (default 2e-3)")
-    train.add_argument("--epochs", type=_positive_int, default=None,
+    train.add_argument("--epochs", type=positive_int, default=None,
                        help="default: 40 for digits, 10 for texts and Fashion-MNIST, 5 for speech")
-    train.add_argument("--batch-size", type=_positive_int, default=32)
+    train.add_argument("--batch-size", type=positive_int, default=32)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", type=Path, help="write model.safetensors, history.csv, curves")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -100,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_data(name: str, seed: int):
+def load_data(name: str, seed: int):
+    """``(train, test)`` array pairs of a dataset named on the command line (a catalog name or a
+    ``.npz`` path), split with ``seed`` where the data has no split of its own; a missing file
+    or unknown name raises ``CommandError``."""
     from . import datasets
 
     if name.endswith(".npz") and not Path(name).exists():
@@ -127,7 +131,7 @@ def _train(args) -> None:
     defaults = _DATA_DEFAULTS.get(args.data, {})
     args.model = args.model or defaults.get("model", "mlp")
     args.epochs = args.epochs or defaults.get("epochs", 40)
-    (x_train, y_train), (x_test, y_test) = _load_data(args.data, args.seed)
+    (x_train, y_train), (x_test, y_test) = load_data(args.data, args.seed)
     if y_train.ndim != 1:
         raise CommandError(f"{args.data} has targets of shape {y_train.shape[1:]} per sample, "
                            "not one class label; for a language model use chainrule train-lm")
@@ -192,7 +196,8 @@ def _plot_history(history: dict, path: Path) -> bool:
     return True
 
 
-def _load_model(path: Path):
+def load_model(path: Path):
+    """``cr.load_model(path)``, with a missing file reported as a one-line ``CommandError``."""
     import chainrule as cr
 
     if not path.exists():
@@ -203,8 +208,8 @@ def _load_model(path: Path):
 def _evaluate(args) -> None:
     import chainrule as cr
 
-    model = _load_model(args.model)
-    _, (x_test, y_test) = _load_data(args.data, args.seed)
+    model = load_model(args.model)
+    _, (x_test, y_test) = load_data(args.data, args.seed)
     result = cr.evaluate(model, (x_test, y_test), loss="cross_entropy", metrics=("accuracy",))
     print(f"test loss {result['loss']:.4f}  test accuracy {result['accuracy']:.4f}  "
           f"({len(x_test)} samples)")
@@ -213,7 +218,7 @@ def _evaluate(args) -> None:
 def _predict(args) -> None:
     import chainrule as cr
 
-    model = _load_model(args.model)
+    model = load_model(args.model)
     if not args.input.exists():
         raise CommandError(f"input file not found: {args.input}")
     if args.input.suffix.lower() == ".wav":  # a recording, analysed by the model's front end
@@ -230,8 +235,7 @@ def _predict(args) -> None:
     logits = cr.predict(model, inputs)
     classes = logits.argmax(axis=1)
     if args.proba:
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        proba = shifted / shifted.sum(axis=1, keepdims=True)
+        proba = cr.Tensor(logits).softmax(axis=1).data
         for label, row in zip(classes, proba):
             print(label, " ".join(f"{p:.4f}" for p in row))
     else:

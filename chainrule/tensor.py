@@ -457,10 +457,10 @@ class Tensor:
 
     def var(self, axis=None, keepdims: bool = False, ddof: int = 0):
         """Variance ``mean((x - mean(x))²)``, built from primitives."""
+        from .ops.reduce import _count
+
         centred = self - self.mean(axis=axis, keepdims=True)
-        count = self.data.size if axis is None else int(
-            np.prod([self.shape[a] for a in np.atleast_1d(_norm_axis(axis, self.ndim))])
-        )
+        count = _count(self.shape, _norm_axis(axis, self.ndim))
         return (centred * centred).sum(axis=axis, keepdims=keepdims) / (count - ddof)
 
     def argmax(self, axis=None) -> Tensor:
@@ -508,7 +508,7 @@ class Tensor:
 
     def squeeze(self, axis=None) -> Tensor:
         """Remove axes of length 1 (all, or the given one)."""
-        return self.reshape(*np.squeeze(np.empty(self.shape, dtype=bool), axis=axis).shape)
+        return self.reshape(*self.data.squeeze(axis=axis).shape)
 
 
 # ---------------------------------------------------------------------------- helpers

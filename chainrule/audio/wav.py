@@ -75,7 +75,7 @@ def read_wav(source: str | os.PathLike | BinaryIO, mono: bool = True
     samples -= np.float32(zero)
     samples /= np.float32(scale)
     if mono:
-        return (samples[:, 0].copy() if channels == 1 else samples.mean(axis=1)), rate
+        return (samples[:, 0] if channels == 1 else samples.mean(axis=1)), rate
     return np.ascontiguousarray(samples.T), rate
 
 

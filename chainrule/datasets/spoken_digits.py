@@ -29,7 +29,7 @@ import numpy as np
 from ..audio.effects import augment as _augment_clips
 from ..audio.frontend import SpeechFeatures
 from ..audio.wav import read_wav, write_wav
-from .fashion_mnist import _data_roots
+from ._locate import CACHE_DIR, _data_roots
 
 __all__ = [
     "DIGIT_WORDS", "ESPEAK_ACCENTS", "ESPEAK_VARIANTS", "FLITE_VOICES", "TEST_VARIANTS",
@@ -151,12 +151,13 @@ def _audio(clips: list[_Clip], folder: Path, features: SpeechFeatures, jobs: int
     return [read_wav(folder / c.filename)[0] for c in clips]
 
 
-def _features(clips, features: SpeechFeatures, waveforms: bool, copies: int, generator,
-              **effects) -> np.ndarray:
-    """Windows of every clip (``copies`` times, each drawn afresh), as features or waveforms."""
+def _features(clips, features: SpeechFeatures, waveforms: bool, generator,
+              copies: list[dict]) -> np.ndarray:
+    """Windows of every clip once per entry of ``copies`` (the ``augment`` effects of that copy,
+    drawn afresh), as features or waveforms, in one array: ``(len(copies) * len(clips), ...)``."""
     shape = (features.num_samples,) if waveforms else features.output_shape
-    out = np.empty((copies * len(clips), *shape), dtype=np.float32)
-    for copy in range(copies):
+    out = np.empty((len(copies) * len(clips), *shape), dtype=np.float32)
+    for copy, effects in enumerate(copies):
         for begin in range(0, len(clips), _CHUNK):
             windows = _augment_clips(clips[begin:begin + _CHUNK], features.num_samples,
                                      generator, **effects)
@@ -246,7 +247,7 @@ def spoken_digits(
         raise ValueError(f"spoken_digits: augment must be >= 0 copies, got {augment}")
     clips, test = _clips(accents, variants, tuple(flite_voices), speeds, pitches,
                          tuple(test_variants), tuple(test_flite_voices))
-    root = _data_roots(cache_dir)[0] / _SUBDIR
+    root = _data_roots(cache_dir, CACHE_DIR)[0] / _SUBDIR
     settings = {
         "version": _CACHE_VERSION, "clips": [c.filename for c in clips], "test": test,
         "features": features.get_config(), "augment": augment, "train_snr_db": train_snr_db,
@@ -263,15 +264,12 @@ def spoken_digits(
     train_rng, test_rng = np.random.default_rng(seed).spawn(2)
     train = [a for a, t in zip(audio, test) if not t]
     y_train = np.array([c.digit for c, t in zip(clips, test) if not t], dtype=np.int64)
-    shift = round(max_shift * features.sample_rate)
-    x_train = np.concatenate([
-        _features(train, features, waveforms, 1, train_rng),
-        _features(train, features, waveforms, augment, train_rng, max_shift=shift,
-                  gain_db=gain_db, snr_db=train_snr_db),
-    ])
+    varied = dict(max_shift=round(max_shift * features.sample_rate), gain_db=gain_db,
+                  snr_db=train_snr_db)
+    x_train = _features(train, features, waveforms, train_rng, [{}] + [varied] * augment)
     y_train = np.tile(y_train, 1 + augment)
-    x_test = _features([a for a, t in zip(audio, test) if t], features, waveforms, 1, test_rng,
-                       snr_db=test_snr_db)
+    x_test = _features([a for a, t in zip(audio, test) if t], features, waveforms, test_rng,
+                       [dict(snr_db=test_snr_db)])
     y_test = np.array([c.digit for c, t in zip(clips, test) if t], dtype=np.int64)
     if not waveforms:
         fd, tmp = tempfile.mkstemp(suffix=".npz", prefix=".features-", dir=root)

@@ -29,14 +29,6 @@ __all__ = ["explain", "Explanation", "LayerView", "Quantity", "LayerCheck", "Par
            "check_model", "GradientMonitor"]
 
 
-def _loss_callable(loss):
-    if callable(loss):
-        return loss
-    from ..nn.loss import loss as resolve_loss
-
-    return resolve_loss(loss)
-
-
 def explain(model, x, y, loss="mse", check: bool = True, max_elements: int = 24) -> Explanation:
     """Explain one forward/backward pass of ``model`` on the batch ``(x, y)``.
 
@@ -51,9 +43,10 @@ def explain(model, x, y, loss="mse", check: bool = True, max_elements: int = 24)
     Returns:
         An ``Explanation``; ``print(e)`` shows it, ``e.to_dict()``/``e.to_html(path)`` export it.
     """
+    from ..nn.loss import loss as resolve_loss
     from ..tensor import Tensor
 
-    loss_fn = _loss_callable(loss)
+    loss_fn = resolve_loss(loss)
     if not isinstance(y, Tensor):
         import numpy as np
 

@@ -21,7 +21,7 @@ _REPORT_EPOCHS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 2000, 5000, 10
 
 def add_command(subparsers) -> None:
     """Add ``explain`` to the ``chainrule`` command's subcommands."""
-    from ..cli import _positive_int
+    from ..cli import positive_int
 
     parser = subparsers.add_parser(
         "explain", help="every term of the chain rule for a network, numerically checked",
@@ -31,14 +31,14 @@ def add_command(subparsers) -> None:
                         help="a .safetensors model written by chainrule (omit for XOR)")
     parser.add_argument("--data", help="data set whose test split gives the batch "
                                        "(default digits; needs MODEL)")
-    parser.add_argument("--batch", type=_positive_int, default=8,
+    parser.add_argument("--batch", type=positive_int, default=8,
                         help="samples in the explained batch (default 8)")
     parser.add_argument("--loss", default="cross_entropy",
                         help="loss name for a model file (default cross_entropy)")
     parser.add_argument("--html", type=Path, help="also write a self-contained HTML report")
     parser.add_argument("--lr", type=float, default=2.0,
                         help="learning rate η of the XOR example (default 2)")
-    parser.add_argument("--epochs", type=_positive_int, default=2000,
+    parser.add_argument("--epochs", type=positive_int, default=2000,
                         help="training epochs of the XOR example (default 2000)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the XOR weights or of the data set's split")
@@ -60,11 +60,11 @@ def run(args) -> None:
 
 
 def _model_file(args) -> None:
-    from ..cli import CommandError, _load_data, _load_model
+    from ..cli import CommandError, load_data, load_model
     from . import explain
 
-    model = _load_model(args.model)
-    _, (x_test, y_test) = _load_data(args.data or "digits", args.seed)
+    model = load_model(args.model)
+    _, (x_test, y_test) = load_data(args.data or "digits", args.seed)
     if len(x_test) == 0:
         raise CommandError(f"the test split of {args.data} is empty")
     x, y = x_test[:args.batch], y_test[:args.batch]
@@ -73,12 +73,6 @@ def _model_file(args) -> None:
     if args.html:
         explanation.to_html(args.html)
         print(f"\nwrote {args.html}")
-
-
-def _array(value) -> str:
-    text = np.array2string(np.asarray(value), precision=4, suppress_small=True, separator=", ",
-                           max_line_width=10**6, floatmode="maxprec")
-    return " ".join(text.split())
 
 
 def _xor(args) -> None:
@@ -123,6 +117,7 @@ def _gradient_step(model, x, y, loss, lr: float, optimizer) -> None:
     the optimizer, and show that it agrees and that J fell."""
     from ..nn import Linear
     from ..tensor import Tensor, no_grad
+    from .render_text import format_array
 
     print(f"\nGRADIENT DESCENT  θ ← θ − η ∂J/∂θ,  η = {lr:g}")
     print("─" * 100)
@@ -139,8 +134,9 @@ def _gradient_step(model, x, y, loss, lr: float, optimizer) -> None:
             new = parameter.data - np.asarray(lr, parameter.dtype) * parameter.grad
             expected[id(parameter)] = new
             print(f"  {symbol} ← {symbol} − η ∂J/∂{symbol}")
-            print(f"       = {_array(parameter.data)} − {lr:g} × {_array(parameter.grad)}")
-            print(f"       = {_array(new)}")
+            print(f"       = {format_array(parameter.data)} − {lr:g} × "
+                  f"{format_array(parameter.grad)}")
+            print(f"       = {format_array(new)}")
     optimizer.step()
     same = all(np.allclose(p.data, expected[id(p)], rtol=1e-6, atol=1e-7)
                for p in model.parameters() if id(p) in expected)

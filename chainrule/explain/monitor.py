@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import random as cr_random
+from ..backend import squared_norm
 from ..tensor import Tensor, is_grad_enabled
 from ..train.callbacks import Callback
 from . import plots
@@ -247,7 +248,7 @@ class GradientMonitor(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         for layer in self._layers:
             layer.previous = [np.array(p.data) for p in layer.params]
-            layer.previous_sq = sum(float(np.vdot(w, w)) for w in layer.previous)
+            layer.previous_sq = sum(squared_norm(w) for w in layer.previous)
             layer.grad_norms = layer.ratios = 0.0
             layer.batches = layer.ratio_batches = 0
         for stat in self._activations.values():
@@ -264,8 +265,8 @@ class GradientMonitor(Callback):
             grad_sq = weight_sq = 0.0
             for p in layer.params:
                 if p.grad is not None:
-                    grad_sq += float(np.vdot(p.grad, p.grad))
-                weight_sq += float(np.vdot(p.data, p.data))
+                    grad_sq += squared_norm(p.grad)
+                weight_sq += squared_norm(p.data)
             sums.append((grad_sq, weight_sq))
             finite = finite and math.isfinite(grad_sq + weight_sq)
         if not finite and self.nonfinite is None and not self._all_finite(loss):
@@ -274,7 +275,7 @@ class GradientMonitor(Callback):
             step_sq = 0.0
             for p, before in zip(layer.params, layer.previous):
                 np.subtract(before, p.data, out=before)  # reuses the copy: no allocation
-                step_sq += float(np.vdot(before, before))
+                step_sq += squared_norm(before)
                 np.copyto(before, p.data)
             layer.grad_norms += math.sqrt(grad_sq)
             if layer.previous_sq:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .explanation import FULL_VALUES_UP_TO, Explanation, LayerView, Quantity, statistics
 
-__all__ = ["render", "format_value"]
+__all__ = ["render", "format_value", "format_array"]
 
 _STYLES = {"bold": "1", "dim": "2", "green": "32", "red": "31", "cyan": "36"}
 
@@ -18,13 +18,18 @@ def _style(text: str, style: str, color: bool) -> str:
     return f"\033[{_STYLES[style]}m{text}\033[0m" if color else text
 
 
+def format_array(value) -> str:
+    """Every number of an array on one line, to 4 decimals: ``[[0.4959, 0.1937]]``."""
+    text = np.array2string(np.asarray(value), precision=4, suppress_small=True, separator=", ",
+                           max_line_width=10**6, floatmode="maxprec")
+    return " ".join(text.split())
+
+
 def format_value(value, width: int) -> list[str]:
     """Every number of a small array, summary statistics of a large one, wrapped to ``width``."""
     array = np.asarray(value)
     if array.size <= FULL_VALUES_UP_TO:
-        text = np.array2string(array, precision=4, suppress_small=True, separator=", ",
-                               max_line_width=10**6, floatmode="maxprec")
-        text = " ".join(text.split())
+        text = format_array(array)
     else:
         s = statistics(array)
         text = (f"norm {s['norm']:.4g}  mean {s['mean']:.4g}  max|·| {s['max_abs']:.4g}  "

@@ -128,25 +128,20 @@ def record(model: Module, x, y, loss) -> Trace:
             raise ValueError("explain: the loss does not depend on any parameter or the input")
         steps = _steps(calls, output, begin)
         retained = {id(output): output}
-        for _, tensors in steps:
+        for _, tensors, _ in steps:
             retained.update((id(t), t) for t in tensors if t is not None)
         for t in retained.values():
             t.retain_grad()  # once per tensor: a second hook would count its gradient twice
         formula = loss_formula(objective._ctx, np.asarray(target.data), output.shape)
         objective.backward()
-        recorded = []
-        for step, (out_tensor, in_tensor) in steps:
+        for step, (out_tensor, in_tensor), module in steps:
             step.grad_output = out_tensor.grad
             step.grad_input = None if in_tensor is None else in_tensor.grad
-            recorded.append(step)
-        params_by_module = {id(m): m for _, m in leaves}
-        for step in recorded:
-            module = params_by_module.get(step.settings.pop("_module_id", None))
             if module is not None:
                 step.grad_params = {n: p.grad for n, p in module.named_parameters()
                                     if p.grad is not None}
-        return Trace(recorded, x_data, np.asarray(target.data), output.data, output.grad,
-                     float(objective.item()), formula)
+        return Trace([step for step, *_ in steps], x_data, np.asarray(target.data), output.data,
+                     output.grad, float(objective.item()), formula)
     finally:
         _recording -= 1
         for handle in handles:
@@ -171,7 +166,8 @@ def _settings_of(owner) -> dict:
 
 
 def _steps(calls, output: Tensor, begin: int):
-    """Module calls plus the free ops between them, ordered as they ran.
+    """Module calls plus the free ops between them, ordered as they ran: ``(step, (output,
+    input) tensors, module or None for a free op)``.
 
     An op created while a leaf module's forward ran belongs to that module; the others (an
     activation applied by a custom ``forward``, a reshape, ...) are free ops.
@@ -184,8 +180,8 @@ def _steps(calls, output: Tensor, begin: int):
         step = Step(name=name, kind=type(module).__name__, is_op=False,
                     input=None if x is None else x.data, output=out.data,
                     params={n: p.data.copy() for n, p in module.named_parameters()},
-                    settings={**_settings_of(module), "_module_id": id(module)})
-        steps.append((start, step, (out, x)))
+                    settings=_settings_of(module))
+        steps.append((start, step, (out, x), module))
 
     module_outputs = {id(out) for *_, out in calls}
     seen: set[int] = set()
@@ -207,8 +203,8 @@ def _steps(calls, output: Tensor, begin: int):
                     input=None if x is None else x.data, output=t.data,
                     settings=_settings_of(ctx),
                     arguments=tuple(p.data for p in ctx.parents if isinstance(p, Tensor)))
-        steps.append((ctx.order, step, (t, x)))
+        steps.append((ctx.order, step, (t, x), None))
     steps.sort(key=lambda item: item[0])
-    for _, step, (_, x) in steps:
+    for _, step, (_, x), _ in steps:
         step.input_uses = max(uses.get(id(x), 1), 1)
-    return [(step, tensors) for _, step, tensors in steps]
+    return [(step, tensors, module) for _, step, tensors, module in steps]

@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-def _constant(value, name: str, dtype=None):
+def _constant(value, dtype=None):
     """A loss target or weight as a plain array (targets carry no gradient)."""
     if value is None:
         return None
@@ -120,8 +120,8 @@ def cross_entropy(logits: Tensor, target, weight=None, reduction: str = "mean",
     if not 0 <= label_smoothing < 1:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
     return loss.CrossEntropy.apply(
-        logits, target=_constant(target, "target", logits.dtype),
-        weight=_constant(weight, "weight", logits.dtype), reduction=reduction,
+        logits, target=_constant(target, logits.dtype),
+        weight=_constant(weight, logits.dtype), reduction=reduction,
         label_smoothing=label_smoothing, ignore_index=ignore_index,
     )
 
@@ -133,9 +133,9 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, weight=None, pos_we
     ``pos_weight`` (per class, broadcast over the last axis) multiplies the positive term.
     """
     return loss.BCEWithLogits.apply(
-        logits, target=_constant(target, "target", logits.dtype),
-        weight=_constant(weight, "weight", logits.dtype),
-        pos_weight=_constant(pos_weight, "pos_weight", logits.dtype), reduction=reduction,
+        logits, target=_constant(target, logits.dtype),
+        weight=_constant(weight, logits.dtype),
+        pos_weight=_constant(pos_weight, logits.dtype), reduction=reduction,
     )
 
 
@@ -156,7 +156,7 @@ def _regression_target(caller: str, pred: Tensor, target) -> Tensor:
     float32 loss); a floating-point tensor is kept as it is, gradient included. The shapes must
     match: broadcasting (N,) against (N, 1) silently gives an (N, N) loss."""
     if not isinstance(target, Tensor) or target.dtype.kind != "f":
-        target = Tensor(np.asarray(_constant(target, "target"), dtype=pred.dtype))
+        target = Tensor(np.asarray(_constant(target), dtype=pred.dtype))
     if pred.shape != target.shape:
         raise ValueError(
             f"{caller}: prediction shape {pred.shape} and target shape {target.shape} differ "
@@ -208,7 +208,7 @@ def nll_loss(log_probs: Tensor, target, weight=None, reduction: str = "mean",
         ``(N, d1, …)``; weight: ``(C,)``; output: scalar, or the target's shape for 'none'.
     """
     _check_reduction("nll_loss", reduction)
-    labels = _constant(target, "target")
+    labels = _constant(target)
     if log_probs.ndim < 2:
         raise ValueError(f"nll_loss: needs log_probs of shape (N, C, ...), got {log_probs.shape}")
     expected = (log_probs.shape[0], *log_probs.shape[2:])
@@ -222,7 +222,7 @@ def nll_loss(log_probs: Tensor, target, weight=None, reduction: str = "mean",
     scores = log_probs
     if log_probs.ndim > 2:  # classes last, one row per position
         scores = log_probs.transpose(0, *range(2, log_probs.ndim), 1).reshape(-1, n_classes)
-    weight = _constant(weight, "weight", log_probs.dtype)
+    weight = _constant(weight, log_probs.dtype)
     row_weight = np.ones(flat.size, log_probs.dtype) if weight is None else weight[flat]
     if counted is not None:
         row_weight = row_weight * counted
@@ -265,7 +265,7 @@ def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "m
         )
     losses = -(target * _floored_log(probs) + (1 - target) * _floored_log(1 - probs))
     if weight is not None:
-        losses = losses * Tensor(_constant(weight, "weight", probs.dtype))
+        losses = losses * Tensor(_constant(weight, probs.dtype))
     return _reduce(losses, reduction)
 
 

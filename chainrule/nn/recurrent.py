@@ -83,6 +83,11 @@ def _check_input(module: Module, x, size: int, ndims: tuple, layout: str) -> Non
         raise TypeError(f"{name}: expected floating-point input, got dtype {x.dtype}")
 
 
+def _check_nonlinearity(owner: str, nonlinearity: str) -> None:
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"{owner}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+
+
 class _RecurrentBase(Module):
     """The shared machinery: parameters per layer and direction, input and state checks,
     masks from lengths, the layer loop, dropout between layers."""
@@ -265,8 +270,7 @@ class RNN(_RecurrentBase):
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32,
                  generator=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        _check_nonlinearity("RNN", nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, generator)
         self.nonlinearity = nonlinearity
@@ -391,9 +395,7 @@ class RNNCell(_CellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", dtype=np.float32, generator=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(
-                f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        _check_nonlinearity("RNNCell", nonlinearity)
         super().__init__(input_size, hidden_size, bias, dtype, generator)
         self.nonlinearity = nonlinearity
 

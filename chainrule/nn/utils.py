@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..backend import squared_norm
 from ..tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -22,8 +23,7 @@ def _grads(parameters: Tensor | Iterable[Tensor]) -> list[np.ndarray]:
 def _norm(grad: np.ndarray, norm_type: float) -> float:
     """‖grad‖_p as a Python float, without temporary arrays for the common p = 2 and ∞."""
     if norm_type == 2:
-        flat = grad.ravel(order="K")  # a view in memory order, whatever the layout
-        return math.sqrt(float(np.dot(flat, flat)))  # BLAS dot: one pass, no g² array
+        return math.sqrt(squared_norm(grad))
     if grad.size == 0:
         return 0.0
     if norm_type == math.inf:

@@ -12,16 +12,20 @@ __all__ = [
 ]
 
 
+def _sigmoid(x):
+    """σ(x) = ½(1 + tanh(x/2)): never overflows, unlike 1/(1 + exp(-x)) for x ≪ 0."""
+    out = array_module(x).tanh(x * 0.5)
+    out += 1
+    out *= 0.5
+    return out
+
+
 class Sigmoid(Function):
     """y = σ(x) = 1 / (1 + e⁻ˣ); dy/dx = y (1 - y)"""
 
     def forward(self, x):
-        # σ(x) = ½(1 + tanh(x/2)) never overflows, unlike 1/(1 + exp(-x)) for x ≪ 0.
-        out = array_module(x).tanh(x * 0.5)
-        out += 1
-        out *= 0.5
-        self.out = out
-        return out
+        self.out = _sigmoid(x)
+        return self.out
 
     def backward(self, grad):
         y = self.out
@@ -130,8 +134,7 @@ class Softplus(Function):
         return xp.logaddexp(0, self.beta_x) / beta
 
     def backward(self, grad):
-        sig = array_module(grad).tanh(self.beta_x * 0.5)
-        return grad * (0.5 * (sig + 1))
+        return grad * _sigmoid(self.beta_x)
 
 
 class Softmax(Function):

@@ -61,8 +61,7 @@ class _Workspace:
         with self._lock:
             blocks, best = self._blocks, None
             for i in range(len(blocks)):
-                # 2 references: the list's and getrefcount's argument; a live view adds one.
-                if nbytes <= blocks[i].nbytes <= 2 * nbytes and sys.getrefcount(blocks[i]) == 2 \
+                if nbytes <= blocks[i].nbytes <= 2 * nbytes and self._free(i) \
                         and (best is None or blocks[i].nbytes < blocks[best].nbytes):
                     best = i
             block = blocks.pop(best) if best is not None else self._new(nbytes)
@@ -71,16 +70,23 @@ class _Workspace:
                 return block[:nbytes].view(dtype).reshape(shape)
         return np.empty(shape, dtype)
 
+    def _free(self, i: int) -> bool:
+        """Whether block ``i`` is referenced by nothing but this pool."""
+        # 2 references: the list's and getrefcount's argument; a live view adds one.
+        return sys.getrefcount(self._blocks[i]) == 2
+
     def _new(self, nbytes: int) -> np.ndarray | None:
         """A new block, after evicting free blocks to stay within ``max_bytes`` (None when the
         blocks in use leave no room: the caller then allocates outside the pool)."""
         blocks = self._blocks
         total = sum(block.nbytes for block in blocks) + nbytes
-        for block in [b for b in blocks if sys.getrefcount(b) == 3]:  # list, b, argument
-            if total <= self.max_bytes:
-                break
-            blocks.remove(block)
-            total -= block.nbytes
+        i = 0
+        while total > self.max_bytes and i < len(blocks):
+            # By index: list.remove would compare arrays with == (an error for arrays).
+            if self._free(i):
+                total -= blocks.pop(i).nbytes
+            else:
+                i += 1
         return np.empty(nbytes, np.uint8) if total <= self.max_bytes else None
 
 

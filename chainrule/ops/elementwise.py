@@ -36,8 +36,11 @@ class Add(Function):
         return a + b
 
     def backward(self, grad):
+        # Guarded: summing the gradient of a broadcast constant (a mask, a bias) is pure waste.
         a_shape, b_shape = self.shapes
-        return unbroadcast(grad, a_shape), unbroadcast(grad, b_shape)
+        ga = unbroadcast(grad, a_shape) if self.parents[0].requires_grad else None
+        gb = unbroadcast(grad, b_shape) if self.parents[1].requires_grad else None
+        return ga, gb
 
 
 class Sub(Function):
@@ -49,8 +52,9 @@ class Sub(Function):
 
     def backward(self, grad):
         a_shape, b_shape = self.shapes
+        ga = unbroadcast(grad, a_shape) if self.parents[0].requires_grad else None
         gb = unbroadcast(-grad, b_shape) if self.parents[1].requires_grad else None
-        return unbroadcast(grad, a_shape), gb
+        return ga, gb
 
 
 class Mul(Function):

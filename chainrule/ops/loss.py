@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..backend import array_module
 from ..tensor import Function
+from .activation import _sigmoid
 
 __all__ = ["CrossEntropy", "BCEWithLogits", "MSE", "REDUCTIONS"]
 
@@ -135,14 +136,6 @@ class CrossEntropy(Function):
             moved = (shape[0], *shape[2:], shape[1])
             return array_module(dx).moveaxis(dx.reshape(moved), -1, 1)
         return dx
-
-
-def _sigmoid(x):
-    """σ(x) = ½(1 + tanh(x/2)), stable for any x."""
-    out = array_module(x).tanh(x * 0.5)
-    out += 1
-    out *= 0.5
-    return out
 
 
 class BCEWithLogits(Function):

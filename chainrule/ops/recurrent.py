@@ -185,7 +185,7 @@ class RNNSequence(Function):
         w_hh_c = xp.ascontiguousarray(w_hh, dtype=dtype)
         relu = nonlinearity == "relu"
         tmp_t = xp.empty((hidden, batch), dtype=dtype)
-        h = h0.astype(dtype, copy=False)
+        h = self.h0 = h0.astype(dtype, copy=False)
         for t in steps.order:
             a = pre[t]
             a += _recurrent_product(w_hh_c, h, tmp_t)
@@ -199,7 +199,7 @@ class RNNSequence(Function):
                 states[t] += packed[t]
             h = states[t]
         packed[length] = h
-        self.x, self.h0, self.w_ih, self.w_hh = x, h0.astype(dtype, copy=False), w_ih, w_hh
+        self.x, self.w_ih, self.w_hh = x, w_ih, w_hh_c
         self.cand, self.states, self.keep, self.drop = pre, states, keep, drop
         self.steps, self.relu = steps, relu
         return packed
@@ -274,7 +274,7 @@ class LSTMSequence(Function):
         tmp_h = xp.empty((batch, hidden), dtype=dtype)
         sig, i, f, o, g = (slice(0, 3 * hidden), slice(0, hidden), slice(hidden, 2 * hidden),
                            slice(2 * hidden, 3 * hidden), slice(3 * hidden, None))
-        h, c = h0.astype(dtype, copy=False), c0.astype(dtype, copy=False)
+        h, c = self.h0, self.c0 = h0.astype(dtype, copy=False), c0.astype(dtype, copy=False)
         for t in steps.order:
             a = gates[t]
             a += _recurrent_product(w_hh_half, h, tmp_t)
@@ -296,7 +296,6 @@ class LSTMSequence(Function):
         packed[length] = h
         packed[length + 1] = c
         self.x, self.w_ih, self.w_hh, self.gate_order = x, w_ih, w_hh, order
-        self.h0, self.c0 = h0.astype(dtype, copy=False), c0.astype(dtype, copy=False)
         self.gates, self.cells, self.tanh_cells, self.states = gates, cells, tanh_cells, states
         self.keep, self.drop, self.steps = keep, drop, steps
         return packed
@@ -388,7 +387,7 @@ class GRUSequence(Function):
         tmp_t = xp.empty((3 * hidden, batch), dtype=dtype)
         rz, r, z, n = (slice(0, 2 * hidden), slice(0, hidden), slice(hidden, 2 * hidden),
                        slice(2 * hidden, None))
-        h = h0.astype(dtype, copy=False)
+        h = self.h0 = h0.astype(dtype, copy=False)
         for t in steps.order:
             a, u = gates[t], recurrent[t]
             product = _recurrent_product(w_hh_half, h, tmp_t)
@@ -414,7 +413,6 @@ class GRUSequence(Function):
             h = h_new
         packed[length] = h
         self.x, self.w_ih, self.w_hh = x, w_ih, w_hh
-        self.h0 = h0.astype(dtype, copy=False)
         self.gates, self.recurrent, self.states = gates, recurrent, states
         self.keep, self.drop, self.steps = keep, drop, steps
         return packed

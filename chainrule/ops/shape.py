@@ -52,7 +52,7 @@ class Index(Function):
     """
 
     def forward(self, x, index):
-        self.shape, self.dtype, self.index = x.shape, x.dtype, index
+        self.shape, self.index = x.shape, index
         return x[index]
 
     def backward(self, grad):

@@ -263,8 +263,8 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore ``state_dict()`` output; the next steps continue bitwise as the saved run would.
 
-        Arrays are copied and cast to their parameter's dtype; the parameters themselves are this
-        optimizer's, matched by position.
+        Arrays are copied in their parameter's dtype and memory order; the parameters themselves
+        are this optimizer's, matched by position.
 
         Raises:
             ValueError: when groups, parameter counts or buffer shapes differ.
@@ -304,7 +304,9 @@ class Optimizer:
     def _restore(value, param: np.ndarray, where: str):
         """A saved state entry as this optimizer keeps it: numbers as Python numbers (a 0-d
         integer array, as array-only formats store a step count, counts too), buffers as copies
-        in the parameter's dtype."""
+        in the parameter's dtype and memory order (saved copies are row-major; a buffer in
+        another layout than its column-major parameter makes every later step several times
+        slower)."""
         if isinstance(value, (numbers.Number, np.generic)):
             return value.item() if isinstance(value, np.generic) else value
         array = np.asarray(value)
@@ -313,7 +315,9 @@ class Optimizer:
         if array.shape != param.shape:
             raise ValueError(f"{where} has shape {array.shape}, the parameter {param.shape}")
         dtype = param.dtype if array.dtype.kind == "f" else array.dtype
-        return array_module(param).array(array, dtype=dtype, copy=True)
+        buffer = array_module(param).empty_like(param, dtype=dtype)
+        buffer[...] = array
+        return buffer
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..cli import CommandError, _positive_int
+from ..cli import CommandError, positive_int
 
 __all__ = ["add_command"]
 
@@ -24,19 +24,19 @@ def add_command(subparsers) -> None:
         "train-lm", help="train a character-level LSTM language model on a text corpus")
     lm.add_argument("--data", default="shakespeare",
                     help="shakespeare (default), or PATH to a text file or a folder of .txt files")
-    lm.add_argument("--hidden", type=_positive_int, default=256, help="LSTM state size (256)")
-    lm.add_argument("--layers", type=_positive_int, default=1, help="stacked LSTM layers (1)")
-    lm.add_argument("--embedding", type=_positive_int, default=64,
+    lm.add_argument("--hidden", type=positive_int, default=256, help="LSTM state size (256)")
+    lm.add_argument("--layers", type=positive_int, default=1, help="stacked LSTM layers (1)")
+    lm.add_argument("--embedding", type=positive_int, default=64,
                     help="character vector size (64)")
     lm.add_argument("--dropout", type=float, default=0.0)
-    lm.add_argument("--epochs", type=_positive_int, default=1)
-    lm.add_argument("--max-steps", type=_positive_int, help="stop after this many updates")
+    lm.add_argument("--epochs", type=positive_int, default=1)
+    lm.add_argument("--max-steps", type=positive_int, help="stop after this many updates")
     lm.add_argument("--max-minutes", type=float, help="stop after this much training time")
-    lm.add_argument("--batch-size", type=_positive_int, default=64, help="parallel streams (64)")
-    lm.add_argument("--seq-len", type=_positive_int, default=100,
+    lm.add_argument("--batch-size", type=positive_int, default=64, help="parallel streams (64)")
+    lm.add_argument("--seq-len", type=positive_int, default=100,
                     help="backpropagation window in characters (100)")
     lm.add_argument("--lr", type=float, default=2e-3)
-    lm.add_argument("--eval-every", type=_positive_int, default=200)
+    lm.add_argument("--eval-every", type=positive_int, default=200)
     lm.add_argument("--seed", type=int, default=0)
     lm.add_argument("--out", type=Path, help="write model.safetensors (with its vocabulary)")
     lm.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -49,7 +49,7 @@ def add_command(subparsers) -> None:
     generate.add_argument("--length", type=int, default=300, help="characters to generate")
     generate.add_argument("--temperature", type=float, default=0.8,
                           help="< 1 safer, > 1 more surprising; 0 always the likeliest (0.8)")
-    generate.add_argument("--top-k", type=_positive_int, help="sample among the k likeliest")
+    generate.add_argument("--top-k", type=positive_int, help="sample among the k likeliest")
     generate.add_argument("--seed", type=int, default=0)
     generate.set_defaults(run=_generate)
 

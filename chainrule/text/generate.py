@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..random import resolve
-from ..tensor import no_grad
+from ..train.fit import _eval_mode
 from .vocab import Vocabulary
 
 __all__ = ["sample_logits", "generate"]
@@ -100,18 +100,13 @@ def generate(model, vocabulary: Vocabulary, prompt: str = "", length: int = 200,
     rng = resolve(seed)
     # The special tokens are never targets worth writing: no text is padding or "unknown".
     excluded = [i for i in (vocabulary.pad_id, vocabulary.unk_id) if i is not None]
-    was_training = model.training
-    model.eval()
     sampled: list[int] = []
-    try:
-        with no_grad():
-            logits, state = model(ids[None, :], None)
-            while len(sampled) < length:
-                token = int(sample_logits(logits.data[0, -1], temperature, top_k, rng, excluded))
-                sampled.append(token)
-                if len(sampled) < length:
-                    logits, state = model(np.array([[token]]), state)
-    finally:
-        model.train(was_training)
+    with _eval_mode(model):
+        logits, state = model(ids[None, :], None)
+        while len(sampled) < length:
+            token = int(sample_logits(logits.data[0, -1], temperature, top_k, rng, excluded))
+            sampled.append(token)
+            if len(sampled) < length:
+                logits, state = model(np.array([[token]]), state)
     return vocabulary.decode(sampled)
 

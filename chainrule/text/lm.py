@@ -20,7 +20,7 @@ from ..nn.utils import clip_grad_norm_
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..random import resolve
-from ..tensor import Tensor, no_grad
+from ..train.fit import _eval_mode
 from .batch import stream_batches
 
 __all__ = ["train_language_model", "evaluate_language_model"]
@@ -34,7 +34,7 @@ def _window_loss(model, x: np.ndarray, y: np.ndarray, state, reduction: str = "m
 
 
 def _detached(state):
-    return None if state is None else tuple(Tensor(s.data) for s in state)
+    return None if state is None else tuple(s.detach() for s in state)
 
 
 def evaluate_language_model(model, ids, batch_size: int = 32, seq_len: int = 250) -> float:
@@ -47,16 +47,11 @@ def evaluate_language_model(model, ids, batch_size: int = 32, seq_len: int = 250
         ids ``(L,)``; returns a float.
     """
     total, count, state = 0.0, 0, None
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            for x, y in stream_batches(ids, batch_size, seq_len):
-                loss, state = _window_loss(model, x, y, state, reduction="sum")
-                total += float(loss.data)
-                count += y.size
-    finally:
-        model.train(was_training)
+    with _eval_mode(model):
+        for x, y in stream_batches(ids, batch_size, seq_len):
+            loss, state = _window_loss(model, x, y, state, reduction="sum")
+            total += float(loss.data)
+            count += y.size
     return total / count
 
 

@@ -84,7 +84,11 @@ class _Monitor:
         if mode == "auto":
             mode = "max" if any(w in monitor for w in ("acc", "r2", "auc")) else "min"
         self.owner, self.monitor, self.mode, self.min_delta = owner, monitor, mode, abs(min_delta)
-        self.best = math.inf if mode == "min" else -math.inf
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the best value: the next one seen is an improvement."""
+        self.best = math.inf if self.mode == "min" else -math.inf
 
     def value(self, logs: dict) -> float:
         if self.monitor not in logs:
@@ -133,7 +137,7 @@ class EarlyStopping(Callback):
         return self._monitor.best
 
     def on_train_begin(self, logs=None):
-        self._monitor.best = math.inf if self._monitor.mode == "min" else -math.inf
+        self._monitor.reset()
         self.wait, self.best_epoch, self.stopped_epoch, self.best_weights = 0, -1, -1, None
 
     def on_epoch_end(self, epoch, logs=None):

@@ -110,6 +110,18 @@ def test_workspace_stays_within_its_budget(monkeypatch):
     assert bigger.base is not None and len(workspace._blocks) == 2
 
 
+def test_workspace_evicts_a_free_block_behind_one_in_use(monkeypatch):
+    # Eviction once went through list.remove, which compares arrays with == and raised
+    # ValueError whenever the free block was not the first one in the pool.
+    workspace = conv_ops._Workspace()
+    monkeypatch.setattr(workspace, "max_bytes", 5 << 19)  # 2.5 MiB
+    in_use = workspace.empty((1 << 18,), np.float32)  # 1 MiB, first in the pool
+    workspace.empty((1 << 18,), np.float32)  # 1 MiB, freed at once: second in the pool
+    bigger = workspace.empty((3 << 17,), np.float32)  # 1.5 MiB: only the free block can go
+    assert bigger.base is not None and len(workspace._blocks) == 2
+    assert any(np.shares_memory(block, in_use) for block in workspace._blocks)
+
+
 @pytest.mark.parametrize("in_channels", [1, 4], ids=["channels_first", "channels_last"])
 def test_backward_twice_through_a_retained_graph(in_channels):
     rng = cr.random.resolve(5)
