@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from ..ops import linalg
 from ..tensor import Tensor
+from . import functional as F
 from . import init
 from .module import Module, Parameter
 
@@ -65,22 +65,7 @@ class Linear(Module):
         init.fan_in_uniform_(self.weight, self.bias, generator=generator)
 
     def forward(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{self!r}: expected a Tensor, got {type(x).__name__}; wrap arrays "
-                            "with cr.tensor(x)")
-        if x.shape[-1:] != (self.in_features,):
-            raise ValueError(
-                f"{self!r}: expected input of shape (..., {self.in_features}), got {x.shape}"
-            )
-        if x.dtype.kind != "f":
-            raise TypeError(
-                f"{self!r}: expected floating-point input, got dtype {x.dtype}; convert it with "
-                f"x.astype('{self.weight.dtype}')"
-            )
-        # The op directly: F.linear would repeat the feature check made just above.
-        if self.bias is None:
-            return linalg.Linear.apply(x, self.weight)
-        return linalg.Linear.apply(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         text = (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from ..tensor import Tensor, no_grad
+from .functional._checks import ArgumentError
 
 __all__ = ["Module", "Parameter", "module_spec", "module_from_spec", "REGISTRY", "HookHandle"]
 
@@ -286,8 +287,17 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
-            return self.forward(*args, **kwargs)
+        try:
+            if not (self._forward_pre_hooks or self._forward_hooks):
+                return self.forward(*args, **kwargs)
+            return self._call_with_hooks(args, kwargs)
+        except ArgumentError as error:
+            # A functional check failed: name this layer, the innermost module that called it.
+            if error.named_by_layer:
+                raise
+            raise error.for_layer(repr(self)) from None
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
         for hook in list(self._forward_pre_hooks.values()):
             replaced = hook(self, args)
             if replaced is not None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import activation, linalg, loss, where
-from ..ops.conv import conv2d
-from ..ops.norm import batch_norm, layer_norm
-from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from ..random import resolve
-from ..tensor import Tensor
+from ...ops import activation, linalg, loss, where
+from ...ops.conv import conv2d
+from ...ops.norm import batch_norm, layer_norm
+from ...ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ...random import resolve
+from ...tensor import Tensor
+from ._checks import ArgumentValueError, require_float, require_tensor
 
 __all__ = [
     "linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "softmax",
@@ -34,17 +35,24 @@ def _constant(value, dtype=None):
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``x @ weight.T + bias`` fused into one op.
+    """``x @ weight.T + bias`` fused into one op: ``z = W a + b`` with batches as rows.
 
     Shape:
         x: (..., in_features); weight: (out_features, in_features); bias: (out_features,);
         output: (..., out_features).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x, w = cr.tensor([[1.0, 2.0]]), cr.tensor([[3.0, 4.0]])
+        >>> cr.nn.functional.linear(x, w, cr.tensor([0.5]))
+        tensor([[11.5]])
     """
+    require_tensor("linear", x)
     if x.shape[-1:] != weight.shape[1:]:
-        raise ValueError(
-            f"linear: input has {x.shape[-1] if x.ndim else 'no'} features (shape {x.shape}) but "
-            f"weight expects {weight.shape[1]} (weight shape {weight.shape})"
+        raise ArgumentValueError(
+            "linear", f"expected input of shape (..., {weight.shape[1]}), got {x.shape}"
         )
+    require_float("linear", x, like=weight.dtype)
     if bias is None:
         return linalg.Linear.apply(x, weight)
     return linalg.Linear.apply(x, weight, bias)
