@@ -1,13 +1,19 @@
-# The two commands of the README's quickstart. Each creates the virtual environment on first use.
+# The two commands of the README's quickstart, and the project's checks. Each target creates the
+# virtual environment on first use and installs what it needs (pyproject.toml's extras).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv lint bench clean
+.PHONY: demo test venv lint docs bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The tools of one extra, installed once per change of pyproject.toml.
+$(BIN)/.installed-%: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[$*]'
 	touch $@
 
 venv: $(BIN)/.installed
@@ -16,12 +22,18 @@ venv: $(BIN)/.installed
 demo: venv
 	$(BIN)/chainrule train
 
-## test: run the test suite
+## test: run the test suite, docstring examples included
 test: venv
 	$(BIN)/python -m pytest
 
-lint: venv
-	$(BIN)/python -m ruff check chainrule tests benchmarks examples
+## lint: ruff, and mypy as configured in pyproject.toml (strict on the core)
+lint: $(BIN)/.installed-lint
+	$(BIN)/ruff check chainrule tests benchmarks examples docs
+	$(BIN)/mypy
+
+## docs: the API reference from the docstrings, into site/ (any warning fails the build)
+docs: $(BIN)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## bench: side-by-side benchmarks against PyTorch (pip install torch==2.13.0 first)
 bench: venv
@@ -30,4 +42,4 @@ bench: venv
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/kernels.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache
