@@ -19,17 +19,25 @@ import chainrule
 OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
-def _docstrings_with_examples() -> list[doctest.DocTest]:
-    """The docstrings of every module under ``chainrule`` that hold an example."""
+def _docstrings_with_examples() -> tuple[list[doctest.DocTest], list]:
+    """The docstrings with an example of every module under ``chainrule``, and a skipped test
+    for each module that needs an optional package that is not installed."""
     finder = doctest.DocTestFinder()
-    found = []
+    found, unimportable = [], []
     for info in pkgutil.walk_packages(chainrule.__path__, "chainrule."):
-        module = importlib.import_module(info.name)
+        try:
+            module = importlib.import_module(info.name)
+        except ModuleNotFoundError as error:
+            if error.name is None or error.name.partition(".")[0] == "chainrule":
+                raise
+            reason = f"{info.name} needs {error.name}, which is not installed"
+            unimportable.append(pytest.param(None, id=info.name, marks=pytest.mark.skip(reason)))
+            continue
         found.extend(test for test in finder.find(module) if test.examples)
-    return sorted(found, key=lambda test: test.name)
+    return sorted(found, key=lambda test: test.name), unimportable
 
 
-DOCSTRINGS = _docstrings_with_examples()
+DOCSTRINGS, UNIMPORTABLE = _docstrings_with_examples()
 
 
 def test_examples_are_found_across_the_package():
@@ -39,7 +47,8 @@ def test_examples_are_found_across_the_package():
         assert any(name.startswith(module + ".") for name in names), module
 
 
-@pytest.mark.parametrize("docstring", DOCSTRINGS, ids=lambda test: test.name[len("chainrule."):])
+@pytest.mark.parametrize("docstring", [
+    *(pytest.param(test, id=test.name[len("chainrule."):]) for test in DOCSTRINGS), *UNIMPORTABLE])
 def test_docstring_example(docstring, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
