@@ -71,8 +71,10 @@ def _circles(n: int, noise: float, rng: np.random.Generator):
 
 def _xor(n: int, noise: float, rng: np.random.Generator):
     """Points in the four quadrants (kept 0.05 from the axes); class 1 where x₁ x₂ > 0."""
-    x = rng.uniform(0.05, 1.0, (n, 2)) * rng.choice([-1.0, 1.0], (n, 2))
-    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    y = (np.arange(n) % 2).astype(np.int64)
+    first = rng.choice([-1.0, 1.0], n)
+    signs = np.stack([first, np.where(y == 1, first, -first)], axis=1)
+    x = rng.uniform(0.05, 1.0, (n, 2)) * signs
     return x + noise * rng.normal(size=x.shape), y
 
 

@@ -116,8 +116,9 @@ class PlaygroundServer(ThreadingHTTPServer):
 
     def start(self) -> threading.Thread:
         """Serve in a background thread (tests, notebooks); ``stop`` ends it."""
-        thread = threading.Thread(target=self.serve_forever, name="chainrule-playground",
-                                  daemon=True)
+        # A short poll interval: stop() returns within 50 ms, not the default 0.5 s.
+        thread = threading.Thread(target=self.serve_forever, args=(0.05,),
+                                  name="chainrule-playground", daemon=True)
         thread.start()
         return thread
 
@@ -234,9 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _play(self, body: dict) -> None:
         session = self._session(body)
-        with session.lock:
-            session.playing = bool(body.get("playing"))
-            session.changed.notify_all()
+        session.play(bool(body.get("playing")))
         self._send_json(200, {"playing": session.playing})
 
     def _step(self, body: dict) -> None:

@@ -137,6 +137,12 @@ class Session:
         self.version += 1
         self.changed.notify_all()
 
+    def play(self, playing: bool) -> None:
+        """Start or pause training (the event stream trains while playing)."""
+        with self.lock:
+            self.playing = playing
+            self._changed()
+
     def touch(self) -> None:
         self.last_seen = time.monotonic()
 
