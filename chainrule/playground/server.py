@@ -9,7 +9,8 @@ Routes (``session`` is the id ``POST /api/session`` returned; POST bodies are JS
     GET  /, /app.js, /style.css    the page (shipped in the package: it works offline)
     POST /api/session              {config?} → {session, config, limits}: a new network
     GET  /api/events?session=ID    the event stream: "setup" once per network, then "frame"s
-    POST /api/config               {session, config} → {reset}: new settings
+    POST /api/config               {session, config, reset?} → {reset}: new settings (and
+                                   with reset, or where the network changes, new weights)
     POST /api/play                 {session, playing}
     POST /api/step                 {session, steps?} → {step, loss}
     POST /api/explain              {session, layer, parameter, index} → one weight's chain rule
@@ -231,6 +232,9 @@ class _Handler(BaseHTTPRequestHandler):
             config = Config.from_json(body.get("config", {}))
         except ConfigError as error:
             raise _RequestError(400, str(error)) from None
+        if body.get("reset"):  # new weights even where the settings are the same
+            session.reset(config)
+            return self._send_json(200, {"reset": True})
         self._send_json(200, {"reset": session.configure(config)})
 
     def _play(self, body: dict) -> None:

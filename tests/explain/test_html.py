@@ -4,12 +4,11 @@ import re
 
 import numpy as np
 import pytest
+from chromium import MISSING, find_chromium, open_page
 
 import chainrule as cr
 from chainrule.explain import GradientMonitor, plots
 from chainrule.explain.render_html import render_html
-
-from .chromium import find_chromium, open_page
 
 
 @pytest.fixture
@@ -78,7 +77,7 @@ def test_monitor_report_alone(trained_monitor, tmp_path):
 def chromium():
     path = find_chromium()
     if path is None:
-        pytest.skip("Chromium is not installed (CI installs Debian's chromium)")
+        pytest.skip(MISSING)
     return path
 
 
