@@ -8,7 +8,8 @@ const POSITIVE = [8, 119, 189];  // class 1, positive weights
 const PALETTE = [[245, 147, 34], [8, 119, 189], [44, 160, 44], [214, 39, 40], [148, 103, 189],
   [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]];
 const FLOW_RANGE = [-7, 1];  // log10 of the gradient norms the strips colour
-const SAMPLES_SHOWN = 6;  // per-sample columns of the chain-rule table
+const SAMPLES_SHOWN = 4;  // per-sample columns of the chain-rule table
+const VECTOR_SHOWN = 3;  // entries of a per-sample vector shown in one cell
 
 const state = {
   session: null, setup: null, frame: null, history: [], events: null,
@@ -302,7 +303,10 @@ function updateText(frame) {
 
 // ------------------------------------------------------------------ the chain-rule panel
 function valueText(value) {
-  return Array.isArray(value) ? `[${value.map((v) => format(v, 3)).join(", ")}]` : format(value, 4);
+  if (Array.isArray(value) && value.length === 1) value = value[0];  // one output unit
+  if (!Array.isArray(value)) return format(value, 4);
+  const shown = value.slice(0, VECTOR_SHOWN).map((v) => format(v, 2));
+  return `[${shown.join(", ")}${value.length > VECTOR_SHOWN ? ", …" : ""}]`;
 }
 
 function pathRow(cells, className = "") {
@@ -346,7 +350,7 @@ function renderExplanation(answer) {
   table.append(pathRow([[`product`], [`∂J/${local} · ${path.local.formula}`, {class: "formula"}],
     ...samples(path.terms), [""]]));
   const sum = pathRow([[`Σᵢ = ∂J/∂${parameter}`], ["sum over the batch", {class: "formula"}],
-    [format(path.gradient, 6), {colspan: String(shown + (m > shown ? 1 : 0)), "data-name": "gradient",
+    [format(path.gradient, 6), {colspan: String(shown + (m > shown ? 1 : 0)), class: "total", "data-name": "gradient",
       "data-value": String(path.gradient)}], [""]], "sum");
   table.append(sum);
   panel.append(table);
@@ -393,6 +397,10 @@ async function explain(target) {
     const answer = await api("api/explain", {session: state.session, ...target});
     state.explainedStep = answer.step;
     renderExplanation(answer);
+    $("chain-summary").textContent = `∂J/∂${answer.parameter}[${answer.layer}]` +
+      `${subscript(...answer.index)} = ${format(answer.check.backward, 6)} in step ${answer.step}; ` +
+      `central difference ${format(answer.check.numerical, 6)}: ` +
+      (answer.check.ok ? "agrees" : "disagrees");
     showMessage("");
   } catch (error) {
     showMessage(error.message);
@@ -410,7 +418,7 @@ async function compare() {
     result.replaceChildren();
     for (const [name, run] of Object.entries(flow.runs)) {
       const figure = element("figure");
-      const canvas = element("canvas", {width: "240", height: "105", role: "img",
+      const canvas = element("canvas", {width: "340", height: "70", role: "img",
         "aria-label": `${name}: gradient norm per layer over ${flow.epochs} epochs`});
       const epochs = run.grad_norm[0].length;
       const columns = Array.from({length: epochs}, (_, t) => run.grad_norm.map((layer) => layer[t]));
