@@ -24,7 +24,7 @@ from ..nn.module import Module
 from ..tensor import Tensor, no_grad
 from .explanation import Explanation, LayerView, Quantity
 
-__all__ = ["Link", "ChainPath", "chain_path", "check_entry"]
+__all__ = ["Link", "ChainPath", "chain_path", "check_entry", "subscript"]
 
 _SUBSCRIPTS = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
 
@@ -79,7 +79,11 @@ class ChainPath:
 
 
 def _find(quantities: list[Quantity], symbol: str) -> Quantity:
-    return next(q for q in quantities if q.symbol == symbol)
+    for quantity in quantities:
+        if quantity.symbol == symbol:
+            return quantity
+    raise ValueError(f"chain_path: the explanation has no term {symbol} (a layer without a "
+                     "bias has no ∂J/∂b)")
 
 
 def _link(quantity: Quantity, unit: int | None, symbol: str | None = None,

@@ -102,6 +102,10 @@ def test_bad_requests_name_what_is_wrong(xor):
         chain_path(explanation, 1, "z", (0,))
     with pytest.raises(ValueError, match="no parameter 'w'; it has 0.weight"):
         check_entry(model, x, y, loss, "w", (0,))
+    unbiased = cr.nn.Sequential(cr.nn.Linear(2, 1, bias=False))
+    no_bias = cr.explain(unbiased, x, y[:, :1], loss, check=False)
+    with pytest.raises(ValueError, match=r"no term ∂J/∂b\[1\]"):
+        chain_path(no_bias, 1, "b", (0,))
     conv = cr.explain(cr.nn.Sequential(cr.nn.Flatten(), cr.nn.Linear(4, 1)),
                       np.ones((2, 2, 2), np.float32), np.ones((2, 1), np.float32), check=False)
     with pytest.raises(ValueError, match="follows Linear layers and activations, not layer"):

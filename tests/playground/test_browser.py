@@ -188,3 +188,40 @@ def test_train_xor_click_a_weight_and_check_its_chain_rule(server, chromium, art
         problems = browser.problems(own=(server.url, "data:"))
     assert problems == {"console_errors": [], "exceptions": [], "log_errors": [],
                         "requests": []}
+
+
+_SETTINGS = [
+    {"dataset": "digits", "hidden": "6", "loss": "cross_entropy", "optimizer": "sgd", "lr": "0.5"},
+    {"dataset": "spirals", "hidden": "8,8,8", "activation": "relu", "weight_decay": "0.001"},
+    {"dataset": "blobs", "hidden": "3", "activation": "sigmoid", "loss": "cross_entropy"},
+]
+
+
+def test_every_data_set_and_setting_draws_without_errors(server, chromium):
+    with Browser(chromium) as browser:
+        browser.navigate(server.url)
+        browser.wait_for("document.querySelectorAll('#network .node').length > 0", timeout=15)
+        for settings in _SETTINGS:
+            browser.evaluate(f"""(settings => {{
+                const form = document.getElementById('settings').elements;
+                for (const [name, value] of Object.entries(settings)) form[name].value = value;
+            }})({json.dumps(settings)})""")
+            _click(browser, "#apply")
+            browser.wait_for(f"state.setup && state.setup.config.dataset === "
+                             f"'{settings['dataset']}' && state.frame.step === 0")
+            for _ in range(3):
+                _click(browser, "#step")
+            browser.wait_for("document.getElementById('status').textContent"
+                             ".startsWith('step 3 ')")
+            browser.click(*browser.evaluate(f"{_POINT_ON}('neuron 1 of layer 1')"))
+            browser.wait_for(_PANEL_SHOWS.format("b[1]₁") + " && document.querySelector("
+                             "'#chain h3').textContent.includes('step 3 ')")
+            assert json.loads(browser.evaluate(_PANEL))["check"].endswith("agrees"), settings
+        # A width over the limit is refused on the page, before any request.
+        browser.evaluate("document.getElementById('settings').elements.hidden.value = '9'")
+        _click(browser, "#apply")
+        assert "at most 6 widths from 1 to 8" in browser.wait_for(
+            "document.getElementById('message').textContent")
+        problems = browser.problems(own=(server.url, "data:"))
+    assert problems == {"console_errors": [], "exceptions": [], "log_errors": [],
+                        "requests": []}

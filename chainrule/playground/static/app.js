@@ -12,7 +12,7 @@ const SAMPLES_SHOWN = 4;  // per-sample columns of the chain-rule table
 const VECTOR_SHOWN = 3;  // entries of a per-sample vector shown in one cell
 
 const state = {
-  session: null, setup: null, frame: null, history: [], events: null,
+  session: null, limits: null, setup: null, frame: null, history: [], events: null,
   selected: null,  // {layer, parameter, index}
   explainedStep: null,
 };
@@ -386,6 +386,10 @@ function renderExplanation(answer) {
 }
 
 async function explain(target) {
+  if (!state.frame || state.frame.step === 0) {
+    showMessage("press Step or Play first: the chain rule is shown for the last step's batch");
+    return;
+  }
   state.selected = target;
   const picker = $("picker").elements;
   picker.layer.value = target.layer;
@@ -442,6 +446,10 @@ async function compare() {
 function readSettings() {
   const form = $("settings").elements;
   const hidden = form.hidden.value.split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  const {hidden_layers: depth, width} = state.limits;
+  if (hidden.length > depth || hidden.some((n) => !(n >= 1 && n <= width))) {
+    throw new Error(`hidden layers: at most ${depth} widths from 1 to ${width}, e.g. 4,4`);
+  }
   return {
     dataset: form.dataset.value, points: Number(form.points.value), noise: Number(form.noise.value),
     seed: Number(form.seed.value), hidden, activation: form.activation.value, loss: form.loss.value,
@@ -488,6 +496,7 @@ async function start() {
   try {
     const answer = await api("api/session", {});
     state.session = answer.session;
+    state.limits = answer.limits;
   } catch (error) {
     showMessage(error.message);
     return;
@@ -509,16 +518,26 @@ async function send(path, body) {
   }
 }
 
+async function apply(reset) {
+  let config;
+  try {
+    config = readSettings();
+  } catch (error) {
+    showMessage(error.message);
+    return;
+  }
+  const answer = await send("api/config", {config, reset});
+  if (answer) showMessage(answer.reset ? "new network" : "settings applied");
+}
+
 function wire() {
   $("play").addEventListener("click", () => send("api/play", {playing: !(state.frame && state.frame.playing)}));
   $("step").addEventListener("click", () => send("api/step", {steps: 1}));
-  $("reset").addEventListener("click", () => send("api/config", {config: readSettings(), reset: true}));
+  $("reset").addEventListener("click", () => apply(true));
   $("compare").addEventListener("click", compare);
   $("settings").addEventListener("submit", (event) => {
     event.preventDefault();
-    if ($("settings").reportValidity()) send("api/config", {config: readSettings()}).then((answer) => {
-      if (answer) showMessage(answer.reset ? "new network" : "settings applied");
-    });
+    if ($("settings").reportValidity()) apply(false);
   });
   $("picker").addEventListener("submit", (event) => {
     event.preventDefault();
