@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["find_chromium", "open_page", "Browser", "MISSING"]
+__all__ = ["find_chromium", "require_chromium", "open_page", "Browser", "MISSING"]
 
 MISSING = ("Chromium is not installed (CI installs Debian's chromium: "
            "apt-get install chromium)")
@@ -47,6 +47,16 @@ def find_chromium() -> str | None:
         if path:
             return path
     return None
+
+
+def require_chromium() -> str:
+    """Chromium's path, or the calling test skipped with how to install it."""
+    import pytest
+
+    path = find_chromium()
+    if path is None:
+        pytest.skip(MISSING)
+    return path
 
 
 class _Pipe:

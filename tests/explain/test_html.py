@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import pytest
-from chromium import MISSING, find_chromium, open_page
+from chromium import open_page, require_chromium
 
 import chainrule as cr
 from chainrule.explain import GradientMonitor, plots
@@ -75,10 +75,7 @@ def test_monitor_report_alone(trained_monitor, tmp_path):
 
 @pytest.fixture(scope="module")
 def chromium():
-    path = find_chromium()
-    if path is None:
-        pytest.skip(MISSING)
-    return path
+    return require_chromium()
 
 
 def test_report_renders_in_chromium(report, chromium):

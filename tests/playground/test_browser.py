@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from chromium import MISSING, Browser, find_chromium
+from chromium import Browser, require_chromium
 
 import chainrule as cr
 from chainrule.playground.config import Config
@@ -55,10 +55,7 @@ _PANEL = """JSON.stringify({
 
 @pytest.fixture(scope="module")
 def chromium():
-    path = find_chromium()
-    if path is None:
-        pytest.skip(MISSING)
-    return path
+    return require_chromium()
 
 
 @pytest.fixture
