@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn
+from ..tensor import Tensor
 from .config import Config
 
 __all__ = ["build_model", "build_loss", "outputs", "targets", "predictions"]
@@ -81,7 +82,6 @@ def predictions(config: Config, output: np.ndarray) -> tuple[np.ndarray, np.ndar
     if config.loss == "mse":
         best = output.argmax(axis=1)
         return best, np.clip(output[np.arange(len(output)), best], 0, 1)
-    shifted = np.exp(output - output.max(axis=1, keepdims=True))
-    probability = shifted / shifted.sum(axis=1, keepdims=True)
+    probability = Tensor(output).softmax(axis=1).data
     chance = 1 / output.shape[1]
     return probability.argmax(axis=1), (probability.max(axis=1) - chance) / (1 - chance)

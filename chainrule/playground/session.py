@@ -67,8 +67,9 @@ class Session:
         >>> session = Session(Config(dataset="xor", seed=1))
         >>> session.advance(steps=5)
         5
-        >>> sorted(session.frame()["loss"])
-        ['test', 'train']
+        >>> frame = session.frame()
+        >>> frame["step"], len(frame["history"]), [len(units) for units in frame["maps"]]
+        (5, 2, [4, 4, 1])
     """
 
     def __init__(self, config: Config):
@@ -106,8 +107,7 @@ class Session:
             self.batch: tuple[np.ndarray, np.ndarray] | None = None
             self.history: list[dict] = []
             self.history_version = 0
-            self.record_every = 1
-            self._pending: list[tuple[float, list[float]]] = []  # (batch loss, norms) per step
+            self._pending: list[list[float]] = []  # per-layer ‖∇J‖ per step since the last point
             self.grid = self._grid_inputs()
             self.generation += 1
             self._record()
@@ -168,7 +168,7 @@ class Session:
         self.optimizer.step()
         self.batch = (x, y)
         self.steps += 1
-        self._pending.append((float(objective.item()), norms))
+        self._pending.append(norms)
 
     def advance(self, steps: int = 1, seconds: float | None = None) -> int:
         """Take ``steps`` steps (with ``seconds``: as many as fit in that time, at least one
@@ -192,17 +192,16 @@ class Session:
 
     def _record(self) -> None:
         """A history point: losses and accuracies on the whole training and test sets, and the
-        mean batch loss and per-layer ‖∇J‖ of the steps since the last point."""
+        mean per-layer ‖∇J‖ of the steps since the last point."""
         train_loss, train_accuracy = self._evaluate(self.data.x_train, self.y_train,
                                                     self.data.y_train)
         test_loss, test_accuracy = self._evaluate(self.data.x_test, self.y_test, self.data.y_test)
         pending, self._pending = self._pending, []
-        norms = np.mean([n for _, n in pending], axis=0).tolist() if pending else None
+        norms = np.mean(pending, axis=0).tolist() if pending else None
         self.history.append({
             "step": self.steps, "epoch": self.epoch,
             "train": _number(train_loss), "test": _number(test_loss),
             "train_accuracy": train_accuracy, "test_accuracy": test_accuracy,
-            "batch_loss": _number(np.mean([loss for loss, _ in pending])) if pending else None,
             "grad_norm": None if norms is None else [_number(n) for n in norms],
         })
         if len(self.history) > HISTORY_POINTS:  # a long run keeps its shape, not every point
@@ -217,9 +216,7 @@ class Session:
             maps, boundary = self._maps()
             return {
                 "step": self.steps, "epoch": self.epoch, "playing": self.playing,
-                "generation": self.generation, "history_version": self.history_version,
                 "since": since, "history": self.history[since:],
-                "loss": {"train": self.history[-1]["train"], "test": self.history[-1]["test"]},
                 "weights": [{"W": _rounded(layer.weight.data), "b": _rounded(layer.bias.data)}
                             for layer in self.linears],
                 "boundary": boundary, "maps": maps,
@@ -246,8 +243,7 @@ class Session:
     def _unit_maps(self, values: np.ndarray, output: bool) -> list[dict]:
         grid = values.reshape(GRID, GRID, -1)[::2, ::2]
         if output and self.config.loss == "cross_entropy":  # logits are shown as probabilities
-            shifted = np.exp(grid - grid.max(axis=-1, keepdims=True))
-            grid = shifted / shifted.sum(axis=-1, keepdims=True)
+            grid = Tensor(grid).softmax(axis=-1).data
         fixed = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
         units = []
         for unit in range(grid.shape[-1]):
@@ -276,7 +272,6 @@ class Session:
                 "config": self.config.to_json(), "classes": data.classes, "axes": data.axes,
                 "bounds": data.bounds, "points": points, "input_maps": inputs,
                 "sizes": [data.features, *self.config.hidden, self.linears[-1].out_features],
-                "generation": self.generation,
             }
 
     # ------------------------------------------------------------------ one weight's story
