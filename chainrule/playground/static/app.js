@@ -115,7 +115,6 @@ function buildNetwork() {
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const position = (layer, unit) => [45 + 110 * layer,
     30 + (height - 30 - shown[layer] * ROW) / 2 + unit * ROW + ROW / 2];
-  state.positions = position;
   state.edges = [];
   state.nodes = [];
   for (let layer = 0; layer < sizes.length; layer++) {
