@@ -4,12 +4,11 @@ import re
 
 import numpy as np
 import pytest
+from chromium import open_page, require_chromium
 
 import chainrule as cr
 from chainrule.explain import GradientMonitor, plots
 from chainrule.explain.render_html import render_html
-
-from .chromium import find_chromium, open_page
 
 
 @pytest.fixture
@@ -76,10 +75,7 @@ def test_monitor_report_alone(trained_monitor, tmp_path):
 
 @pytest.fixture(scope="module")
 def chromium():
-    path = find_chromium()
-    if path is None:
-        pytest.skip("Chromium is not installed (CI installs Debian's chromium)")
-    return path
+    return require_chromium()
 
 
 def test_report_renders_in_chromium(report, chromium):
