@@ -129,8 +129,13 @@ def export(model: Module, example_input, path: str | os.PathLike, opset: int | N
     finally:
         model.train(was_training)
     names = ["output"] if len(outputs) == 1 else [f"output_{i}" for i in range(len(outputs))]
+    renamed: dict[str, str] = {}
     for value, name in zip(outputs, names):
-        graph.nodes.append(("Identity", [value.name], [name], {}))
+        if value.name not in renamed and graph.produces(value.name):
+            graph.rename(value.name, name)
+            renamed[value.name] = name
+        else:  # the input itself, a constant, or an output listed twice
+            graph.nodes.append(("Identity", [renamed.get(value.name, value.name)], [name], {}))
     proto = graph.build(
         inputs=[("input", example.dtype, input_shape)],
         outputs=[(n, v.example.dtype, s) for n, v, s in zip(names, outputs, shapes)],

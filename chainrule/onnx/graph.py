@@ -133,6 +133,16 @@ class Graph:
             return self.op(op_type, x, self.ints(axes), keepdims=keep)
         return self.op(op_type, x, axes=list(axes), keepdims=keep)
 
+    def produces(self, value: str) -> bool:
+        """Whether a node of the graph computes ``value`` (not the input or a constant)."""
+        return any(value in outs for _, _, outs, _ in self.nodes)
+
+    def rename(self, value: str, name: str) -> None:
+        """Call ``value`` ``name`` in every node that makes or reads it."""
+        for _, inputs, outs, _ in self.nodes:
+            inputs[:] = [name if v == value else v for v in inputs]
+            outs[:] = [name if v == value else v for v in outs]
+
     def convert(self, module: Module, *inputs, **kwargs):
         """The nodes of ``module`` applied to ``inputs`` (Values; keyword arguments may be
         Values or plain settings); its output Values, nested as the module's output."""

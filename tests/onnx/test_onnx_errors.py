@@ -75,3 +75,27 @@ def test_chainrule_imports_without_onnx_or_sklearn():
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "export"
+
+
+class _Twice(nn.Module):
+    def forward(self, x):
+        y = x * 2  # the converter below writes the same for ONNX
+        return y, y
+
+
+@cr.onnx.converter(_Twice)
+def _twice(g, layer, x):
+    y = g.op("Mul", x.name, g.scalar(2, x.example.dtype))
+    return y, y
+
+
+def test_outputs_named_once_each_even_when_they_repeat_or_are_the_input(tmp_path):
+    from onnx_roundtrip import ort
+
+    for model, count in ((_Twice(), 2), (nn.Identity(), 1)):
+        cr.onnx.export(model, _x, tmp_path / "m.onnx")
+        session = ort.InferenceSession(str(tmp_path / "m.onnx"))
+        results = session.run(None, {"input": np.ones((3, 4), np.float32)})
+        assert len(results) == count
+        assert all(np.array_equal(r, np.full((3, 4), 2.0 if count == 2 else 1.0))
+                   for r in results)
