@@ -19,6 +19,7 @@ MIN_OPSET = 17
 def _require_onnx():
     try:
         import onnx
+        import onnx.checker  # noqa: F401  (a folder named onnx on the path is not the package)
     except ImportError:
         raise ImportError("cr.onnx.export needs the onnx package: pip install chainrule[onnx]"
                           ) from None

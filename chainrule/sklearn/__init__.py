@@ -5,7 +5,7 @@ Needs the optional scikit-learn package (``pip install chainrule[sklearn]``).
 """
 
 try:
-    import sklearn  # noqa: F401
+    import sklearn.base  # noqa: F401
 except ImportError:
     raise ImportError("chainrule.sklearn needs scikit-learn: pip install chainrule[sklearn]"
                       ) from None

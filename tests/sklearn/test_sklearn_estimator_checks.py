@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("sklearn", reason="the scikit-learn tests need it: pip install "
-                                      "chainrule[sklearn]")
+# A submodule, not the bare name: under pytest, tests/ is on sys.path, where the folder
+# tests/sklearn would pass for an installed scikit-learn.
+pytest.importorskip("sklearn.base", reason="the scikit-learn tests need it: pip install "
+                                           "chainrule[sklearn]")
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from chainrule.sklearn import (  # noqa: E402

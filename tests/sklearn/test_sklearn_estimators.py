@@ -10,8 +10,10 @@ from contextlib import nullcontext
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn", reason="the scikit-learn tests need it: pip install "
-                                      "chainrule[sklearn]")
+# A submodule, not the bare name: under pytest, tests/ is on sys.path, where the folder
+# tests/sklearn would pass for an installed scikit-learn.
+pytest.importorskip("sklearn.base", reason="the scikit-learn tests need it: pip install "
+                                           "chainrule[sklearn]")
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
