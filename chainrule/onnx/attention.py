@@ -41,13 +41,14 @@ def _projections(g: Graph, layer: nn.MultiheadAttention, query: str, key: str, v
                  for x, w, b in zip((query, key, value), weights, biases))
 
 
-def _key_padding(g: Graph, scores: str, mask: Value, batched: bool, dtype) -> str:
-    """Scores with the masked keys applied: bools set to the lowest value, floats added."""
+def _key_padding(g: Graph, layer, scores: str, mask: Value, batched: bool, dtype) -> str:
+    """Scores of the masked keys (True in ``mask``) set to the dtype's lowest value."""
+    if mask.example.dtype != np.bool_:
+        raise ExportError(f"cr.onnx.export: {layer!r} is exported with a boolean "
+                          f"key_padding_mask only, got {mask.example.dtype}")
     name = mask.name if batched else g.op("Unsqueeze", mask.name, g.ints([0]))
     wide = g.op("Unsqueeze", name, g.ints([1, 2]))  # (B, S) → (B, 1, 1, S)
-    if mask.example.dtype == np.bool_:
-        return g.op("Where", wide, g.scalar(np.finfo(dtype).min, dtype), scores)
-    return g.op("Add", scores, g.op("Cast", wide, to=g.tensor_type(dtype)))
+    return g.op("Where", wide, g.scalar(np.finfo(dtype).min, dtype), scores)
 
 
 @converter(nn.MultiheadAttention)
@@ -68,7 +69,7 @@ def _multihead_attention(g: Graph, layer: nn.MultiheadAttention, query: Value, k
     scale = g.scalar(1 / np.sqrt(head_dim), dtype)
     scores = g.op("MatMul", g.op("Mul", q, scale), k)
     if key_padding_mask is not None:
-        scores = _key_padding(g, scores, key_padding_mask, batched, dtype)
+        scores = _key_padding(g, layer, scores, key_padding_mask, batched, dtype)
     weights = g.op("Softmax", scores, axis=-1)
     heads_out = g.op("Transpose", g.op("MatMul", weights, v), perm=[0, 2, 1, 3])
     merged = g.op("Reshape", heads_out, g.ints([0, 0, layer.embed_dim]))

@@ -51,7 +51,7 @@ def test_opset_out_of_range(opset, tmp_path):
         cr.onnx.export(nn.Linear(4, 2), _x, tmp_path / "m.onnx", opset=opset)
 
 
-def test_recurrent_mask_and_attention_masks_have_no_converter():
+def test_recurrent_mask_and_some_attention_masks_have_no_converter():
     g = Graph(17)
     sequence = Value("x", np.zeros((2, 3, 4), dtype=np.float32))
     with pytest.raises(ExportError, match="general mask has no ONNX form; pass lengths"):
@@ -59,6 +59,9 @@ def test_recurrent_mask_and_attention_masks_have_no_converter():
     attention = nn.MultiheadAttention(4, 2, batch_first=True)
     with pytest.raises(ExportError, match="attn_mask and is_causal have no converter"):
         g.convert(attention, sequence, sequence, sequence, is_causal=True)
+    additive = Value("mask", np.zeros((2, 3), dtype=np.float32))
+    with pytest.raises(ExportError, match="boolean key_padding_mask only, got float32"):
+        g.convert(attention, sequence, sequence, sequence, key_padding_mask=additive)
 
 
 def test_missing_onnx_package_names_the_extra(tmp_path, monkeypatch):

@@ -89,6 +89,7 @@ CASES = {
         _BATCH_FIRST),
     "LSTM without bias": (nn.LSTM(4, 3, bias=False, batch_first=True), (2, 5, 4),
                           _BATCH_FIRST),
+    "LSTM unbatched": (nn.LSTM(4, 3, num_layers=2), (5, 4), [(7, 4)]),
     "GRU": (nn.GRU(4, 3), (5, 2, 4), _TIME_MAJOR),
     "GRU bidirectional 2 layers batch_first": (
         nn.GRU(4, 3, num_layers=2, bidirectional=True, batch_first=True), (2, 5, 4),
@@ -97,6 +98,8 @@ CASES = {
     "MultiheadAttention batch_first without bias": (
         SelfAttention(nn.MultiheadAttention(4, 4, bias=False, batch_first=True)), (2, 5, 4),
         _BATCH_FIRST),
+    "MultiheadAttention unbatched": (SelfAttention(nn.MultiheadAttention(4, 2)), (5, 4),
+                                     [(7, 4)]),
     "TransformerEncoderLayer": (nn.TransformerEncoderLayer(4, 2, dim_feedforward=8),
                                 (5, 2, 4), _TIME_MAJOR),
     "TransformerEncoderLayer norm_first gelu batch_first": (

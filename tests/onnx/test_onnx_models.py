@@ -41,6 +41,11 @@ CASES = {
     # The front end computes its log-mel features inside the graph (STFT, mel MatMul, dB).
     "speech-cnn waveforms": lambda: (randomize_statistics(cr.models.build(
         "speech-cnn", (1, 32, 63), 10)), 0.1 * _images(2, 8000), [0.1 * _images(3, 8000)]),
+    "speech-cnn other front end": lambda: (randomize_statistics(cr.models.build(
+        "speech-cnn", (1, 16, 33), 10, channels=(4,), hidden=8,
+        features=cr.audio.SpeechFeatures(duration=0.5, n_fft=128, hop_length=125, n_mels=16,
+                                         fmax=3000.0, top_db=30.0, normalize=False))),
+        0.1 * _images(2, 4000), [0.1 * _images(3, 4000)]),
     "bow": lambda: (_text("bow", embedding_dim=8, hidden_size=6), _ids(3, 7),
                     [_ids(5, 9), _ids(4, 7)]),
     "lstm max": lambda: (_text("lstm", embedding_dim=8, hidden_size=6, num_layers=2),

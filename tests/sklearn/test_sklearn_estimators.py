@@ -286,3 +286,40 @@ def test_regressor_predicts_float64_in_the_targets_shape(digits):
     assert one.predict(X).shape == (80,) and two.predict(X).shape == (80, 2)
     assert one.predict(X).dtype == np.float64
 
+
+
+def test_mlp_early_stopping_equals_cr_fit_with_early_stopping(digits):
+    """MLPClassifier(early_stopping=True) is cr.fit on a stratified split with scikit-learn's
+    penalty and EarlyStopping(restore_best_weights=True), from the same seed."""
+    X, y = _small(*digits)
+    estimator = MLPClassifier(hidden_layer_sizes=(16,), early_stopping=True, alpha=1e-3,
+                              learning_rate_init=0.3, n_iter_no_change=1, random_state=0)
+    estimator.fit(X, y)
+
+    cr.manual_seed(0)
+    model = cr.models.mlp((64,), 10, layers=(16,))
+    decay = 1e-3 / 200  # alpha / batch ("auto": min(200, N))
+    groups = [{"params": [p for n, p in model.named_parameters() if n.endswith("weight")],
+               "weight_decay": decay},
+              {"params": [p for n, p in model.named_parameters() if n.endswith("bias")],
+               "weight_decay": 0.0}]
+    x_train, x_valid, y_train, y_valid = cr.data.train_test_split(
+        X.astype(np.float32), y, test_size=0.1, stratify=y)
+    stop = cr.callbacks.EarlyStopping(patience=2, min_delta=1e-4, restore_best_weights=True)
+    history = cr.fit(model, (x_train, y_train), loss="cross_entropy",
+                     optimizer=cr.optim.Adam(groups, lr=0.3), epochs=200, batch_size=200,
+                     validation_data=(x_valid, y_valid), metrics=(), callbacks=[stop],
+                     progress=False)
+
+    assert estimator.n_iter_ == len(history.epoch) < 200
+    assert estimator.best_loss_ is None  # as scikit-learn's, with early stopping
+    for (name, mine), theirs in zip(estimator.module_.state_dict().items(),
+                                    model.state_dict().values()):
+        np.testing.assert_array_equal(mine, theirs, err_msg=name)
+
+
+def test_verbose_prints_a_line_per_epoch(digits, capsys):
+    X, y = _small(*digits, n=60)
+    NeuralNetClassifier(epochs=2, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out
