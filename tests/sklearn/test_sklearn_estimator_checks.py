@@ -4,19 +4,13 @@ installed version) on the four estimators, with few epochs so they run fast."""
 from __future__ import annotations
 
 import pytest
-
-# A submodule, not the bare name: under pytest, tests/ is on sys.path, where the folder
-# tests/sklearn would pass for an installed scikit-learn.
-pytest.importorskip("sklearn.base", reason="the scikit-learn tests need it: pip install "
-                                           "chainrule[sklearn]")
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
-
-from chainrule.sklearn import (  # noqa: E402
+from estimators_under_test import (
     MLPClassifier,
     MLPRegressor,
     NeuralNetClassifier,
     NeuralNetRegressor,
 )
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 ESTIMATORS = [
     NeuralNetClassifier(module__layers=(16,), lr=0.02, epochs=20, random_state=0),

@@ -9,25 +9,20 @@ from contextlib import nullcontext
 
 import numpy as np
 import pytest
-
-# A submodule, not the bare name: under pytest, tests/ is on sys.path, where the folder
-# tests/sklearn would pass for an installed scikit-learn.
-pytest.importorskip("sklearn.base", reason="the scikit-learn tests need it: pip install "
-                                           "chainrule[sklearn]")
-from sklearn.base import clone  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-
-import chainrule as cr  # noqa: E402
-from chainrule.sklearn import (  # noqa: E402
+from estimators_under_test import (
     MLPClassifier,
     MLPRegressor,
     NeuralNetClassifier,
     NeuralNetRegressor,
 )
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import chainrule as cr
 
 
 @pytest.fixture(scope="module")
