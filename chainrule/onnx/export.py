@@ -79,7 +79,8 @@ def export(model: Module, example_input, path: str | os.PathLike, opset: int | N
     Args:
         model: a chainrule ``Module`` (its training mode is restored afterwards).
         example_input: one input batch (array or Tensor); it fixes the sizes that are not
-            symbolic (see ``dynamic_batch``).
+            symbolic (see ``dynamic_batch``). Chainrule runs the layers on it while
+            converting them, so one or two samples are enough.
         path: the ``.onnx`` file to write.
         opset: ONNX operator set, ``MIN_OPSET`` (17) or newer; ``DEFAULT_OPSET`` when None.
         dynamic_batch: make axis 0 of the input symbolic ("batch"), and axis 1 of token ids

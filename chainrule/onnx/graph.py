@@ -67,7 +67,8 @@ def _pair_up(names, outputs):
     """Values from a converter's output names and the layer's outputs, nested alike."""
     if isinstance(outputs, (tuple, list)):
         if not isinstance(names, (tuple, list)) or len(names) != len(outputs):
-            raise AssertionError(f"converter returned {names!r} for {len(outputs)} outputs")
+            raise ExportError(f"a converter returned {names!r} for a layer with "
+                              f"{len(outputs)} outputs")
         return tuple(_pair_up(n, o) for n, o in zip(names, outputs))
     if outputs is None:
         return None
@@ -78,7 +79,6 @@ class Graph:
     """Nodes and constants of one export, at one opset.
 
     Example:
-        >>> import numpy as np
         >>> g = Graph(opset=17)
         >>> g.op("Relu", "x")
         'Relu_0'
@@ -152,7 +152,8 @@ class Graph:
                 f"cr.onnx.export: no ONNX converter for {type(module).__name__} ({module!r}); "
                 f"layers with converters: {', '.join(sorted(c.__name__ for c in CONVERTERS))}"
             )
-        # chainrule runs first: its own checks report inputs the layer cannot take.
+        # chainrule runs first: its own checks report inputs the layer cannot take. (Each
+        # nesting level runs its layers again: examples should be small.)
         outputs = module(*_example(inputs), **{k: _example(v) for k, v in kwargs.items()})
         return _pair_up(function(self, module, *inputs, **kwargs), outputs)
 
@@ -163,8 +164,7 @@ class Graph:
 
         def info(entry):
             value_name, dtype, shape = entry
-            return helper.make_tensor_value_info(
-                value_name, helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), list(shape))
+            return helper.make_tensor_value_info(value_name, self.tensor_type(dtype), list(shape))
 
         nodes = [helper.make_node(op_type, ins, outs, name=outs[0], **attributes)
                  for op_type, ins, outs, attributes in self.nodes]
