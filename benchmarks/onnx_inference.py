@@ -75,8 +75,8 @@ def main() -> None:
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
-    print(machine())
     with tempfile.TemporaryDirectory() as folder, threadpool_limits(args.threads, "blas"):
+        print(machine())
         for name in args.model or MODELS:
             for batch in args.batch or (1, 256):
                 steps = max(1, args.steps if batch < 64 else args.steps // 10)
