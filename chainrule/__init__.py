@@ -23,3 +23,13 @@ __all__ = [
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
     "audio",
 ]
+
+
+def __getattr__(name: str):
+    # The interoperability packages load on first use (cr.onnx, cr.sklearn), so importing
+    # chainrule needs neither onnx nor scikit-learn.
+    if name in ("onnx", "sklearn"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

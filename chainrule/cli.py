@@ -20,7 +20,7 @@ __all__ = ["main", "build_parser", "CommandError", "positive_int", "load_data", 
 # Subcommands that live beside the feature they expose: each module defines
 # ``add_command(subparsers)``, which adds its parser and sets ``run=`` to a function of ``args``.
 _COMMAND_MODULES: list[str] = ["chainrule.explain.command", "chainrule.text.command",
-                               "chainrule.playground.command"]
+                               "chainrule.playground.command", "chainrule.onnx.command"]
 
 
 class CommandError(Exception):
