@@ -102,7 +102,8 @@ def _bounds(points: np.ndarray) -> tuple[tuple[float, float], tuple[float, float
     """A square view around ``points`` with a margin, so boundaries show beyond the data."""
     low, high = points.min(axis=0), points.max(axis=0)
     centre, half = (low + high) / 2, (high - low).max() / 2 * (1 + _MARGIN)
-    return tuple((float(c - half), float(c + half)) for c in centre)
+    (x_low, x_high), (y_low, y_high) = ((float(c - half), float(c + half)) for c in centre)
+    return (x_low, x_high), (y_low, y_high)
 
 
 def _plane_set(name: str, points: int, noise: float, test_fraction: float, seed: int):

@@ -279,7 +279,7 @@ class Session:
         """The last step's batch and the weights it saw (before the update), for tests and
         anyone checking the page's numbers: ``cr.explain`` on these gives the same terms."""
         with self.lock:
-            if self.batch is None:
+            if self.batch is None or self.previous is None:  # both are set by the first step
                 raise NoStepYet("the network has not taken a step yet: press step or play")
             x, y = self.batch
             return {"step": self.steps, "config": self.config.to_json(),
@@ -292,7 +292,7 @@ class Session:
         path's terms per sample (from ``cr.explain`` on that step's batch and weights), its
         central-difference check and the update the optimizer made."""
         with self.lock:
-            if self.batch is None:
+            if self.batch is None or self.previous is None:  # both are set by the first step
                 raise NoStepYet("the network has not taken a step yet: press step or play")
             x, y = self.batch
             parameters = list(self.model.parameters())
@@ -305,7 +305,7 @@ class Session:
                 target = getattr(self.linears[layer - 1], "weight" if parameter == "W" else "bias")
                 numerical = check_entry(self.model, x, y, self.loss, self.names[id(target)],
                                         index)
-                before = float(target.data[index])
+                value_before = float(target.data[index])
             finally:
                 for p, data in zip(parameters, current):
                     p.data = data
@@ -322,7 +322,7 @@ class Session:
                           "abs_error": error,
                           "rel_error": error / max(abs(numerical), abs(path.backward), 1e-12),
                           "ok": bool(error <= atol + rtol * abs(numerical))},
-                "update": self._update(target, index, before, path.backward),
+                "update": self._update(target, index, value_before, path.backward),
             }
 
     def _update(self, target, index, before: float, gradient: float) -> dict:
