@@ -248,17 +248,18 @@ def test_errors_are_clear():
     ("BCEWithLogitsLoss", "BCEWithLogitsLoss"),
 ])
 def test_loss_lookup(name, cls):
-    assert type(cr.nn.loss(name)).__name__ == cls
+    assert type(cr.nn.get_loss(name)).__name__ == cls
 
 
 def test_loss_lookup_passes_objects_and_kwargs():
     criterion = cr.nn.L1Loss()
-    assert cr.nn.loss(criterion) is criterion
-    assert cr.nn.loss(F.cross_entropy) is F.cross_entropy
-    assert cr.nn.loss(cr.nn.HuberLoss, delta=0.5).delta == 0.5
-    assert cr.nn.loss("cross_entropy", label_smoothing=0.1).label_smoothing == 0.1
-    with pytest.raises(ValueError, match=r"unknown loss 'hinge'; expected .*'cross_entropy'"):
-        cr.nn.loss("hinge")
+    assert cr.nn.get_loss(criterion) is criterion
+    assert cr.nn.get_loss(F.cross_entropy) is F.cross_entropy
+    assert cr.nn.get_loss(cr.nn.HuberLoss, delta=0.5).delta == 0.5
+    assert cr.nn.get_loss("cross_entropy", label_smoothing=0.1).label_smoothing == 0.1
+    with pytest.raises(ValueError, match=r"unknown loss 'hinge'; expected one of .*"
+                                         r"\bcross_entropy, .* or a callable"):
+        cr.nn.get_loss("hinge")
 
 
 @pytest.mark.parametrize("loss", [
