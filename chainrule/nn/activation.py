@@ -10,8 +10,10 @@ Shape:
 
 from __future__ import annotations
 
+from ..ops.activation import GELU_APPROXIMATIONS
 from ..tensor import Tensor
 from . import functional as F
+from .functional._checks import require_one_of
 from .linear import Identity
 from .module import Module, module_from_name
 
@@ -105,8 +107,7 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        require_one_of("GELU", "approximate", approximate, GELU_APPROXIMATIONS)
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:

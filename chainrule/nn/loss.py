@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import loss as ops_loss
+from ..ops.loss import REDUCTIONS
 from ..tensor import Tensor
 from . import functional as F
+from .functional._checks import require_one_of
 from .module import Module, module_from_name
 
 __all__ = [
@@ -33,7 +34,7 @@ class _Loss(Module):
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        F._check_reduction(type(self).__name__, reduction)
+        require_one_of(type(self).__name__, "reduction", reduction, REDUCTIONS)
         self.reduction = reduction
 
     def get_config(self) -> dict:
@@ -62,11 +63,7 @@ class MSELoss(_Loss):
         self.half = half
 
     def forward(self, pred: Tensor, target) -> Tensor:
-        # The check here names MSELoss in its errors; the op directly, as F.mse_loss would
-        # repeat it.
-        target = F._regression_target("MSELoss", pred, target)
-        return ops_loss.MSE.apply(pred, target, reduction=self.reduction,
-                                  scale=0.5 if self.half else 1.0)
+        return F.mse_loss(pred, target, self.reduction, 0.5 if self.half else 1.0)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + (", half=True" if self.half else "")

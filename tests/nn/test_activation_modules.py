@@ -60,8 +60,11 @@ def test_reprs():
 
 
 def test_gelu_rejects_unknown_approximation():
-    with pytest.raises(ValueError, match="GELU: approximate must be 'none' or 'tanh', got 'erf'"):
+    with pytest.raises(ValueError, match=r"GELU: approximate must be one of \('none', 'tanh'\), "
+                                         "got 'erf'"):
         cr.nn.GELU("erf")
+    with pytest.raises(ValueError, match=r"gelu: approximate must be one of .* got 'erf'"):
+        cr.nn.functional.gelu(cr.tensor([1.0]), "erf")
 
 
 @pytest.mark.parametrize(("name", "expected"),
