@@ -64,7 +64,9 @@ class CrossEntropy(Function):
 
         if target.dtype.kind in "iu":
             self.out_shape = target.shape
-            labels, self.valid = counted_labels(target.reshape(-1), ignore_index)
+            labels, self.valid = target.reshape(-1), None
+            if ignore_index is not None:
+                labels, self.valid = counted_labels(labels, ignore_index)
             denominator = labels.size if self.valid is None else int(self.valid.sum())
             if weight is None and label_smoothing == 0:
                 # Fast path: no dense one-hot matrix or log-probability matrix is built.

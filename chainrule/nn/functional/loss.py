@@ -13,7 +13,7 @@ import numpy as np
 from ... import ops
 from ...ops.loss import MSE, REDUCTIONS, BCEWithLogits, CrossEntropy, counted_labels
 from ...tensor import Tensor
-from ._checks import ArgumentValueError, require_one_of, require_tensor
+from ._checks import ArgumentValueError, not_a_tensor, require_one_of, require_tensor
 
 __all__ = ["mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits"]
@@ -56,7 +56,8 @@ def _regression_target(where: str, pred: Tensor, target, reduction: str) -> Tens
 def _class_scores(where: str, scores: Tensor, what: str, reduction: str) -> None:
     """Checks the arguments every classification loss shares: ``scores`` of shape
     ``(N, C, d1, …)`` (``what``: "logits", "log_probs") and ``reduction``."""
-    require_tensor(where, scores)
+    if not isinstance(scores, Tensor):
+        raise not_a_tensor(where, scores)
     require_one_of(where, "reduction", reduction, REDUCTIONS)
     if scores.ndim < 2:
         raise ArgumentValueError(where, f"expected {what} of shape (N, C, ...), got {scores.shape}")
