@@ -107,7 +107,7 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        require_one_of("GELU", "approximate", approximate, GELU_APPROXIMATIONS)
+        require_one_of(type(self).__name__, "approximate", approximate, GELU_APPROXIMATIONS)
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:

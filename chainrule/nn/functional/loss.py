@@ -160,8 +160,9 @@ def cross_entropy(logits: Tensor, target, weight=None, reduction: str = "mean",
         raise ArgumentValueError("cross_entropy",
                                  f"label_smoothing must be in [0, 1), got {label_smoothing}")
     target = _constant(target, logits.dtype)
+    ignored = None  # the label the op must mask out, if any sample has it
     if target.dtype.kind in "iu":
-        ignore_index = _class_labels("cross_entropy", target, logits, "logits", ignore_index)
+        ignored = _class_labels("cross_entropy", target, logits, "logits", ignore_index)
     elif target.shape != logits.shape:
         raise ArgumentValueError(
             "cross_entropy", f"probability targets of shape {target.shape} must match logits "
@@ -169,7 +170,7 @@ def cross_entropy(logits: Tensor, target, weight=None, reduction: str = "mean",
         )
     return CrossEntropy.apply(
         logits, target=target, weight=_constant(weight, logits.dtype), reduction=reduction,
-        label_smoothing=label_smoothing, ignore_index=ignore_index,
+        label_smoothing=label_smoothing, ignore_index=ignored,
     )
 
 
@@ -187,8 +188,8 @@ def nll_loss(log_probs: Tensor, target, weight=None, reduction: str = "mean",
     """
     _class_scores("nll_loss", log_probs, "log_probs", reduction)
     labels = _constant(target)
-    ignore_index = _class_labels("nll_loss", labels, log_probs, "log_probs", ignore_index)
-    flat, counted = counted_labels(labels.reshape(-1), ignore_index)
+    ignored = _class_labels("nll_loss", labels, log_probs, "log_probs", ignore_index)
+    flat, counted = counted_labels(labels.reshape(-1), ignored)
     n_classes = log_probs.shape[1]
     scores = log_probs
     if log_probs.ndim > 2:  # classes last, one row per position
