@@ -41,7 +41,8 @@ def _regression_target(where: str, pred: Tensor, target, reduction: str) -> Tens
     dtype (so integer or float64 data never upcasts a float32 loss); a floating-point tensor is
     kept as it is, gradient included. The shapes must match: broadcasting (N,) against (N, 1)
     silently gives an (N, N) loss."""
-    require_tensor(where, pred)
+    if not isinstance(pred, Tensor):
+        raise not_a_tensor(where, pred)
     require_one_of(where, "reduction", reduction, REDUCTIONS)
     if not isinstance(target, Tensor) or target.dtype.kind != "f":
         target = Tensor(np.asarray(_constant(target), dtype=pred.dtype))
@@ -53,30 +54,32 @@ def _regression_target(where: str, pred: Tensor, target, reduction: str) -> Tens
     return target
 
 
-def _class_scores(where: str, scores: Tensor, what: str, reduction: str) -> None:
-    """Checks the arguments every classification loss shares: ``scores`` of shape
-    ``(N, C, d1, …)`` (``what``: "logits", "log_probs") and ``reduction``."""
+def _class_scores(where: str, scores: Tensor, what: str, reduction: str) -> tuple:
+    """Checks the arguments every classification loss shares and returns the shape of
+    ``scores``: ``(N, C, d1, …)`` (``what``: "logits", "log_probs"); a known ``reduction``."""
     if not isinstance(scores, Tensor):
         raise not_a_tensor(where, scores)
     require_one_of(where, "reduction", reduction, REDUCTIONS)
-    if scores.ndim < 2:
-        raise ArgumentValueError(where, f"expected {what} of shape (N, C, ...), got {scores.shape}")
+    shape = scores.shape
+    if len(shape) < 2:
+        raise ArgumentValueError(where, f"expected {what} of shape (N, C, ...), got {shape}")
+    return shape
 
 
-def _class_labels(where: str, labels, scores: Tensor, what: str, ignore_index: int) -> int | None:
-    """Checks integer class labels for ``scores`` of shape ``(N, C, d1, …)``: labels of shape
+def _class_labels(where: str, labels, shape: tuple, what: str, ignore_index: int) -> int | None:
+    """Checks integer class labels for scores of ``shape`` ``(N, C, d1, …)``: labels of shape
     ``(N, d1, …)``, each in ``[0, C)`` or equal to ``ignore_index``.
 
     Returns:
         ``ignore_index`` when some label equals it, else None: the ops then build no mask.
     """
-    expected = (scores.shape[0], *scores.shape[2:])
+    expected = (shape[0], *shape[2:])
     if labels.dtype.kind not in "iu" or labels.shape != expected:
         raise ArgumentValueError(
             where, f"got {labels.dtype} labels of shape {labels.shape} for {what} of shape "
-                   f"{scores.shape}; expected integer labels of shape {expected}"
+                   f"{shape}; expected integer labels of shape {expected}"
         )
-    n_classes = scores.shape[1]
+    n_classes = shape[1]
     low, high = (labels.min(), labels.max()) if labels.size else (0, -1)
     # Two reductions decide the common case: every label a class, none ignored.
     if not (low < 0 or high >= n_classes or low <= ignore_index <= high):
@@ -155,18 +158,18 @@ def cross_entropy(logits: Tensor, target, weight=None, reduction: str = "mean",
         >>> round(cr.nn.functional.cross_entropy(logits, [0, 1]).item(), 4)
         0.1269
     """
-    _class_scores("cross_entropy", logits, "logits", reduction)
+    shape = _class_scores("cross_entropy", logits, "logits", reduction)
     if not 0 <= label_smoothing < 1:
         raise ArgumentValueError("cross_entropy",
                                  f"label_smoothing must be in [0, 1), got {label_smoothing}")
     target = _constant(target, logits.dtype)
     ignored = None  # the label the op must mask out, if any sample has it
     if target.dtype.kind in "iu":
-        ignored = _class_labels("cross_entropy", target, logits, "logits", ignore_index)
-    elif target.shape != logits.shape:
+        ignored = _class_labels("cross_entropy", target, shape, "logits", ignore_index)
+    elif target.shape != shape:
         raise ArgumentValueError(
             "cross_entropy", f"probability targets of shape {target.shape} must match logits "
-                             f"{logits.shape}"
+                             f"{shape}"
         )
     return CrossEntropy.apply(
         logits, target=target, weight=_constant(weight, logits.dtype), reduction=reduction,
@@ -186,9 +189,9 @@ def nll_loss(log_probs: Tensor, target, weight=None, reduction: str = "mean",
         log_probs: ``(N, C)`` or ``(N, C, d1, …)``; target: integer labels ``(N,)`` or
         ``(N, d1, …)``; weight: ``(C,)``; output: scalar, or the target's shape for 'none'.
     """
-    _class_scores("nll_loss", log_probs, "log_probs", reduction)
+    shape = _class_scores("nll_loss", log_probs, "log_probs", reduction)
     labels = _constant(target)
-    ignored = _class_labels("nll_loss", labels, log_probs, "log_probs", ignore_index)
+    ignored = _class_labels("nll_loss", labels, shape, "log_probs", ignore_index)
     flat, counted = counted_labels(labels.reshape(-1), ignored)
     n_classes = log_probs.shape[1]
     scores = log_probs
