@@ -60,7 +60,7 @@ def _class_scores(where: str, scores: Tensor, what: str, reduction: str) -> tupl
     if not isinstance(scores, Tensor):
         raise not_a_tensor(where, scores)
     require_one_of(where, "reduction", reduction, REDUCTIONS)
-    shape = scores.shape
+    shape = scores.data.shape  # the array's attribute: Tensor.shape is a property call
     if len(shape) < 2:
         raise ArgumentValueError(where, f"expected {what} of shape (N, C, ...), got {shape}")
     return shape
