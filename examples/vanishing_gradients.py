@@ -36,7 +36,7 @@ def build(activation: str, seed: int) -> cr.nn.Sequential:
             cr.nn.init.zeros_(linear.bias)
         layers.append(linear)
         if index < DEPTH - 1:
-            layers.append(cr.nn.activation(activation))
+            layers.append(cr.nn.get_activation(activation))
     return cr.nn.Sequential(*layers)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.gradcheck import central_difference
 from chainrule.ops.elementwise import Mul
 from chainrule.tensor import Function
 
@@ -129,3 +130,29 @@ def test_tolerances_decide():
     assert cr.gradcheck(lambda t: _SlightlyOff.apply(t), x, rtol=1e-3)
     with pytest.raises(cr.GradcheckError):
         cr.gradcheck(lambda t: _SlightlyOff.apply(t), x, rtol=1e-4)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_central_difference_perturbs_one_element_by_multi_index(order):
+    # f weighs each element differently, so perturbing any other element gives another value;
+    # a column-major array has no row-major flat view to write through.
+    x = np.asarray(np.arange(6.0).reshape(2, 3) + 1, order=order)
+    weights = np.arange(6.0).reshape(2, 3) + 10
+    before = x.copy()
+    for index in np.ndindex(x.shape):
+        # f = Σ w x³: ∂f/∂x = 3 w x²; central differences err by w ε² (the x³ term), ~1e-10
+        numerical = central_difference(lambda: float((weights * x**3).sum()), x, index)
+        assert numerical == pytest.approx(3 * weights[index] * x[index] ** 2, rel=1e-8)
+    np.testing.assert_array_equal(x, before)
+    assert x.flags.f_contiguous == (order == "F")
+
+
+def test_central_difference_restores_the_element_when_f_raises():
+    x = np.array([1.0, 2.0])
+
+    def failing():
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        central_difference(failing, x, (1,))
+    np.testing.assert_array_equal(x, [1.0, 2.0])

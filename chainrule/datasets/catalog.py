@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..names import lookup
 from .cifar10 import load_cifar10
 from .corpora import load_bbc_news, load_shakespeare, load_tweet_sentiment
 from .digits import load_digits
@@ -66,8 +67,8 @@ def load(name: str, **options):
 
     Args:
         name: ``"digits"``, ``"fashion-mnist"``, ``"mnist-5k"``, ``"cifar10"``, the text sets
-            ``"bbc-news"``, ``"tweet-sentiment"``, ``"shakespeare"`` (underscores and
-            case are ignored), or a path ending in ``.npz`` holding arrays ``x_train``,
+            ``"bbc-news"``, ``"tweet-sentiment"``, ``"shakespeare"`` (case, ``-`` and ``_``
+            are ignored), or a path ending in ``.npz`` holding arrays ``x_train``,
             ``y_train``, ``x_test`` and ``y_test``.
         **options: passed to the loader (e.g. ``flatten=True``, ``path=`` for cifar10).
             ``seed`` and ``test_size`` only concern data sets without an official split
@@ -86,12 +87,7 @@ def load(name: str, **options):
         if unknown:
             raise TypeError(f"load: options {sorted(unknown)} do not apply to a .npz file")
         return _load_npz(Path(name), flatten=options.get("flatten", False))
-    key = str(name).lower().replace("_", "-")
-    if key not in _LOADERS:
-        raise ValueError(
-            f"unknown data set {name!r}; expected one of {', '.join(_LOADERS)} or a .npz file"
-        )
-    loader, splits = _LOADERS[key]
+    loader, splits = lookup("data set", name, _LOADERS, also=" or a .npz file")
     if not splits:
         options = {k: v for k, v in options.items() if k not in _SPLIT_OPTIONS}
     return loader(**options)

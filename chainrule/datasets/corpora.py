@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.split import train_test_split
+from ..names import normalize
 from ..random import resolve
 from ..text.batch import pad_sequences
 from ..text.tokenize import word_tokenize
@@ -299,8 +300,8 @@ def text_metadata(name: str, **options) -> dict | None:
         >>> text_metadata("digits") is None
         True
     """
-    key = str(name).lower().replace("_", "-")
-    if key not in _TEXT_LOADERS:
+    key = next((k for k in _TEXT_LOADERS if normalize(k) == normalize(str(name))), None)
+    if key is None:
         return None
     *_, vocabulary = _TEXT_LOADERS[key](return_vocabulary=True, **options)
     return {"dataset": key, "vocabulary": vocabulary.to_dict(), "classes": _classes(key, options)}

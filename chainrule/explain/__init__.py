@@ -43,10 +43,10 @@ def explain(model, x, y, loss="mse", check: bool = True, max_elements: int = 24)
     Returns:
         An ``Explanation``; ``print(e)`` shows it, ``e.to_dict()``/``e.to_html(path)`` export it.
     """
-    from ..nn.loss import loss as resolve_loss
+    from ..nn.loss import get_loss
     from ..tensor import Tensor
 
-    loss_fn = resolve_loss(loss)
+    loss_fn = get_loss(loss)
     if not isinstance(y, Tensor):
         import numpy as np
 

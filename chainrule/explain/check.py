@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import random as cr_random
+from ..gradcheck import central_difference
 from ..nn.module import Module
 from ..tensor import Tensor
 
@@ -85,15 +86,8 @@ def check_model(model: Module, x, y, loss, eps: float = 1e-6, atol: float = 1e-6
             ok = True
             expected = analytical[name]
             for index in indices:
-                # A multi-index, not a flat view: a column-major weight has no row-major one.
                 element = np.unravel_index(index, data.shape)
-                original = data[element]
-                data[element] = original + eps
-                above = float(objective().item())
-                data[element] = original - eps
-                below = float(objective().item())
-                data[element] = original
-                numerical = (above - below) / (2 * eps)
+                numerical = central_difference(lambda: objective().item(), data, element, eps)
                 error = abs(expected[element] - numerical)
                 worst_abs = max(worst_abs, error)
                 worst_rel = max(worst_rel, error / max(abs(numerical), abs(expected[element]),

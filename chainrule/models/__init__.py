@@ -1,5 +1,6 @@
 """Ready-made model builders used by the ``chainrule`` command and the examples."""
 
+from ..names import lookup
 from . import text
 from .cnn import cnn
 from .mlp import mlp
@@ -15,8 +16,7 @@ _BUILDERS = {
 
 
 def build(name: str, input_shape: tuple, num_classes: int, **options):
-    """Build a named model (see ``_BUILDERS``) for inputs of ``input_shape`` (without the batch
-    axis) and ``num_classes`` outputs; text models also take ``vocab_size``."""
-    if name not in _BUILDERS:
-        raise ValueError(f"unknown model {name!r}; choose from {sorted(_BUILDERS)}")
-    return _BUILDERS[name](input_shape, num_classes, **options)
+    """Build a named model (see ``_BUILDERS``; case, ``-`` and ``_`` ignored) for inputs of
+    ``input_shape`` (without the batch axis) and ``num_classes`` outputs; text models also take
+    ``vocab_size``."""
+    return lookup("model", name, _BUILDERS)(input_shape, num_classes, **options)

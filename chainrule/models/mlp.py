@@ -27,7 +27,7 @@ def mlp(input_shape: tuple, num_classes: int, layers: tuple[int, ...] = (128, 64
     width = math.prod(input_shape)
     modules: list[nn.Module] = [nn.Flatten()]
     for size in layers:
-        modules += [nn.Linear(width, size), nn.activation(activation)]
+        modules += [nn.Linear(width, size), nn.get_activation(activation)]
         if dropout:
             modules.append(nn.Dropout(dropout))
         width = size

@@ -11,7 +11,7 @@ from .activation import (
     Softmax,
     Softplus,
     Tanh,
-    activation,
+    get_activation,
 )
 from .attention import MultiheadAttention, causal_mask, scaled_dot_product_attention
 from .container import ModuleList, Sequential
@@ -28,7 +28,7 @@ from .loss import (
     L1Loss,
     MSELoss,
     NLLLoss,
-    loss,
+    get_loss,
 )
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
@@ -42,9 +42,9 @@ __all__ = [
     "functional", "Module", "Parameter", "init",
     "Linear", "Identity", "Flatten", "Sequential", "ModuleList", "Dropout",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
-    "activation",
+    "get_activation",
     "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-    "BCEWithLogitsLoss", "loss", "utils",
+    "BCEWithLogitsLoss", "get_loss", "utils",
     "Embedding", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
     "scaled_dot_product_attention", "causal_mask", "PositionalEncoding",
     "TransformerEncoderLayer", "TransformerEncoder",

@@ -1,8 +1,5 @@
-"""Activation modules: thin wrappers over the ops in ``chainrule.ops.activation``, and
-``activation``, the one lookup from a name such as ``"relu"`` to a module.
-
-On the package, ``cr.nn.activation`` names that function, not this submodule (every class
-here is exported on ``cr.nn`` too).
+"""Activation modules over the functions in ``cr.nn.functional``, and ``get_activation``,
+the one lookup from a name such as ``"relu"`` to a module.
 
 Every activation here is element-wise except ``Softmax``/``LogSoftmax``, which normalise along
 ``axis``.
@@ -13,14 +10,16 @@ Shape:
 
 from __future__ import annotations
 
+from ..ops.activation import GELU_APPROXIMATIONS
 from ..tensor import Tensor
 from . import functional as F
+from .functional._checks import require_one_of
 from .linear import Identity
-from .module import Module
+from .module import Module, module_from_name
 
 __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
-    "activation",
+    "get_activation",
 ]
 
 
@@ -108,8 +107,7 @@ class GELU(Module):
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        require_one_of(type(self).__name__, "approximate", approximate, GELU_APPROXIMATIONS)
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
@@ -169,23 +167,6 @@ class LogSoftmax(Softmax):
         return F.log_softmax(x, self.axis)
 
 
-def _lookup(kind: str, name, table: dict[str, type[Module]], kwargs: dict) -> Module:
-    """``table[name](**kwargs)``, where a name matches a key or a class name in any spelling
-    ("LeakyReLU", "leaky_relu", "leaky-relu"); a module is returned as is, a class built."""
-    if isinstance(name, Module):
-        return name
-    if isinstance(name, type) and issubclass(name, Module):
-        return name(**kwargs)
-    if isinstance(name, str):
-        wanted = name.lower().replace("_", "").replace("-", "")
-        for key, cls in table.items():
-            if wanted in (key.replace("_", ""), cls.__name__.lower()):
-                return cls(**kwargs)
-    raise ValueError(
-        f"unknown {kind} {name!r}; expected a Module, a Module class or one of {sorted(table)}"
-    )
-
-
 _ACTIVATIONS: dict[str, type[Module]] = {
     "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU,
     "gelu": GELU, "softplus": Softplus, "softmax": Softmax, "log_softmax": LogSoftmax,
@@ -193,12 +174,12 @@ _ACTIVATIONS: dict[str, type[Module]] = {
 }
 
 
-def activation(name, **kwargs) -> Module:
+def get_activation(name, **kwargs) -> Module:
     """The activation module for ``name``: the one lookup behind ``activation="relu"`` options.
 
     Args:
-        name: a name, in snake case or spelled as the class ("relu", "leaky_relu",
-            "LeakyReLU", "log_softmax"; "identity", "linear" or None for none), a module
+        name: a name ("relu", "leaky_relu", "log_softmax"; "identity", "linear" or None for
+            none) or a class name ("LeakyReLU"), case, "-" and "_" ignored; a module
             (returned as is) or a module class (instantiated).
         kwargs: constructor arguments, e.g. ``negative_slope=0.2``.
 
@@ -207,7 +188,8 @@ def activation(name, **kwargs) -> Module:
 
     Example:
         >>> import chainrule as cr
-        >>> cr.nn.activation("leaky_relu", negative_slope=0.2)
+        >>> cr.nn.get_activation("leaky_relu", negative_slope=0.2)
         LeakyReLU(negative_slope=0.2)
     """
-    return _lookup("activation", "identity" if name is None else name, _ACTIVATIONS, kwargs)
+    return module_from_name("activation", "identity" if name is None else name, _ACTIVATIONS,
+                            kwargs)

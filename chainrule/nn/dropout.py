@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
+from .functional._checks import require_probability
 from .module import Module
 
 __all__ = ["Dropout"]
@@ -35,8 +36,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, generator=None):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        require_probability(type(self).__name__, "p", p)
         self.p = p
         # An int seed becomes one generator now, so successive calls draw different masks.
         self.generator = None if generator is None else resolve(generator)

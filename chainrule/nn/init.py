@@ -23,6 +23,7 @@ import numbers
 
 import numpy as np
 
+from ..names import lookup
 from ..random import resolve
 from ..tensor import Tensor
 
@@ -34,6 +35,9 @@ __all__ = [
 
 _UNIT_GAIN = ("linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
               "conv_transpose2d", "conv_transpose3d")
+# nonlinearity -> gain; leaky_relu's depends on its slope
+_GAINS = {**dict.fromkeys(_UNIT_GAIN, 1.0), "tanh": 5.0 / 3, "relu": math.sqrt(2.0),
+          "leaky_relu": None, "selu": 3.0 / 4}
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -50,29 +54,21 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     selu                3/4
     ==================  =====================
 
+    Names follow the library's spelling rule (case, ``-`` and ``_`` ignored).
+
     Raises:
         ValueError: for an unknown nonlinearity or a slope that is not a number.
     """
-    if nonlinearity in _UNIT_GAIN:
-        return 1.0
-    if nonlinearity == "tanh":
-        return 5.0 / 3
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
-    if nonlinearity == "leaky_relu":
-        if param is None:
-            slope = 0.01
-        elif isinstance(param, numbers.Real) and not isinstance(param, bool):
-            slope = float(param)
-        else:
-            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a number")
-        return math.sqrt(2.0 / (1 + slope**2))
-    if nonlinearity == "selu":
-        return 3.0 / 4
-    raise ValueError(
-        f"calculate_gain: unknown nonlinearity {nonlinearity!r}; expected one of "
-        f"{(*_UNIT_GAIN, 'tanh', 'relu', 'leaky_relu', 'selu')}"
-    )
+    gain = lookup("nonlinearity", nonlinearity, _GAINS)
+    if gain is not None:
+        return gain
+    if param is None:
+        slope = 0.01
+    elif isinstance(param, numbers.Real) and not isinstance(param, bool):
+        slope = float(param)
+    else:
+        raise ValueError(f"calculate_gain: negative_slope {param!r} is not a number")
+    return math.sqrt(2.0 / (1 + slope**2))
 
 
 def calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:

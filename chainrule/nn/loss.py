@@ -1,10 +1,9 @@
-"""Loss modules over the functions in ``cr.nn.functional``, and ``loss``, the one lookup from a
-name such as ``"cross_entropy"`` to a loss.
+"""Loss modules over the functions in ``cr.nn.functional``, and ``get_loss``, the one lookup
+from a name such as ``"cross_entropy"`` to a loss.
 
 Every loss takes ``reduction``: ``'mean'`` (the default), ``'sum'`` or ``'none'`` (one value per
 element or sample). The losses on logits (``CrossEntropyLoss``, ``BCEWithLogitsLoss``) are fused
-with their activation and stay finite for any logit, ±1e4 included. On the package,
-``cr.nn.loss`` names the lookup function, not this submodule (every class is on ``cr.nn``).
+with their activation and stay finite for any logit, ±1e4 included.
 
 Example:
     >>> import chainrule as cr
@@ -17,15 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import loss as ops_loss
+from ..ops.loss import REDUCTIONS
 from ..tensor import Tensor
 from . import functional as F
-from .activation import _lookup
-from .module import Module
+from .functional._checks import require_one_of
+from .module import Module, module_from_name
 
 __all__ = [
     "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-    "BCEWithLogitsLoss", "loss",
+    "BCEWithLogitsLoss", "get_loss",
 ]
 
 
@@ -35,7 +34,7 @@ class _Loss(Module):
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        F._check_reduction(type(self).__name__, reduction)
+        require_one_of(type(self).__name__, "reduction", reduction, REDUCTIONS)
         self.reduction = reduction
 
     def get_config(self) -> dict:
@@ -64,11 +63,7 @@ class MSELoss(_Loss):
         self.half = half
 
     def forward(self, pred: Tensor, target) -> Tensor:
-        # The check here names MSELoss in its errors; the op directly, as F.mse_loss would
-        # repeat it.
-        target = F._regression_target("MSELoss", pred, target)
-        return ops_loss.MSE.apply(pred, target, reduction=self.reduction,
-                                  scale=0.5 if self.half else 1.0)
+        return F.mse_loss(pred, target, self.reduction, 0.5 if self.half else 1.0)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + (", half=True" if self.half else "")
@@ -203,14 +198,13 @@ _LOSSES: dict[str, type[Module]] = {
 }
 
 
-def loss(name, **kwargs):
+def get_loss(name, **kwargs):
     """The loss for ``name``: the one lookup behind ``loss="cross_entropy"`` options.
 
     Args:
-        name: a name, in snake case or spelled as the class ("mse", "cross_entropy",
-            "CrossEntropyLoss", "bce_with_logits"; snake-case underscores are optional), a
-            loss module or any callable ``(pred, target) -> Tensor`` (returned as is), or a
-            loss class (instantiated).
+        name: a name ("mse", "cross_entropy", "bce_with_logits") or a class name
+            ("CrossEntropyLoss"), case, "-" and "_" ignored; a loss module or any callable
+            ``(pred, target) -> Tensor`` (returned as is), or a loss class (instantiated).
         kwargs: constructor arguments, e.g. ``label_smoothing=0.1``.
 
     Raises:
@@ -218,9 +212,10 @@ def loss(name, **kwargs):
 
     Example:
         >>> import chainrule as cr
-        >>> cr.nn.loss("mse", half=True)
+        >>> cr.nn.get_loss("mse", half=True)
         MSELoss(reduction='mean', half=True)
     """
     if callable(name) and not isinstance(name, type):
         return name
-    return _lookup("loss", name, _LOSSES, kwargs)
+    return module_from_name("loss", name, _LOSSES, kwargs,
+                            also="; or a Module, a Module class or a callable")

@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from ..names import lookup
 from ..tensor import Tensor, no_grad
 from .functional._checks import ArgumentError
 
-__all__ = ["Module", "Parameter", "module_spec", "module_from_spec", "REGISTRY", "HookHandle"]
+__all__ = ["Module", "Parameter", "module_spec", "module_from_spec", "module_from_name",
+           "REGISTRY", "HookHandle"]
 
 _hook_ids = itertools.count()
 REGISTRY: dict[str, type] = {}  # chainrule's own module classes, by name, for load_model
@@ -444,3 +446,20 @@ def _from_spec_value(value, custom_objects):
     if isinstance(value, list):
         return [_from_spec_value(v, custom_objects) for v in value]
     return value
+
+
+def module_from_name(kind: str, name, table: dict[str, type[Module]], kwargs: dict,
+                     also: str = "; or a Module or Module class") -> Module:
+    """The module that ``name`` selects: a module as it is, a module class built with
+    ``kwargs``, or a name built with ``kwargs``: a key of ``table`` or the name of one of its
+    classes, in any spelling (``chainrule.names``: "leaky_relu", "LeakyReLU", "leaky-relu").
+
+    Raises:
+        ValueError: for an unknown name, listing the keys of ``table`` and then ``also``.
+    """
+    if isinstance(name, Module):
+        return name
+    if isinstance(name, type) and issubclass(name, Module):
+        return name(**kwargs)
+    by_class = {cls.__name__: cls for cls in table.values()}
+    return lookup(kind, name, {**table, **by_class}, listed=table, also=also)(**kwargs)

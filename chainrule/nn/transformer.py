@@ -9,7 +9,7 @@ import numpy as np
 
 from ..random import resolve
 from ..tensor import Tensor
-from .activation import activation as _activation
+from .activation import get_activation
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
@@ -144,7 +144,7 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1 = Dropout(dropout, generator=gen)
         self.dropout2 = Dropout(dropout, generator=gen)
-        self.activation = _activation(activation)
+        self.activation = get_activation(activation)
 
     def _attention_block(self, x, mask, padding, is_causal):
         out, _ = self.self_attn(x, x, x, key_padding_mask=padding, attn_mask=mask,

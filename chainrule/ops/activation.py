@@ -9,7 +9,10 @@ from ..tensor import Function
 
 __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
+    "GELU_APPROXIMATIONS",
 ]
+
+GELU_APPROXIMATIONS = ("none", "tanh")  # GELU's formulas for Φ: exact, or tanh's
 
 
 def _sigmoid(x):

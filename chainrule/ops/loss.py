@@ -1,5 +1,8 @@
 """Fused, numerically stable losses. Fusing the loss with its final activation gives a short,
-stable backward rule (``softmax(x) - onehot``, ``σ(x) - y``) and one graph node instead of many."""
+stable backward rule (``softmax(x) - onehot``, ``σ(x) - y``) and one graph node instead of many.
+
+The ops assume valid arguments (shapes that match, labels that are classes, a known
+``reduction``): ``cr.nn.functional`` checks them."""
 
 from __future__ import annotations
 
@@ -7,34 +10,19 @@ from ..backend import array_module
 from ..tensor import Function
 from .activation import _sigmoid
 
-__all__ = ["CrossEntropy", "BCEWithLogits", "MSE", "REDUCTIONS"]
+__all__ = ["CrossEntropy", "BCEWithLogits", "MSE", "REDUCTIONS", "counted_labels"]
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-
-
-def class_labels(caller: str, labels, n_classes: int, ignore_index: int):
-    """Flat integer labels checked against ``n_classes``: returns the labels with ignored ones
-    set to 0, and the mask of counted labels (None when every label counts).
-
-    Raises:
-        ValueError: naming the first label outside ``[0, n_classes)``.
-    """
-    low, high = (labels.min(), labels.max()) if labels.size else (0, -1)
-    # Two reductions decide the common case: every label a class, none ignored.
-    if not (low < 0 or high >= n_classes or low <= ignore_index <= high):
+def counted_labels(labels, ignore_index: int | None):
+    """``(labels, counted)``: the labels with those equal to ``ignore_index`` set to class 0
+    (their loss is masked out), and the mask of the counted ones; ``(labels, None)`` when
+    ``ignore_index`` is None (every label counts)."""
+    if ignore_index is None:
         return labels, None
-    valid = labels != ignore_index
-    labels = array_module(labels).where(valid, labels, 0)
-    bad = (labels < 0) | (labels >= n_classes)
-    if bad.any():
-        raise ValueError(f"{caller}: label {labels[bad][0]} is out of range for {n_classes} "
-                         "classes")
-    return labels, (None if valid.all() else valid)
+    counted = labels != ignore_index
+    return array_module(labels).where(counted, labels, 0), counted
 
 
 def _reduce(losses, reduction: str, denominator=None):
@@ -53,16 +41,14 @@ class CrossEntropy(Function):
 
     ``target`` (a constant) holds integer class labels of shape (N, d…) or class probabilities
     of the logits' shape. Integer labels become q = (1 - ε) onehot + ε/C with ε =
-    ``label_smoothing``; labels equal to ``ignore_index`` add nothing. 'mean' divides by Σ w of
-    the counted labels (PyTorch's convention), or by the number of rows for probability targets.
+    ``label_smoothing``; labels equal to ``ignore_index`` add nothing (None: every label
+    counts, and no mask is built). 'mean' divides by Σ w of the counted labels (PyTorch's
+    convention), or by the number of rows for probability targets.
     """
 
     def forward(self, logits, target, weight=None, reduction="mean", label_smoothing=0.0,
-                ignore_index=-100):
-        _check_reduction(reduction)
+                ignore_index=None):
         xp = array_module(logits)
-        if logits.ndim < 2:
-            raise ValueError(f"cross_entropy needs logits of shape (N, C, ...), got {logits.shape}")
         n_classes = logits.shape[1]
         self.logits_shape, self.reduction = logits.shape, reduction
         x = xp.moveaxis(logits, 1, -1).reshape(-1, n_classes) if logits.ndim > 2 else logits
@@ -77,15 +63,10 @@ class CrossEntropy(Function):
             weight = weight.astype(x.dtype, copy=False)
 
         if target.dtype.kind in "iu":
-            expected = (logits.shape[0], *logits.shape[2:])
-            if target.shape != expected:
-                raise ValueError(
-                    f"cross_entropy: integer targets of shape {target.shape} do not match logits "
-                    f"{logits.shape}; expected labels of shape {expected}"
-                )
             self.out_shape = target.shape
-            labels, self.valid = class_labels("cross_entropy", target.reshape(-1), n_classes,
-                                              ignore_index)
+            labels, self.valid = target.reshape(-1), None
+            if ignore_index is not None:
+                labels, self.valid = counted_labels(labels, ignore_index)
             denominator = labels.size if self.valid is None else int(self.valid.sum())
             if weight is None and label_smoothing == 0:
                 # Fast path: no dense one-hot matrix or log-probability matrix is built.
@@ -103,11 +84,6 @@ class CrossEntropy(Function):
             if self.valid is not None:
                 losses = losses * self.valid
         else:
-            if target.shape != logits.shape:
-                raise ValueError(
-                    f"cross_entropy: probability targets of shape {target.shape} must match "
-                    f"logits {logits.shape}"
-                )
             q = xp.moveaxis(target, 1, -1).reshape(-1, n_classes) if target.ndim > 2 else target
             q = q.astype(x.dtype, copy=False)
             self.weighted_target = q if weight is None else q * weight
@@ -147,12 +123,6 @@ class BCEWithLogits(Function):
     """
 
     def forward(self, logits, target, weight=None, pos_weight=None, reduction="mean"):
-        _check_reduction(reduction)
-        if target.shape != logits.shape:
-            raise ValueError(
-                f"binary_cross_entropy_with_logits: target shape {target.shape} must match "
-                f"logits shape {logits.shape}"
-            )
         xp = array_module(logits)
         y = target.astype(logits.dtype, copy=False)
         softplus_neg = xp.log1p(xp.exp(-xp.abs(logits))) + xp.maximum(-logits, 0)
@@ -183,12 +153,6 @@ class MSE(Function):
     dL/dŷ = 2 s (ŷ - y) / n, dL/dy = -dL/dŷ   (n = element count for 'mean', else 1)"""
 
     def forward(self, pred, target, reduction="mean", scale=1.0):
-        _check_reduction(reduction)
-        if pred.shape != target.shape:
-            raise ValueError(
-                f"mse_loss: prediction shape {pred.shape} and target shape {target.shape} differ "
-                "(broadcasting them is almost always a bug; reshape one of them)"
-            )
         self.diff = pred - target
         self.reduction, self.scale = reduction, scale
         losses = self.diff * self.diff

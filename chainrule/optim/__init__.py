@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..names import lookup
 from . import lr_scheduler
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
@@ -46,8 +47,8 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 
 def get(identifier: str | type[Optimizer] | Optimizer, params: Iterable | None = None,
         **kwargs) -> Optimizer:
-    """The one lookup from a name (``"adam"``, case-insensitive), a class or an instance to an
-    optimizer.
+    """The one lookup from a name (``"adam"``, ``"AdamW"``, ``"adam_w"``: case, ``-`` and ``_``
+    ignored), a class or an instance to an optimizer.
 
     Args:
         identifier: a key of ``OPTIMIZERS``, an ``Optimizer`` subclass, or an optimizer (returned
@@ -65,10 +66,7 @@ def get(identifier: str | type[Optimizer] | Optimizer, params: Iterable | None =
                              f"cannot apply {sorted(kwargs)}")
         return identifier
     if isinstance(identifier, str):
-        cls = OPTIMIZERS.get(identifier.lower().replace("_", "").replace("-", ""))
-        if cls is None:
-            raise ValueError(f"unknown optimizer {identifier!r}; expected one of "
-                             f"{', '.join(OPTIMIZERS)}")
+        cls = lookup("optimizer", identifier, OPTIMIZERS)
     elif isinstance(identifier, type) and issubclass(identifier, Optimizer):
         cls = identifier
     else:

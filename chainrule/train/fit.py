@@ -69,9 +69,9 @@ def _metric_list(metrics) -> Sequence:
 
 def _resolve_loss(loss, owner: str) -> Callable:
     if isinstance(loss, str) or callable(loss):
-        from ..nn.loss import loss as lookup  # the one name lookup for losses
+        from ..nn.loss import get_loss  # the one name lookup for losses
 
-        return lookup(loss)
+        return get_loss(loss)
     raise TypeError(f"{owner}: loss must be a callable or a name such as 'cross_entropy', got "
                     f"{type(loss).__name__}")
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..names import lookup
 from ..tensor import Tensor
 
 __all__ = [
@@ -227,15 +228,11 @@ _METRICS: dict[str, Callable] = {
 
 
 def get(name: str | Callable) -> Callable:
-    """The metric function called ``name`` (``'accuracy'``, ``'mae'``, ``'r2'``, …); a callable
-    is returned unchanged."""
+    """The metric function called ``name`` (``'accuracy'``, ``'mae'``, ``'r2'``, …; case, ``-``
+    and ``_`` ignored); a callable is returned unchanged."""
     if callable(name):
         return name
-    if not isinstance(name, str) or name.lower() not in _METRICS:
-        raise ValueError(
-            f"unknown metric {name!r}; expected one of {sorted(_METRICS)} or a callable"
-        )
-    return _METRICS[name.lower()]
+    return lookup("metric", name, _METRICS, also=", or a callable")
 
 
 def _stream(metric: str | Callable) -> tuple[str, _MeanStream | _R2Stream]:

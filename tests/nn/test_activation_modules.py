@@ -60,8 +60,11 @@ def test_reprs():
 
 
 def test_gelu_rejects_unknown_approximation():
-    with pytest.raises(ValueError, match="GELU: approximate must be 'none' or 'tanh', got 'erf'"):
+    with pytest.raises(ValueError, match=r"GELU: approximate must be one of \('none', 'tanh'\), "
+                                         "got 'erf'"):
         cr.nn.GELU("erf")
+    with pytest.raises(ValueError, match=r"gelu: approximate must be one of .* got 'erf'"):
+        cr.nn.functional.gelu(cr.tensor([1.0]), "erf")
 
 
 @pytest.mark.parametrize(("name", "expected"),
@@ -71,18 +74,19 @@ def test_gelu_rejects_unknown_approximation():
                           ("linear", "Identity()"), (None, "Identity()"),
                           ("identity", "Identity()"), ("gelu", "GELU")])
 def test_activation_lookup(name, expected):
-    assert repr(cr.nn.activation(name)).startswith(expected)
+    assert repr(cr.nn.get_activation(name)).startswith(expected)
 
 
 def test_activation_lookup_modules_classes_kwargs_and_errors():
     relu = cr.nn.ReLU()
-    assert cr.nn.activation(relu) is relu
-    assert cr.nn.activation(cr.nn.ELU, alpha=0.3).alpha == 0.3
-    assert cr.nn.activation("leaky_relu", negative_slope=0.2).negative_slope == 0.2
-    with pytest.raises(ValueError, match=r"unknown activation 'swish'; expected .*'relu'"):
-        cr.nn.activation("swish")
+    assert cr.nn.get_activation(relu) is relu
+    assert cr.nn.get_activation(cr.nn.ELU, alpha=0.3).alpha == 0.3
+    assert cr.nn.get_activation("leaky_relu", negative_slope=0.2).negative_slope == 0.2
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'; expected one of .*\brelu, "
+                                         r".*; or a Module or Module class"):
+        cr.nn.get_activation("swish")
     with pytest.raises(ValueError, match="unknown activation 3"):
-        cr.nn.activation(3)
+        cr.nn.get_activation(3)
 
 
 def test_relu_against_the_shared_zero_buffer_leaves_it_untouched():

@@ -47,5 +47,5 @@ def test_functional_dropout_and_errors():
         cr.nn.Dropout(1.5)
     with pytest.raises(ValueError, match=r"dropout: p must be in \[0, 1\], got -0.1"):
         F.dropout(x, -0.1)
-    with pytest.raises(TypeError, match="dropout: needs floating-point input, got dtype int64"):
+    with pytest.raises(TypeError, match="dropout: expected floating-point input, got dtype int64"):
         F.dropout(cr.tensor([1, 2]), 0.5)

@@ -220,22 +220,63 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match=r"MSELoss: reduction must be one of \('mean', 'sum', "
                                          r"'none'\), got 'avg'"):
         cr.nn.MSELoss("avg")
-    with pytest.raises(ValueError, match=r"MSELoss: prediction shape \(3, 1\) and target shape "
+    with pytest.raises(ValueError, match=r"mse_loss: prediction shape \(3, 1\) and target shape "
                                          r"\(3,\) differ"):
-        cr.nn.MSELoss()(cr.tensor(np.zeros((3, 1))), np.zeros(3))
+        F.mse_loss(cr.tensor(np.zeros((3, 1))), np.zeros(3))
     with pytest.raises(ValueError, match=r"l1_loss: prediction shape \(3, 1\) and target"):
-        cr.nn.L1Loss()(cr.tensor(np.zeros((3, 1))), np.zeros(3))
+        F.l1_loss(cr.tensor(np.zeros((3, 1))), np.zeros(3))
     with pytest.raises(ValueError, match="huber_loss: delta must be > 0, got 0"):
-        cr.nn.HuberLoss(delta=0)(cr.tensor([1.0]), [1.0])
-    with pytest.raises(ValueError, match=r"nll_loss: expected integer labels of shape \(5,\) for "
-                                         r"log_probs of shape \(5, 4\), got float64 labels"):
-        cr.nn.NLLLoss()(cr.tensor(LOGITS), LABELS.astype(float))
+        F.huber_loss(cr.tensor([1.0]), [1.0], delta=0)
+    with pytest.raises(ValueError, match=r"nll_loss: got float64 labels of shape \(5,\) for "
+                                         r"log_probs of shape \(5, 4\); expected integer labels "
+                                         r"of shape \(5,\)"):
+        F.nll_loss(cr.tensor(LOGITS), LABELS.astype(float))
     with pytest.raises(ValueError, match="nll_loss: label 4 is out of range for 4 classes"):
-        cr.nn.NLLLoss()(cr.tensor(LOGITS), LABELS + 1)
+        F.nll_loss(cr.tensor(LOGITS), LABELS + 1)
     with pytest.raises(ValueError, match=r"binary_cross_entropy: probs must lie in \[0, 1\]"):
-        cr.nn.BCELoss()(cr.tensor([0.5, 1.5]), [1.0, 0.0])
+        F.binary_cross_entropy(cr.tensor([0.5, 1.5]), [1.0, 0.0])
     with pytest.raises(ValueError, match="nll_loss: reduction must be one of"):
         F.nll_loss(cr.tensor(LOGITS), LABELS, reduction="mean ")
+    with pytest.raises(ValueError, match=r"cross_entropy: label_smoothing must be in \[0, 1\)"):
+        F.cross_entropy(cr.tensor(LOGITS), LABELS, label_smoothing=1.0)
+    with pytest.raises(ValueError, match=r"cross_entropy: expected logits of shape \(N, C, "
+                                         r"\.\.\.\), got \(4,\)"):
+        F.cross_entropy(cr.tensor(LOGITS[0]), LABELS[:1])
+    with pytest.raises(ValueError, match=r"cross_entropy: probability targets of shape \(5, 3\) "
+                                         r"must match logits \(5, 4\)"):
+        F.cross_entropy(cr.tensor(LOGITS), SOFT[:, :3])
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: target shape \(3,\) "
+                                         r"must match logits shape \(4, 3\)"):
+        F.binary_cross_entropy_with_logits(cr.tensor(PRED), BINARY[0])
+    with pytest.raises(TypeError, match="cross_entropy: expected a Tensor, got ndarray"):
+        F.cross_entropy(LOGITS, LABELS)
+
+
+def test_a_loss_module_names_itself_in_the_errors_of_its_function():
+    with pytest.raises(ValueError, match=r"^MSELoss\(reduction='mean'\): prediction shape "
+                                         r"\(3, 1\) and target shape \(3,\) differ"):
+        cr.nn.MSELoss()(cr.tensor(np.zeros((3, 1))), np.zeros(3))
+    with pytest.raises(ValueError, match=r"^HuberLoss\(reduction='mean', delta=0\): delta must be "
+                                         r"> 0, got 0"):
+        cr.nn.HuberLoss(delta=0)(cr.tensor([1.0]), [1.0])
+    with pytest.raises(ValueError, match=r"^NLLLoss\(reduction='mean'\): label 4 is out of range "
+                                         r"for 4 classes"):
+        cr.nn.NLLLoss()(cr.tensor(LOGITS), LABELS + 1)
+    with pytest.raises(ValueError, match=r"^CrossEntropyLoss\(reduction='mean'\): label -1 is out "
+                                         r"of range for 4 classes"):
+        cr.nn.CrossEntropyLoss()(cr.tensor(LOGITS), LABELS - 1)
+
+
+def test_ignored_labels_may_sit_outside_the_classes_and_inside_them():
+    # -100 (the default) and a class index both mark samples that add nothing.
+    logits = cr.tensor(LOGITS)
+    kept = F.cross_entropy(cr.tensor(LOGITS[:3]), LABELS[:3]).item()
+    assert F.cross_entropy(logits, np.r_[LABELS[:3], -100, -100]).item() == pytest.approx(kept)
+    labels = np.r_[LABELS[:3], 2, 2]  # LABELS[:3] has no 2
+    assert F.cross_entropy(logits, labels, ignore_index=2).item() == pytest.approx(
+        F.cross_entropy(cr.tensor(LOGITS[:3]), LABELS[:3], ignore_index=2).item())
+    assert F.nll_loss(logits, np.r_[LABELS[:3], -100, -100]).item() == pytest.approx(
+        F.nll_loss(cr.tensor(LOGITS[:3]), LABELS[:3]).item())
 
 
 # ---------------------------------------------------------------- lookup and saving
@@ -248,17 +289,18 @@ def test_errors_are_clear():
     ("BCEWithLogitsLoss", "BCEWithLogitsLoss"),
 ])
 def test_loss_lookup(name, cls):
-    assert type(cr.nn.loss(name)).__name__ == cls
+    assert type(cr.nn.get_loss(name)).__name__ == cls
 
 
 def test_loss_lookup_passes_objects_and_kwargs():
     criterion = cr.nn.L1Loss()
-    assert cr.nn.loss(criterion) is criterion
-    assert cr.nn.loss(F.cross_entropy) is F.cross_entropy
-    assert cr.nn.loss(cr.nn.HuberLoss, delta=0.5).delta == 0.5
-    assert cr.nn.loss("cross_entropy", label_smoothing=0.1).label_smoothing == 0.1
-    with pytest.raises(ValueError, match=r"unknown loss 'hinge'; expected .*'cross_entropy'"):
-        cr.nn.loss("hinge")
+    assert cr.nn.get_loss(criterion) is criterion
+    assert cr.nn.get_loss(F.cross_entropy) is F.cross_entropy
+    assert cr.nn.get_loss(cr.nn.HuberLoss, delta=0.5).delta == 0.5
+    assert cr.nn.get_loss("cross_entropy", label_smoothing=0.1).label_smoothing == 0.1
+    with pytest.raises(ValueError, match=r"unknown loss 'hinge'; expected one of .*"
+                                         r"\bcross_entropy, .* or a callable"):
+        cr.nn.get_loss("hinge")
 
 
 @pytest.mark.parametrize("loss", [

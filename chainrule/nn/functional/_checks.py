@@ -4,23 +4,26 @@
 the function it guards (``linear: expected input of shape (..., 4), got (2, 5)``). When the function
 was called by a layer, ``Module.__call__`` puts the layer in the function's place
 (``Linear(in_features=4, out_features=3, bias=True): expected input of shape (..., 4), got (2,
-5)``), so no check needs to be told who called it.
+5)``), so no check needs to be told who called it. A module checks its constructor arguments
+with the same helpers, naming its class (``Dropout: p must be in [0, 1], got 1.5``).
 
 Example:
     >>> import chainrule as cr, numpy as np
     >>> try:
     ...     cr.nn.Linear(4, 3)(cr.tensor(np.zeros((2, 5), np.float32)))
     ... except ValueError as error:
-    ...     print(error)
-    Linear(in_features=4, out_features=3, bias=True): expected input of shape (..., 4), got (2, 5)
+    ...     print(error.where)
+    ...     print(error.problem)
+    Linear(in_features=4, out_features=3, bias=True)
+    expected input of shape (..., 4), got (2, 5) (weight of shape (3, 4))
 """
 
 from __future__ import annotations
 
 from ...tensor import Tensor
 
-__all__ = ["ArgumentError", "ArgumentValueError", "ArgumentTypeError", "require_tensor",
-           "require_float"]
+__all__ = ["ArgumentError", "ArgumentValueError", "ArgumentTypeError", "not_a_tensor",
+           "require_tensor", "require_float", "require_one_of", "require_probability"]
 
 
 class ArgumentError(Exception):
@@ -48,11 +51,18 @@ class ArgumentTypeError(ArgumentError, TypeError):
     """An argument of the wrong type or dtype."""
 
 
+def not_a_tensor(where: str, x) -> ArgumentTypeError:
+    """The error for an ``x`` that is not a ``Tensor``. Functions as cheap as an activation
+    test ``isinstance(x, Tensor)`` themselves and raise this (half the cost of a call to
+    ``require_tensor``)."""
+    return ArgumentTypeError(where, f"expected a Tensor, got {type(x).__name__}; wrap arrays "
+                                    "with cr.tensor(x)")
+
+
 def require_tensor(where: str, x) -> None:
     """``x`` must be a ``Tensor`` (arrays are wrapped with ``cr.tensor`` by the user)."""
     if not isinstance(x, Tensor):
-        raise ArgumentTypeError(where, f"expected a Tensor, got {type(x).__name__}; wrap arrays "
-                                       "with cr.tensor(x)")
+        raise not_a_tensor(where, x)
 
 
 def require_float(where: str, x: Tensor, like=None) -> None:
@@ -61,3 +71,15 @@ def require_float(where: str, x: Tensor, like=None) -> None:
         suggestion = like if like is not None else "float32"
         raise ArgumentTypeError(where, f"expected floating-point input, got dtype {x.dtype}; "
                                        f"convert it with x.astype('{suggestion}')")
+
+
+def require_one_of(where: str, argument: str, value, choices: tuple) -> None:
+    """An option such as ``reduction`` must be one of ``choices``."""
+    if value not in choices:
+        raise ArgumentValueError(where, f"{argument} must be one of {choices}, got {value!r}")
+
+
+def require_probability(where: str, argument: str, value: float) -> None:
+    """A probability such as dropout's ``p`` must lie in [0, 1]."""
+    if not 0 <= value <= 1:
+        raise ArgumentValueError(where, f"{argument} must be in [0, 1], got {value}")
