@@ -20,9 +20,12 @@ import csv
 import inspect
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
+
+from .metrics import get as get_metric
+from .metrics import greater_is_better
 
 __all__ = [
     "Callback", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "CSVLogger",
@@ -35,6 +38,7 @@ class Callback:
 
     model = optimizer = scheduler = train_data = history = params = None
     callbacks: tuple | list = ()
+    metrics: Mapping[str, Callable] | None = None  # the run's metric functions by logged name
 
     def set_context(self, **context) -> None:
         """Receive the run's objects (``model``, ``optimizer``, …) from ``fit``."""
@@ -74,21 +78,59 @@ def _set_lr(optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
+def _direction(monitor: str, metrics: Mapping[str, Callable]) -> str | None:
+    """``'min'`` or ``'max'`` for a logged name, as its metric declares; None when unknown.
+
+    A loss is minimised; ``val_<name>`` goes the way ``<name>`` does. The run's metrics are
+    found by their logged name, and chainrule's own metrics also by theirs (``'acc'``)."""
+    name = monitor.removeprefix("val_")
+    if name == "loss":
+        return "min"
+    metric = metrics.get(name)
+    if metric is None:
+        try:
+            metric = get_metric(name)
+        except ValueError:
+            return None
+    better = greater_is_better(metric)
+    return None if better is None else ("max" if better else "min")
+
+
 class _Monitor:
-    """Tracks the best value of one logged quantity: lower is better for losses and errors,
-    higher for accuracies and scores (``mode='auto'``), with a ``min_delta`` margin."""
+    """Tracks the best value of one logged quantity, with a ``min_delta`` margin.
+
+    Which way is better comes from ``mode``, or with ``mode='auto'`` from what the metric
+    declares (``resolve``, called when training begins, when the run's metrics are known)."""
 
     def __init__(self, owner: str, monitor: str, mode: str, min_delta: float = 0.0):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if mode == "auto":
-            mode = "max" if any(w in monitor for w in ("acc", "r2", "auc")) else "min"
-        self.owner, self.monitor, self.mode, self.min_delta = owner, monitor, mode, abs(min_delta)
-        self.reset()
+        self.owner, self.monitor, self.min_delta = owner, monitor, abs(min_delta)
+        self.auto = mode == "auto"
+        self.mode: str | None = None if self.auto else mode
+        self.best: float | None = None
+
+    def resolve(self, metrics: Mapping[str, Callable] | None) -> None:
+        """Decide the direction of ``mode='auto'`` from the run's metrics (name -> function)."""
+        if not self.auto:
+            return
+        metrics = metrics or {}
+        self.mode = _direction(self.monitor, metrics)
+        if self.mode is not None:
+            return
+        name = self.monitor.removeprefix("val_")
+        if name in metrics:
+            problem = f"declare it on the metric ({name}.greater_is_better = True)"
+        else:
+            problem = (f"it is neither the loss nor one of the metrics {sorted(metrics)}; "
+                       "name a logged value,")
+        raise ValueError(f"{self.owner}: cannot tell whether a higher or lower "
+                         f"{self.monitor!r} is better: {problem} or pass mode='max' or "
+                         "mode='min'")
 
     def reset(self) -> None:
         """Forget the best value: the next one seen is an improvement."""
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = None
 
     def value(self, logs: dict) -> float:
         if self.monitor not in logs:
@@ -100,6 +142,11 @@ class _Monitor:
         return float(logs[self.monitor])
 
     def improved(self, value: float) -> bool:
+        if self.mode is None:
+            raise RuntimeError(f"{self.owner}: call on_train_begin first (it decides whether "
+                               f"a higher or lower {self.monitor!r} is better)")
+        if self.best is None:
+            return not math.isnan(value)
         if self.mode == "min":
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
@@ -112,7 +159,8 @@ class EarlyStopping(Callback):
         monitor: logged quantity to watch (``'val_loss'``, ``'val_accuracy'``, ``'loss'``…).
         patience: stop after this many epochs in a row without improvement (0: at the first).
         min_delta: an improvement must exceed this margin to count.
-        mode: ``'min'``, ``'max'`` or ``'auto'`` (``max`` for accuracies/scores, else ``min``).
+        mode: ``'min'``, ``'max'`` or ``'auto'``: the way the metric declares better
+            (``greater_is_better``; a loss is minimised).
         restore_best_weights: at the end of training, copy back the weights of the best epoch.
 
     Example:
@@ -133,10 +181,12 @@ class EarlyStopping(Callback):
         self.best_weights: dict[str, np.ndarray] | None = None
 
     @property
-    def best(self) -> float:
+    def best(self) -> float | None:
+        """The best value seen so far (None before the first)."""
         return self._monitor.best
 
     def on_train_begin(self, logs=None):
+        self._monitor.resolve(self.metrics)
         self._monitor.reset()
         self.wait, self.best_epoch, self.stopped_epoch, self.best_weights = 0, -1, -1, None
 
@@ -161,7 +211,7 @@ class EarlyStopping(Callback):
                 "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
 
     def load_state_dict(self, state):
-        self._monitor.best = float(state["best"])
+        self._monitor.best = None if state["best"] is None else float(state["best"])
         self.wait, self.best_epoch = int(state["wait"]), int(state["best_epoch"])
         self.stopped_epoch = int(state["stopped_epoch"])
         weights = state.get("best_weights")
@@ -176,7 +226,7 @@ class ModelCheckpoint(Callback):
             ``"ckpt/model-{epoch:02d}-{val_loss:.3f}.safetensors"``.
         monitor: quantity compared when ``save_best_only``.
         save_best_only: write only when ``monitor`` improves on the best so far.
-        mode: ``'min'``, ``'max'`` or ``'auto'``.
+        mode: ``'min'``, ``'max'`` or ``'auto'`` (the way the metric declares better).
         save_weights_only: write the state dict (``cr.save_state``) instead of the model with
             its architecture (``cr.save``), for models built from custom classes.
     """
@@ -189,6 +239,10 @@ class ModelCheckpoint(Callback):
         self.save_weights_only = save_weights_only
         self._monitor = _Monitor("ModelCheckpoint", monitor, mode)
         self.last_saved: str | None = None
+
+    def on_train_begin(self, logs=None):
+        if self.save_best_only:
+            self._monitor.resolve(self.metrics)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only:
@@ -212,7 +266,7 @@ class ModelCheckpoint(Callback):
         return {"best": self._monitor.best}
 
     def load_state_dict(self, state):
-        self._monitor.best = float(state["best"])
+        self._monitor.best = None if state["best"] is None else float(state["best"])
 
 
 class LearningRateScheduler(Callback):
@@ -250,6 +304,17 @@ class LearningRateScheduler(Callback):
         super().set_context(**context)
         if self.is_scheduler:
             self.scheduler = self.schedule
+
+    def on_train_begin(self, logs=None):
+        # A plateau scheduler has a direction of its own (mode='min' by default): it must be
+        # the one the monitored metric declares, or it would cut the rate while training improves.
+        own = getattr(self.schedule, "mode", None) if self.takes_value else None
+        declared = _direction(self._monitor.monitor, self.metrics or {})
+        if own in ("min", "max") and declared is not None and own != declared:
+            higher = "higher" if declared == "max" else "lower"
+            raise ValueError(f"LearningRateScheduler: {type(self.schedule).__name__} has "
+                             f"mode={own!r} but a {higher} {self._monitor.monitor!r} is better; "
+                             f"build it with mode={declared!r}")
 
     def on_epoch_begin(self, epoch, logs=None):
         if not self.is_scheduler:

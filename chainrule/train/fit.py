@@ -25,6 +25,7 @@ from ..tensor import Tensor, no_grad
 from .callbacks import BackupAndRestore, Callback, LearningRateScheduler, _runs_per_batch
 from .history import History
 from .metrics import _stream
+from .metrics import get as get_metric
 from .progress import progress_callback
 
 __all__ = ["fit", "evaluate", "predict"]
@@ -225,7 +226,8 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
     loss_fn = _resolve_loss(loss, "fit")
     optimizer = _resolve_optimizer(optimizer, model)
     metrics = _metric_list(metrics)
-    _Tally(metrics)  # fail on an unknown metric now, not after the first epoch
+    names = _Tally(metrics).names  # fails on an unknown metric now, not after the first epoch
+    metric_functions = dict(zip(names, (get_metric(m) for m in metrics)))
     train_loader = _loader(train_data, owner="fit", role="train_data", batch_size=batch_size,
                            shuffle=shuffle, seed=seed)
     val_loader = None if validation_data is None else _loader(
@@ -254,7 +256,7 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
     for callback in callbacks:
         callback.set_context(model=model, optimizer=optimizer, scheduler=scheduler,
                              train_data=train_loader, history=history, params=history.params,
-                             callbacks=callbacks)
+                             callbacks=callbacks, metrics=metric_functions)
     per_batch = [c for c in callbacks if _runs_per_batch(c)]
 
     was_training = model.training

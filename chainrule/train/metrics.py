@@ -4,6 +4,12 @@ Every metric takes ``(y_true, y_pred)`` in scikit-learn's order and accepts NumP
 ``cr.Tensor``. Classification metrics accept predicted labels or class scores (logits or
 probabilities, the class axis last), so a model's raw output can be passed as it is.
 
+Each metric declares which way is better (``greater_is_better``), so callbacks that keep the best
+model or stop early never guess from the name; a metric of your own declares it the same way::
+
+    def precision(y_true, y_pred): ...
+    precision.greater_is_better = True
+
 ``cr.fit`` streams these over batches: the mean-type metrics (accuracy, top-k accuracy, MAE) are
 averaged weighted by batch size, and R² keeps exact running sums (``_R2Stream``), so an epoch's
 value equals the metric over the whole epoch's predictions.
@@ -19,6 +25,7 @@ from ..tensor import Tensor
 
 __all__ = [
     "accuracy", "top_k_accuracy", "confusion_matrix", "mean_absolute_error", "r2_score", "get",
+    "greater_is_better",
 ]
 
 
@@ -213,6 +220,11 @@ class _R2Stream:
         return float(np.mean(scores))
 
 
+accuracy.greater_is_better = True  # type: ignore[attr-defined]
+top_k_accuracy.greater_is_better = True  # type: ignore[attr-defined]
+mean_absolute_error.greater_is_better = False  # type: ignore[attr-defined]
+r2_score.greater_is_better = True  # type: ignore[attr-defined]
+
 _METRICS: dict[str, Callable] = {
     "accuracy": accuracy,
     "acc": accuracy,
@@ -236,6 +248,18 @@ def get(name: str | Callable) -> Callable:
             f"unknown metric {name!r}; expected one of {sorted(_METRICS)} or a callable"
         )
     return _METRICS[name.lower()]
+
+
+def greater_is_better(metric: str | Callable) -> bool | None:
+    """Whether higher values of ``metric`` (a name or a function) are better: what the metric
+    declares in its ``greater_is_better`` attribute, or None when it declares nothing.
+
+    Example:
+        >>> greater_is_better("accuracy"), greater_is_better("mae")
+        (True, False)
+    """
+    declared = getattr(get(metric), "greater_is_better", None)
+    return None if declared is None else bool(declared)
 
 
 def _stream(metric: str | Callable) -> tuple[str, _MeanStream | _R2Stream]:
