@@ -426,7 +426,7 @@ class BackupAndRestore(Callback):
         self.restored_epoch = None
         if not os.path.exists(self.path):
             return
-        from .checkpoint import load_checkpoint
+        from ..io import load_checkpoint
 
         info = load_checkpoint(self.path, model=self.model, optimizer=self.optimizer,
                                scheduler=self.scheduler)
@@ -440,7 +440,7 @@ class BackupAndRestore(Callback):
         self.restored_epoch = int(info["epoch"])
 
     def on_epoch_end(self, epoch, logs=None):
-        from .checkpoint import save_checkpoint
+        from ..io import save_checkpoint
 
         loader_state = getattr(self.train_data, "state_dict", None)
         extra = {

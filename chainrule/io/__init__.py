@@ -1,0 +1,33 @@
+"""Saving and loading: models, state dicts and training checkpoints as ``.safetensors`` files —
+never pickle.
+
+- ``format``: the safetensors file with chainrule's metadata; validated against the file's size
+  before any tensor is read; written atomically. ``LoadError`` for every bad file.
+- ``architecture``: a model as JSON data (``module_spec``/``module_from_spec``), rebuilt only
+  from chainrule's registry of layer classes, with size budgets checked before building.
+- ``metadata``: the JSON facts a model carries besides its weights.
+- ``model``: ``save``/``load_model`` and ``save_state``/``load_state``.
+- ``checkpoint``: ``save_checkpoint``/``load_checkpoint`` for resumable training.
+
+Example:
+    >>> import os, tempfile
+    >>> import chainrule as cr
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> cr.save(cr.nn.Sequential(cr.nn.Linear(4, 2)), path)
+    >>> cr.load_model(path)
+    Sequential(
+      (0): Linear(in_features=4, out_features=2, bias=True)
+    )
+"""
+
+from .architecture import module_from_spec, module_spec
+from .checkpoint import load_checkpoint, save_checkpoint
+from .format import LoadError, read_info, read_safetensors, write_safetensors
+from .metadata import load_metadata
+from .model import load_model, load_state, load_state_into, save, save_state
+
+__all__ = [
+    "save", "load_model", "load_metadata", "save_state", "load_state", "load_state_into",
+    "LoadError", "save_checkpoint", "load_checkpoint", "module_spec", "module_from_spec",
+    "read_safetensors", "read_info", "write_safetensors",
+]
