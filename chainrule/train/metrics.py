@@ -12,7 +12,7 @@ model or stop early never guess from the name; a metric of your own declares it 
 
 ``cr.fit`` streams these over batches: the mean-type metrics (accuracy, top-k accuracy, MAE) are
 averaged weighted by batch size, and R² keeps exact running sums (``_R2Stream``), so an epoch's
-value equals the metric over the whole epoch's predictions.
+value equals the metric over the whole epoch's predictions (``stream``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..tensor import Tensor
 
 __all__ = [
     "accuracy", "top_k_accuracy", "confusion_matrix", "mean_absolute_error", "r2_score", "get",
-    "greater_is_better",
+    "greater_is_better", "resolve", "stream",
 ]
 
 
@@ -262,13 +262,39 @@ def greater_is_better(metric: str | Callable) -> bool | None:
     return None if declared is None else bool(declared)
 
 
-def _stream(metric: str | Callable) -> tuple[str, _MeanStream | _R2Stream]:
-    """A (log name, accumulator) pair for one entry of ``fit``'s ``metrics``."""
-    function = get(metric)
-    if function is confusion_matrix:
-        raise ValueError(
-            "confusion_matrix is not a scalar metric, so fit cannot log it; compute it after "
-            "training: cr.metrics.confusion_matrix(y, cr.predict(model, x))"
-        )
-    stream = _R2Stream() if function is r2_score else _MeanStream(function)
-    return getattr(function, "__name__", "metric"), stream
+def resolve(metrics) -> dict[str, Callable]:
+    """The metric functions of ``fit``'s ``metrics`` argument, keyed by the name each is logged
+    under (its ``__name__``: ``"acc"`` logs as ``"accuracy"``).
+
+    Args:
+        metrics: None, one name or function, or a sequence of them.
+
+    Raises:
+        ValueError: an unknown name, or ``confusion_matrix`` (not one number per epoch).
+
+    Example:
+        >>> list(resolve(["acc", "mae"]))
+        ['accuracy', 'mean_absolute_error']
+    """
+    if metrics is None:
+        entries: tuple = ()
+    elif isinstance(metrics, str) or callable(metrics):
+        entries = (metrics,)
+    else:
+        entries = tuple(metrics)
+    functions = {}
+    for entry in entries:
+        function = get(entry)
+        if function is confusion_matrix:
+            raise ValueError(
+                "confusion_matrix is not a scalar metric, so fit cannot log it; compute it after "
+                "training: cr.metrics.confusion_matrix(y, cr.predict(model, x))"
+            )
+        functions[getattr(function, "__name__", "metric")] = function
+    return functions
+
+
+def stream(function: Callable) -> _MeanStream | _R2Stream:
+    """An accumulator of a metric over an epoch's batches: ``update(y_true, y_pred)`` per batch,
+    then ``result()`` equals the metric over all of them (see the module docstring)."""
+    return _R2Stream() if function is r2_score else _MeanStream(function)
