@@ -1,8 +1,8 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
 from . import audio, data, datasets, models, nn, optim, text
-from . import explain as explain
 from .data import DataLoader
+from .explain import explain
 from .gradcheck import GradcheckError, gradcheck
 from .io import (
     LoadError,
