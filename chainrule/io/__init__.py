@@ -9,15 +9,17 @@ never pickle.
 - ``model``: ``save``/``load_model`` and ``save_state``/``load_state``.
 - ``checkpoint``: ``save_checkpoint``/``load_checkpoint`` for resumable training.
 
+Every file says what kind it is, and each loader insists on its kind.
+
 Example:
     >>> import os, tempfile
     >>> import chainrule as cr
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
-    >>> cr.save(cr.nn.Sequential(cr.nn.Linear(4, 2)), path)
-    >>> cr.load_model(path)
-    Sequential(
-      (0): Linear(in_features=4, out_features=2, bias=True)
-    )
+    >>> from chainrule.io import read_info
+    >>> folder, model = tempfile.mkdtemp(), cr.nn.Linear(4, 2)
+    >>> cr.save(model, os.path.join(folder, "model.safetensors"))
+    >>> cr.save_checkpoint(os.path.join(folder, "run.ckpt"), model=model, epoch=3)
+    >>> [read_info(os.path.join(folder, f))["kind"] for f in ("model.safetensors", "run.ckpt")]
+    ['model', 'checkpoint']
 """
 
 from .architecture import module_from_spec, module_spec
