@@ -174,6 +174,12 @@ def test_a_metric_without_a_declared_direction_needs_a_mode(blobs):
             "EarlyStopping: cannot tell whether a higher or lower 'val_f1' is better: declare "
             "it on the metric (f1.greater_is_better = True) or pass mode='max' or mode='min'")):
         _fit_tracked(blobs, [EarlyStopping(monitor="val_f1")], metrics=[f1])
+    with pytest.raises(ValueError, match=re.escape(
+            "ModelCheckpoint: cannot tell whether a higher or lower 'val_acuracy' is better: it "
+            "is neither the loss nor one of the metrics ['accuracy']; name a logged value, or "
+            "pass mode='max' or mode='min'")):
+        _fit_tracked(blobs, [ModelCheckpoint("unused", monitor="val_acuracy",
+                                             save_best_only=True)], metrics=["acc"])
     stop = EarlyStopping(monitor="val_f1", mode="max", patience=1)
     history, _ = _fit_tracked(blobs, [stop], metrics=[f1])
     assert stop.best == max(history.history["val_f1"][:stop.best_epoch + 1])
