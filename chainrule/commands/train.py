@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from .. import datasets, models, optim
 from ..data import train_test_split
@@ -57,7 +58,7 @@ def _layer_sizes(text: str) -> tuple[int, ...]:
 
 
 # The model and epochs ``chainrule train --data NAME`` uses unless told otherwise.
-_DATA_DEFAULTS = {
+_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
     "fashion-mnist": {"epochs": 10},
     "bbc-news": {"model": "bow", "epochs": 10},
     "tweet-sentiment": {"model": "bow", "epochs": 4},

@@ -11,7 +11,7 @@ floats, and callbacks run per batch only when they ask to (``on_batch_end``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 
 import numpy as np
 
@@ -102,7 +102,7 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
     if scheduler is not None:
         run_callbacks.append(LearningRateScheduler(scheduler))
     history = History()
-    steps = len(train_loader) if hasattr(train_loader, "__len__") else None
+    steps = len(train_loader) if isinstance(train_loader, Sized) else None
     history.params = {"epochs": int(epochs), "steps": steps}
     callback_list = CallbackList(
         [*run_callbacks, *callbacks], model=model, optimizer=optimizer, train_data=train_loader,
