@@ -1,15 +1,23 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
 from . import audio, data, datasets, models, nn, optim, text
-from . import explain as explain
 from .data import DataLoader
+from .explain import explain
 from .gradcheck import GradcheckError, gradcheck
-from .io import LoadError, load_metadata, load_model, load_state, save, save_state
+from .io import (
+    LoadError,
+    load_checkpoint,
+    load_metadata,
+    load_model,
+    load_state,
+    save,
+    save_checkpoint,
+    save_state,
+)
 from .ops import concatenate, maximum, minimum, stack, where
 from .random import get_rng_state, manual_seed, set_rng_state
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .train import callbacks, evaluate, fit, metrics, predict
-from .train.checkpoint import load_checkpoint, save_checkpoint
 
 __version__ = "0.1.0"
 

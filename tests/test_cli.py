@@ -200,3 +200,26 @@ def test_a_real_process_shows_no_traceback(tmp_path):
         run = _chainrule(*args, cwd=tmp_path)
         assert run.returncode == 2 and run.stdout == ""
         assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+
+
+def test_subcommand_modules_never_import_the_cli():
+    """cli.py imports every subcommand module explicitly; a subcommand importing chainrule.cli
+    back would close a circle (they share chainrule.commands.common instead)."""
+    import ast
+
+    importers = []
+    for path in sorted((_ROOT / "chainrule").rglob("*.py")):
+        module = ".".join(path.relative_to(_ROOT).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                target = ".".join(filter(None, (base, node.module)))
+                names = [target, *(f"{target}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            if "chainrule.cli" in names:
+                importers.append(module)
+    assert importers == []

@@ -7,22 +7,28 @@
 each formula term checked against the backward rules, and a whole-model gradient check
 against central differences. It only reads: training with and without it is identical.
 
+``cr.explain`` is the function ``explain``: ``chainrule/__init__.py`` exports it under the
+package's name. The package's other public names are importable from it as usual
+(``from chainrule.explain import GradientMonitor``) and also ride on the function as attributes,
+so ``cr.explain.GradientMonitor`` is the same class. (``import chainrule.explain as m`` binds
+the function too, as Python resolves it through the attribute: import names from the package.)
+
 Example:
     >>> import chainrule as cr
     >>> net = cr.nn.Sequential(cr.nn.Linear(2, 2), cr.nn.Sigmoid(), cr.nn.Linear(2, 1))
     >>> e = cr.explain(net, [[0.0, 1.0]], [[1.0]], loss="mse")
     >>> e.verified
     True
+    >>> cr.explain.GradientMonitor is GradientMonitor
+    True
 """
 
 from __future__ import annotations
 
-import sys
-import types
-
 from .check import LayerCheck, ParameterCheck, check_model
 from .explanation import Explanation, LayerView, Quantity
 from .explanation import build as _build
+from .monitor import GradientMonitor
 from .trace import record as _record
 
 __all__ = ["explain", "Explanation", "LayerView", "Quantity", "LayerCheck", "ParameterCheck",
@@ -64,20 +70,5 @@ def explain(model, x, y, loss="mse", check: bool = True, max_elements: int = 24)
     return explanation
 
 
-def __getattr__(name: str):
-    if name == "GradientMonitor":  # imported lazily: it pulls in the training callbacks
-        from .monitor import GradientMonitor
-
-        return GradientMonitor
-    raise AttributeError(f"module 'chainrule.explain' has no attribute {name!r}")
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``cr.explain(...)`` call the function while ``cr.explain.GradientMonitor`` and the
-    other names stay reachable on the same object."""
-
-    def __call__(self, *args, **kwargs) -> Explanation:
-        return explain(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+# The attributes that make ``cr.explain.NAME`` the package's ``NAME`` (see the docstring).
+explain.__dict__.update({name: globals()[name] for name in __all__ if name != "explain"})

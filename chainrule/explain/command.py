@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..commands.common import CommandError, load_data, load_model, positive_int
+
 __all__ = ["add_command", "run"]
 
 # Epochs at which the XOR run prints its loss: roughly logarithmic, so the whole fall shows.
@@ -21,8 +23,6 @@ _REPORT_EPOCHS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 1500, 2000, 5000, 10
 
 def add_command(subparsers) -> None:
     """Add ``explain`` to the ``chainrule`` command's subcommands."""
-    from ..cli import positive_int
-
     parser = subparsers.add_parser(
         "explain", help="every term of the chain rule for a network, numerically checked",
         description="Without MODEL: the worked textbook example (a 2-2-1 sigmoid network on "
@@ -46,8 +46,7 @@ def add_command(subparsers) -> None:
 
 
 def run(args) -> None:
-    from ..cli import CommandError
-
+    """Explain ``args.model`` on a batch of ``--data``, or without a model the XOR example."""
     if args.model is None:
         if args.data is not None:
             raise CommandError("--data needs a MODEL file to explain; without one, explain "
@@ -60,7 +59,6 @@ def run(args) -> None:
 
 
 def _model_file(args) -> None:
-    from ..cli import CommandError, load_data, load_model
     from . import explain
 
     model = load_model(args.model)

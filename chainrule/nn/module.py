@@ -21,8 +21,7 @@ from ..names import lookup
 from ..tensor import Tensor, no_grad
 from .functional._checks import ArgumentError
 
-__all__ = ["Module", "Parameter", "module_spec", "module_from_spec", "module_from_name",
-           "REGISTRY", "HookHandle"]
+__all__ = ["Module", "Parameter", "module_from_name", "REGISTRY", "HookHandle"]
 
 _hook_ids = itertools.count()
 REGISTRY: dict[str, type] = {}  # chainrule's own module classes, by name, for load_model
@@ -378,74 +377,6 @@ class Module:
         if print_fn is not None:
             print_fn(text)
         return text
-
-
-def module_spec(module: Module, custom_objects: dict[str, type] | None = None) -> dict:
-    """A JSON-able description ``{"class": name, "config": {...}}`` that rebuilds ``module``.
-
-    ``custom_objects`` names user classes that may appear (as ``module_from_spec`` takes them).
-
-    Raises:
-        TypeError: for a module class outside chainrule's registry or a constructor argument
-            that is not plain data; save such models with ``save_state`` instead.
-    """
-    name = type(module).__name__
-    classes = {**REGISTRY, **(custom_objects or {})}
-    if classes.get(name) is not type(module):
-        raise TypeError(
-            f"{name} is not a chainrule layer, so its architecture cannot be stored; save its "
-            "weights with cr.save_state and rebuild it in code (or pass custom_objects)"
-        )
-    return {"class": name, "config": {k: _spec_value(v, name, k, custom_objects)
-                                      for k, v in module.get_config().items()}}
-
-
-def _spec_value(value, owner: str, argument: str, custom_objects=None):
-    if isinstance(value, Module):
-        return {"__module__": module_spec(value, custom_objects)}
-    if isinstance(value, (list, tuple)):
-        return [_spec_value(v, owner, argument, custom_objects) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
-        return np.dtype(value).name
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(
-        f"{owner}: constructor argument {argument!r} = {value!r} is not plain data, so the "
-        "architecture cannot be stored; save the weights with cr.save_state instead"
-    )
-
-
-def module_from_spec(spec: dict, custom_objects: dict[str, type] | None = None) -> Module:
-    """Rebuild a module from ``module_spec`` output, using only registered classes."""
-    classes = {**REGISTRY, **(custom_objects or {})}
-    if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
-        raise ValueError(f"not a module spec: {spec!r:.200}")
-    cls = classes.get(spec["class"])
-    if cls is None:
-        raise ValueError(f"unknown layer class {spec['class']!r} in the architecture")
-    config = spec.get("config", {})
-    signature = inspect.signature(cls.__init__)
-    args, kwargs = [], {}
-    for name, value in config.items():
-        value = _from_spec_value(value, custom_objects)
-        parameter = signature.parameters.get(name)
-        if parameter is not None and parameter.kind is inspect.Parameter.VAR_POSITIONAL:
-            args.extend(value)
-        elif parameter is not None and parameter.kind is inspect.Parameter.VAR_KEYWORD:
-            kwargs.update(value)
-        else:
-            kwargs[name] = value
-    return cls(*args, **kwargs)
-
-
-def _from_spec_value(value, custom_objects):
-    if isinstance(value, dict) and "__module__" in value:
-        return module_from_spec(value["__module__"], custom_objects)
-    if isinstance(value, list):
-        return [_from_spec_value(v, custom_objects) for v in value]
-    return value
 
 
 def module_from_name(kind: str, name, table: dict[str, type[Module]], kwargs: dict,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import CommandError, load_model, positive_int
+from ..commands.common import CommandError, load_model, positive_int
 
 __all__ = ["add_command", "example_input"]
 

@@ -34,7 +34,7 @@ def add_command(subparsers) -> None:
 
 
 def run(args) -> None:
-    from ..cli import CommandError
+    from ..commands.common import CommandError
     from .server import PlaygroundServer
 
     try:

@@ -49,7 +49,7 @@ def build_model(config: Config, features: int, classes: int) -> nn.Sequential:
         if depth < len(sizes) - 1:
             if config.activation == "relu":
                 nn.init.kaiming_normal_(linear.weight, nonlinearity="relu", generator=generator)
-            layers.append(nn.activation(config.activation))
+            layers.append(nn.get_activation(config.activation))
     if config.loss == "mse":
         layers.append(nn.Sigmoid())
     return nn.Sequential(*layers)

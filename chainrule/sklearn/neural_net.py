@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-from ..nn.loss import loss as lookup_loss
+from ..nn.loss import get_loss as lookup_loss
 from ..optim import get as lookup_optimizer
 from .base import _Classification, _Estimator, _Regression, build_module
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..cli import CommandError, positive_int
+from ..commands.common import CommandError, positive_int
 
 __all__ = ["add_command"]
 

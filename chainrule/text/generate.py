@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..random import resolve
-from ..train.fit import _eval_mode
+from ..train import eval_mode
 from .vocab import Vocabulary
 
 __all__ = ["sample_logits", "generate"]
@@ -101,7 +101,7 @@ def generate(model, vocabulary: Vocabulary, prompt: str = "", length: int = 200,
     # The special tokens are never targets worth writing: no text is padding or "unknown".
     excluded = [i for i in (vocabulary.pad_id, vocabulary.unk_id) if i is not None]
     sampled: list[int] = []
-    with _eval_mode(model):
+    with eval_mode(model):
         logits, state = model(ids[None, :], None)
         while len(sampled) < length:
             token = int(sample_logits(logits.data[0, -1], temperature, top_k, rng, excluded))

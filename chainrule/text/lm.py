@@ -20,7 +20,7 @@ from ..nn.utils import clip_grad_norm_
 from ..optim import Adam
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..random import resolve
-from ..train.fit import _eval_mode
+from ..train import eval_mode
 from .batch import stream_batches
 
 __all__ = ["train_language_model", "evaluate_language_model"]
@@ -47,7 +47,7 @@ def evaluate_language_model(model, ids, batch_size: int = 32, seq_len: int = 250
         ids ``(L,)``; returns a float.
     """
     total, count, state = 0.0, 0, None
-    with _eval_mode(model):
+    with eval_mode(model):
         for x, y in stream_batches(ids, batch_size, seq_len):
             loss, state = _window_loss(model, x, y, state, reduction="sum")
             total += float(loss.data)

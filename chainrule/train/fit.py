@@ -1,166 +1,31 @@
-"""``fit``, ``evaluate`` and ``predict``: the training loop, in the Keras manner.
+"""``fit``: the training loop, in the Keras manner — a train step per batch, an evaluation step
+per epoch, and a list of callbacks around them.
 
-Each training step is the five steps of backpropagation, written out in ``fit``'s loop::
-
-    pred = model(x)                 # 1. forward: the network's output for the batch
-    loss_value = loss_fn(pred, y)   # 2. loss: one number saying how wrong it is
-    optimizer.zero_grad()           # 3. clear the gradients of the previous step
-    loss_value.backward()           # 4. backward: d loss / d parameter for every parameter
-    optimizer.step()                # 5. update: move the parameters against their gradient
-
-Everything else per batch is bookkeeping kept as cheap as the math allows: the loss and metric
-sums are plain floats, and callbacks run per batch only when they ask to (``on_batch_end``).
+``fit`` resolves its arguments, then repeats ``train_step`` (``chainrule.train.steps``) over the
+batches and ``evaluate_batches`` over the validation data; everything else it does is a
+callback: the progress display, a learning-rate schedule (``scheduler=``), and the user's. The
+per-batch bookkeeping is kept as cheap as the math allows: the loss and metric sums are plain
+floats, and callbacks run per batch only when they ask to (``on_batch_end``).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 
 import numpy as np
 
-from ..data import DataLoader
 from ..nn.module import Module
-from ..tensor import Tensor, no_grad
-from .callbacks import BackupAndRestore, Callback, LearningRateScheduler, _runs_per_batch
+from .arguments import as_loader, as_pair, resolve_loss, resolve_optimizer
+from .callbacks import Callback, CallbackList, LearningRateScheduler
+from .evaluate import evaluate_batches
 from .history import History
-from .metrics import _stream
+from .metrics import resolve
 from .progress import progress_callback
+from .steps import train_step
+from .tally import Tally
 
-__all__ = ["fit", "evaluate", "predict"]
-
-
-class _Tally:
-    """Running loss and metrics over an epoch, weighted by batch size."""
-
-    __slots__ = ("count", "loss_total", "names", "streams")
-
-    def __init__(self, metrics: Sequence):
-        pairs = [_stream(m) for m in metrics]
-        self.names = [name for name, _ in pairs]
-        self.streams = [stream for _, stream in pairs]
-        self.loss_total = 0.0
-        self.count = 0
-
-    def update(self, loss_value: float | None, y: np.ndarray, pred: np.ndarray) -> None:
-        n = len(y)
-        if loss_value is not None:
-            self.loss_total += loss_value * n
-        self.count += n
-        for stream in self.streams:
-            stream.update(y, pred)
-
-    def results(self, prefix: str = "", with_loss: bool = True) -> dict[str, float]:
-        logs = {}
-        if with_loss:
-            logs[prefix + "loss"] = self.loss_total / self.count if self.count else float("nan")
-        for name, stream in zip(self.names, self.streams):
-            logs[prefix + name] = stream.result()
-        return logs
-
-
-def _metric_list(metrics) -> Sequence:
-    if metrics is None:
-        return ()
-    if isinstance(metrics, str) or callable(metrics):
-        return (metrics,)
-    return tuple(metrics)
-
-
-def _resolve_loss(loss, owner: str) -> Callable:
-    if isinstance(loss, str) or callable(loss):
-        from ..nn.loss import get_loss  # the one name lookup for losses
-
-        return get_loss(loss)
-    raise TypeError(f"{owner}: loss must be a callable or a name such as 'cross_entropy', got "
-                    f"{type(loss).__name__}")
-
-
-def _resolve_optimizer(optimizer, model: Module):
-    if isinstance(optimizer, (str, type)):
-        from .. import optim
-
-        return optim.get(optimizer, model.parameters())
-    if not hasattr(optimizer, "step") or not hasattr(optimizer, "zero_grad"):
-        raise TypeError(f"fit: optimizer must be an Optimizer or a name such as 'adam', got "
-                        f"{type(optimizer).__name__}")
-    return optimizer
-
-
-def _loader(data, *, owner: str, role: str, batch_size: int, shuffle: bool = False,
-            seed: int | None = None):
-    """A ``DataLoader`` for ``(x, y)`` arrays; a loader or other iterable of batches (such as a
-    list of ``(x, y)`` pairs) as is."""
-    if isinstance(data, (tuple, list)) and not any(isinstance(d, (tuple, list)) for d in data):
-        if len(data) != 2:
-            raise ValueError(f"{owner}: {role} must be a pair (x, y) or a DataLoader, got a "
-                             f"{type(data).__name__} of {len(data)} items")
-        x, y = (Tensor(a).data for a in data)  # lists follow Tensor's dtypes (float32, int64)
-        if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
-            raise ValueError(f"{owner}: {role} x has shape {x.shape} and y has shape {y.shape}; "
-                             "they need the same number of samples (first axis)")
-        if len(x) == 0:
-            raise ValueError(f"{owner}: {role} is empty")
-        return DataLoader((x, y), batch_size=batch_size, shuffle=shuffle, seed=seed)
-    if isinstance(data, (np.ndarray, Tensor)):
-        raise TypeError(f"{owner}: {role} must be a pair (x, y) or a DataLoader, got a single "
-                        "array; pass the targets too: (x, y)")
-    if not isinstance(data, Iterable):
-        raise TypeError(f"{owner}: {role} must be a pair (x, y) or a DataLoader, got "
-                        f"{type(data).__name__}")
-    return data
-
-
-def _pair(batch, owner: str) -> tuple[Tensor, Tensor]:
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        what = f"a {len(batch)}-tuple" if isinstance(batch, (tuple, list)) else type(batch).__name__
-        raise ValueError(f"{owner}: each batch must be a pair (x, y), got {what}")
-    x, y = batch
-    return (x if isinstance(x, Tensor) else Tensor(x)), (y if isinstance(y, Tensor) else Tensor(y))
-
-
-def _loss_error(owner: str, pred: Tensor, y: Tensor, error: Exception) -> Exception:
-    """Rephrase a loss failure on the first pairing of predictions and targets."""
-    hint = ""
-    if pred.ndim == y.ndim + 1 and y.dtype.kind == "f":
-        hint = "; for class labels use integers: y.astype('int64')"
-    elif pred.ndim == y.ndim + 1 or pred.shape != y.shape:
-        hint = "; the targets must match the model's output (reshape y, or check the last layer)"
-    return (TypeError if isinstance(error, TypeError) else ValueError)(
-        f"{owner}: the loss failed on the model's output of shape {pred.shape} ({pred.dtype}) and "
-        f"targets of shape {y.shape} ({y.dtype}): {error}{hint}"
-    )
-
-
-@contextlib.contextmanager
-def _eval_mode(model: Module):
-    """Evaluation mode and no graph inside; the model's previous mode afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
-def _evaluate_loader(model: Module, loader, loss_fn: Callable | None, metrics: Sequence,
-                     owner: str, prefix: str = "") -> dict[str, float]:
-    tally = _Tally(metrics)
-    with _eval_mode(model):
-        for batch in loader:
-            x, y = _pair(batch, owner)
-            pred = model(x)
-            value = None
-            if loss_fn is not None:
-                try:
-                    value = float(loss_fn(pred, y).data)
-                except (ValueError, TypeError) as error:
-                    raise _loss_error(owner, pred, y, error) from error
-            tally.update(value, y.data, pred.data)
-    if tally.count == 0:
-        raise ValueError(f"{owner}: the data gave no batches")
-    return tally.results(prefix, with_loss=loss_fn is not None)
+__all__ = ["fit"]
 
 
 def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_data=None,
@@ -169,9 +34,11 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         validation_batch_size: int = 256) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_data``; return the ``History``.
 
-    Every batch runs forward → loss → zero_grad → backward → step (see the module docstring).
-    Reported values are averages over the epoch weighted by batch size; the training metrics
-    are those of the batches as they were trained (dropout on, weights moving), as in Keras.
+    Every batch runs the training step (forward → loss → zero_grad → backward → step, see
+    ``chainrule.train.steps``); every epoch ends with the evaluation step over
+    ``validation_data`` and the callbacks' ``on_epoch_end``. Reported values are averages over
+    the epoch weighted by batch size; the training metrics are those of the batches as they
+    were trained (dropout on, weights moving), as in Keras.
 
     Args:
         model: the ``Module`` to train (put in training mode; its previous mode is restored
@@ -187,14 +54,15 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         validation_data: ``(x, y)`` or a loader, evaluated after each epoch in evaluation mode;
             adds ``val_loss`` and ``val_<metric>``.
         metrics: names (``'accuracy'``, ``'top_k_accuracy'``, ``'mae'``, ``'r2'``) or
-            functions ``f(y_true, y_pred) -> float`` of NumPy arrays.
+            functions ``f(y_true, y_pred) -> float`` of NumPy arrays; a function of yours that
+            a callback monitors declares which way is better (``f.greater_is_better = True``).
         callbacks: ``Callback`` objects (``cr.callbacks.EarlyStopping(...)``, …).
         progress: True (a bar in a terminal, one line per epoch otherwise), ``'bar'``,
             ``'lines'`` or False.
         batch_size, shuffle, seed: how ``(x, y)`` training arrays are batched. ``seed=None``
             draws the shuffling seed from the global generator (``cr.manual_seed``).
-        scheduler: a learning-rate scheduler stepped after every epoch (the same as
-            ``callbacks=[cr.callbacks.LearningRateScheduler(scheduler)]``).
+        scheduler: a learning-rate scheduler stepped after every epoch; shorthand for
+            ``callbacks=[cr.callbacks.LearningRateScheduler(scheduler)]``.
         validation_batch_size: batch size for ``(x, y)`` validation arrays.
 
     Returns:
@@ -215,159 +83,77 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         >>> history = cr.fit(model, (x, y), loss="cross_entropy",
         ...                  optimizer=cr.optim.SGD(model.parameters(), lr=0.1),
         ...                  epochs=3, progress=False)
-        >>> sorted(history.history)
-        ['accuracy', 'loss', 'lr']
+        >>> sorted(history.history), len(history.epoch)
+        (['accuracy', 'loss', 'lr'], 3)
     """
     if not isinstance(model, Module):
         raise TypeError(f"fit: model must be a chainrule Module, got {type(model).__name__}")
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-    loss_fn = _resolve_loss(loss, "fit")
-    optimizer = _resolve_optimizer(optimizer, model)
-    metrics = _metric_list(metrics)
-    _Tally(metrics)  # fail on an unknown metric now, not after the first epoch
-    train_loader = _loader(train_data, owner="fit", role="train_data", batch_size=batch_size,
-                           shuffle=shuffle, seed=seed)
-    val_loader = None if validation_data is None else _loader(
+    loss_fn = resolve_loss(loss, "fit")
+    optimizer = resolve_optimizer(optimizer, model)
+    metric_functions = resolve(metrics)
+    train_loader = as_loader(train_data, owner="fit", role="train_data", batch_size=batch_size,
+                             shuffle=shuffle, seed=seed)
+    val_loader = None if validation_data is None else as_loader(
         validation_data, owner="fit", role="validation_data", batch_size=validation_batch_size)
 
-    callbacks = list(callbacks)
-    for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise TypeError(f"fit: callbacks must be Callback objects, got "
-                            f"{type(callback).__name__}")
+    run_callbacks = [c for c in (progress_callback(progress),) if c is not None]
     if scheduler is not None:
-        callbacks.insert(0, LearningRateScheduler(scheduler))
-    display = progress_callback(progress)
-    if display is not None:
-        callbacks.insert(0, display)
-    # The backup runs last: it restores the others' state after they reset themselves in
-    # on_train_begin, and saves it after they have updated it in on_epoch_end.
-    callbacks.sort(key=lambda c: isinstance(c, BackupAndRestore))
-    if scheduler is None:
-        scheduler = next((c.schedule for c in callbacks
-                          if isinstance(c, LearningRateScheduler) and c.is_scheduler), None)
-
+        run_callbacks.append(LearningRateScheduler(scheduler))
     history = History()
-    steps = len(train_loader) if hasattr(train_loader, "__len__") else None
+    steps = len(train_loader) if isinstance(train_loader, Sized) else None
     history.params = {"epochs": int(epochs), "steps": steps}
-    for callback in callbacks:
-        callback.set_context(model=model, optimizer=optimizer, scheduler=scheduler,
-                             train_data=train_loader, history=history, params=history.params,
-                             callbacks=callbacks)
-    per_batch = [c for c in callbacks if _runs_per_batch(c)]
+    callback_list = CallbackList(
+        [*run_callbacks, *callbacks], model=model, optimizer=optimizer, train_data=train_loader,
+        history=history, params=history.params, metrics=metric_functions)
+    step = functools.partial(train_step, model, loss_fn, optimizer)
 
     was_training = model.training
     model.stop_training = False
-    for callback in callbacks:
-        callback.on_train_begin()
+    callback_list.on_train_begin()
     try:
         epoch = len(history.epoch)  # > 0 when BackupAndRestore resumed a run
         while epoch < epochs and not model.stop_training:
             model.train()
-            for callback in callbacks:
-                callback.on_epoch_begin(epoch)
-            groups = getattr(optimizer, "param_groups", None)  # absent in hand-made optimizers
-            lr = float(groups[0]["lr"]) if groups else None
-            tally = _Tally(metrics)
-            for batch, pair in enumerate(train_loader):
-                x, y = _pair(pair, "fit")
-                pred = model(x)                     # 1. forward
-                try:
-                    loss_value = loss_fn(pred, y)   # 2. loss
-                except (ValueError, TypeError) as error:
-                    raise _loss_error("fit", pred, y, error) from error
-                optimizer.zero_grad()               # 3. clear the old gradients
-                loss_value.backward()               # 4. backward
-                optimizer.step()                    # 5. update
-                tally.update(float(loss_value.data), y.data, pred.data)
-                if per_batch:
-                    batch_logs = tally.results()
-                    for callback in per_batch:
-                        callback.on_batch_end(batch, batch_logs)
-                if model.stop_training:
-                    break
-            if tally.count == 0:
-                raise ValueError("fit: train_data gave no batches")
-            logs = tally.results()
+            callback_list.on_epoch_begin(epoch)
+            lr = _learning_rate(optimizer)
+            logs = _train_epoch(model, step, train_loader, metric_functions, callback_list)
             if val_loader is not None:
-                logs.update(_evaluate_loader(model, val_loader, loss_fn, metrics,
+                logs.update(evaluate_batches(model, val_loader, loss_fn, metric_functions,
                                              "fit (validation)", prefix="val_"))
             if lr is not None:
                 logs["lr"] = lr
             history.append(epoch, logs)
-            for callback in callbacks:
-                callback.on_epoch_end(epoch, logs)
+            callback_list.on_epoch_end(epoch, logs)
             epoch += 1
     finally:
         model.train(was_training)
-    final = {k: v[-1] for k, v in history.history.items()} if history.epoch else {}
-    for callback in callbacks:
-        callback.on_train_end(final)
+    callback_list.on_train_end({k: v[-1] for k, v in history.history.items()}
+                               if history.epoch else {})
     return history
 
 
-def evaluate(model: Module, data, *, loss=None, metrics=("accuracy",), batch_size: int = 256
-             ) -> dict[str, float]:
-    """Loss and metrics of ``model`` on ``data``, in evaluation mode without a graph.
-
-    Args:
-        model: the model (its mode is restored afterwards).
-        data: ``(x, y)`` arrays or a ``DataLoader`` of ``(x, y)`` batches.
-        loss: a loss callable or name; omitted, no ``"loss"`` is reported.
-        metrics: as in ``fit``.
-        batch_size: batch size for arrays.
-
-    Returns:
-        ``{"loss": …, "accuracy": …}``: averages over all samples.
-
-    **Shape**: as in ``fit``.
-
-    Example:
-        >>> import numpy as np, chainrule as cr
-        >>> model = cr.nn.Sequential(cr.nn.Linear(2, 2))
-        >>> cr.evaluate(model, (np.ones((4, 2), np.float32), np.array([0, 1, 1, 0])),
-        ...             loss="cross_entropy")
-        {'loss': ..., 'accuracy': 0.5}
-    """
-    loss_fn = None if loss is None else _resolve_loss(loss, "evaluate")
-    loader = _loader(data, owner="evaluate", role="data", batch_size=batch_size)
-    return _evaluate_loader(model, loader, loss_fn, _metric_list(metrics), "evaluate")
+def _train_epoch(model: Module, step: Callable, batches: Iterable,
+                 metrics: Mapping[str, Callable], callbacks: CallbackList) -> dict[str, float]:
+    """One pass of ``step`` over ``batches``; the epoch's loss and metrics, weighted by batch
+    size. Stops after the batch in which a callback sets ``model.stop_training``."""
+    tally = Tally(metrics)
+    per_batch = callbacks.per_batch
+    for batch, pair in enumerate(batches):
+        x, y = as_pair(pair, "fit")
+        loss_value, pred = step(x, y)
+        tally.update(loss_value, y.data, pred)
+        if per_batch:
+            callbacks.on_batch_end(batch, tally.results())
+        if model.stop_training:
+            break
+    if tally.count == 0:
+        raise ValueError("fit: train_data gave no batches")
+    return tally.results()
 
 
-def predict(model: Module, x, batch_size: int = 256) -> np.ndarray:
-    """The model's outputs for ``x``, batch by batch, in evaluation mode without a graph.
-
-    Args:
-        model: the model (its mode is restored afterwards).
-        x: an array (or Tensor) of inputs, or a ``DataLoader`` whose batches' first field
-            is the input.
-        batch_size: samples per forward pass for arrays (memory, not results).
-
-    Returns:
-        the outputs concatenated along the first axis, as a NumPy array.
-
-    **Shape**: x ``(N, *features)`` → output ``(N, *outputs)``.
-
-    Example:
-        >>> import numpy as np, chainrule as cr
-        >>> model = cr.nn.Sequential(cr.nn.Linear(3, 2))
-        >>> cr.predict(model, np.zeros((5, 3), np.float32)).shape
-        (5, 2)
-    """
-    if isinstance(x, (np.ndarray, Tensor, list, tuple)):
-        array = Tensor(x).data
-        if array.ndim == 0:
-            raise ValueError("predict: x must have a sample axis, got a scalar")
-        batches = DataLoader(array, batch_size=batch_size, shuffle=False)
-    else:
-        batches = x
-    outputs = []
-    with _eval_mode(model):
-        for batch in batches:
-            inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
-            out = model(inputs if isinstance(inputs, Tensor) else Tensor(inputs))
-            outputs.append(out.data)
-    if not outputs:
-        raise ValueError("predict: x gave no batches")
-    return np.concatenate(outputs, axis=0)
+def _learning_rate(optimizer) -> float | None:
+    """The first parameter group's rate as the epoch starts (None for a hand-made optimizer)."""
+    groups = getattr(optimizer, "param_groups", None)
+    return float(groups[0]["lr"]) if groups else None

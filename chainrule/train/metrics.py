@@ -4,9 +4,15 @@ Every metric takes ``(y_true, y_pred)`` in scikit-learn's order and accepts NumP
 ``cr.Tensor``. Classification metrics accept predicted labels or class scores (logits or
 probabilities, the class axis last), so a model's raw output can be passed as it is.
 
+Each metric declares which way is better (``greater_is_better``), so callbacks that keep the best
+model or stop early never guess from the name; a metric of your own declares it the same way::
+
+    def precision(y_true, y_pred): ...
+    precision.greater_is_better = True
+
 ``cr.fit`` streams these over batches: the mean-type metrics (accuracy, top-k accuracy, MAE) are
 averaged weighted by batch size, and R² keeps exact running sums (``_R2Stream``), so an epoch's
-value equals the metric over the whole epoch's predictions.
+value equals the metric over the whole epoch's predictions (``stream``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from ..tensor import Tensor
 
 __all__ = [
     "accuracy", "top_k_accuracy", "confusion_matrix", "mean_absolute_error", "r2_score", "get",
+    "greater_is_better", "resolve", "stream",
 ]
 
 
@@ -214,6 +221,11 @@ class _R2Stream:
         return float(np.mean(scores))
 
 
+accuracy.greater_is_better = True  # type: ignore[attr-defined]
+top_k_accuracy.greater_is_better = True  # type: ignore[attr-defined]
+mean_absolute_error.greater_is_better = False  # type: ignore[attr-defined]
+r2_score.greater_is_better = True  # type: ignore[attr-defined]
+
 _METRICS: dict[str, Callable] = {
     "accuracy": accuracy,
     "acc": accuracy,
@@ -235,13 +247,51 @@ def get(name: str | Callable) -> Callable:
     return lookup("metric", name, _METRICS, also=", or a callable")
 
 
-def _stream(metric: str | Callable) -> tuple[str, _MeanStream | _R2Stream]:
-    """A (log name, accumulator) pair for one entry of ``fit``'s ``metrics``."""
-    function = get(metric)
-    if function is confusion_matrix:
-        raise ValueError(
-            "confusion_matrix is not a scalar metric, so fit cannot log it; compute it after "
-            "training: cr.metrics.confusion_matrix(y, cr.predict(model, x))"
-        )
-    stream = _R2Stream() if function is r2_score else _MeanStream(function)
-    return getattr(function, "__name__", "metric"), stream
+def greater_is_better(metric: str | Callable) -> bool | None:
+    """Whether higher values of ``metric`` (a name or a function) are better: what the metric
+    declares in its ``greater_is_better`` attribute, or None when it declares nothing.
+
+    Example:
+        >>> greater_is_better("accuracy"), greater_is_better("mae")
+        (True, False)
+    """
+    declared = getattr(get(metric), "greater_is_better", None)
+    return None if declared is None else bool(declared)
+
+
+def resolve(metrics) -> dict[str, Callable]:
+    """The metric functions of ``fit``'s ``metrics`` argument, keyed by the name each is logged
+    under (its ``__name__``: ``"acc"`` logs as ``"accuracy"``).
+
+    Args:
+        metrics: None, one name or function, or a sequence of them.
+
+    Raises:
+        ValueError: an unknown name, or ``confusion_matrix`` (not one number per epoch).
+
+    Example:
+        >>> list(resolve(["acc", "mae"]))
+        ['accuracy', 'mean_absolute_error']
+    """
+    if metrics is None:
+        entries: tuple = ()
+    elif isinstance(metrics, str) or callable(metrics):
+        entries = (metrics,)
+    else:
+        entries = tuple(metrics)
+    functions = {}
+    for entry in entries:
+        function = get(entry)
+        if function is confusion_matrix:
+            raise ValueError(
+                "confusion_matrix is not a scalar metric, so fit cannot log it; compute it after "
+                "training: cr.metrics.confusion_matrix(y, cr.predict(model, x))"
+            )
+        functions[getattr(function, "__name__", "metric")] = function
+    return functions
+
+
+def stream(function: Callable) -> _MeanStream | _R2Stream:
+    """An accumulator of a metric over an epoch's batches: ``update(y_true, y_pred)`` per batch,
+    then ``result()`` equals the metric over all of them (see the module docstring)."""
+    return _R2Stream() if function is r2_score else _MeanStream(function)

@@ -68,3 +68,18 @@ def test_a_model_that_does_not_fit_the_data(capsys, tmp_path):
     assert code == 2 and err.count("\n") == 1 and "expected input of shape (..., 3)" in err
     code, _, err = _run(capsys, str(tmp_path / "small.safetensors"), "--data", "nowhere")
     assert code == 2 and "nowhere" in err and err.count("\n") == 1
+
+
+def test_cr_explain_is_a_plain_function_and_the_package_a_plain_module():
+    """``cr.explain(...)`` is the function itself, no module with a swapped class; the package's
+    names stay importable from it and reachable on the function."""
+    import sys
+    import types
+
+    from chainrule.explain import Explanation, GradientMonitor
+
+    package = sys.modules["chainrule.explain"]
+    assert type(package) is types.ModuleType
+    assert isinstance(cr.explain, types.FunctionType) and cr.explain is package.explain
+    assert cr.explain.GradientMonitor is GradientMonitor
+    assert cr.explain.Explanation is Explanation

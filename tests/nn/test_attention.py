@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.nn.module import module_from_spec, module_spec
+from chainrule.io import module_from_spec, module_spec
 
 from .test_recurrent import gradcheck_module
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.nn.module import module_from_spec, module_spec
+from chainrule.io import module_from_spec, module_spec
 
 
 def _images(*shape, dtype=np.float32, seed=0):

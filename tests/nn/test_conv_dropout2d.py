@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.io import module_from_spec, module_spec
 from chainrule.nn.dropout2d import dropout2d
-from chainrule.nn.module import module_from_spec, module_spec
 
 
 def _ones(*shape, dtype=np.float32):

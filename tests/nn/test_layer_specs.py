@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.nn.module import module_from_spec, module_spec
+from chainrule.io import module_from_spec, module_spec
 
 LAYERS = [
     cr.nn.Linear(3, 2), cr.nn.Linear(3, 2, bias=False, dtype=np.float64, generator=4),

@@ -8,7 +8,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
-from chainrule.nn.module import module_from_spec, module_spec
+from chainrule.io import module_from_spec, module_spec
 
 REDUCTIONS = ("mean", "sum", "none")
 RNG = np.random.default_rng(0)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.nn.module import module_from_spec, module_spec
+from chainrule.io import module_from_spec, module_spec
 
 LAYERS = {"RNN": cr.nn.RNN, "LSTM": cr.nn.LSTM, "GRU": cr.nn.GRU}
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}

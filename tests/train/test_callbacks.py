@@ -101,6 +101,109 @@ def test_model_checkpoint_best_only_keeps_the_best_weights(blobs, tmp_path):
         assert np.array_equal(state[name], value), name
 
 
+# ------------------------------------------------------------------ which way is better
+def precision(y_true, y_pred):
+    """Macro precision over the classes predicted at least once: higher is better."""
+    counts = cr.metrics.confusion_matrix(y_true, y_pred, num_classes=y_pred.shape[-1])
+    predicted = counts.sum(axis=0)
+    return float(np.mean(np.diag(counts)[predicted > 0] / predicted[predicted > 0]))
+
+
+precision.greater_is_better = True
+
+
+def true_class_probability(y_true, y_pred):
+    """The mean softmax probability of the true class: higher is better, and smooth."""
+    p = cr.Tensor(y_pred).softmax(axis=-1).data
+    return float(p[np.arange(len(y_true)), y_true].mean())
+
+
+true_class_probability.greater_is_better = True
+
+
+def _fit_tracked(blobs, callbacks, epochs=6, metrics=("accuracy", precision,
+                                                       true_class_probability)):
+    """Train with SGD at lr 0.01 (slow enough that the validation values move every epoch);
+    returns the history and each epoch's weights."""
+    cr.manual_seed(0)
+    model = mlp()
+    saved = []
+
+    class Track(cr.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            saved.append({k: v.copy() for k, v in self.model.state_dict().items()})
+
+    history = _fit(model, blobs[0], epochs=epochs, validation_data=blobs[1], metrics=metrics,
+                   optimizer=cr.optim.SGD(model.parameters(), lr=0.01),
+                   callbacks=[Track(), *callbacks])
+    return history, saved
+
+
+@pytest.mark.parametrize("monitor, best", [
+    ("val_loss", np.argmin), ("loss", np.argmin), ("val_accuracy", np.argmax),
+    ("val_precision", np.argmax), ("val_true_class_probability", np.argmax),
+])
+def test_model_checkpoint_keeps_the_best_model_as_its_metric_declares(blobs, tmp_path, monitor,
+                                                                       best):
+    path = tmp_path / "best.safetensors"
+    check = ModelCheckpoint(path, monitor=monitor, save_best_only=True, save_weights_only=True)
+    history, saved = _fit_tracked(blobs, [check])
+    values = history.history[monitor]
+    assert best(values) != (np.argmax if best is np.argmin else np.argmin)(values)  # can fail
+    state = cr.load_state(path)
+    for name, value in saved[int(best(values))].items():
+        assert np.array_equal(state[name], value), name
+
+
+def test_early_stopping_follows_a_metric_that_should_rise(blobs):
+    stop = EarlyStopping(monitor="val_true_class_probability", patience=1)
+    history, _ = _fit_tracked(blobs, [stop])
+    assert np.all(np.diff(history.history["val_true_class_probability"]) > 0)
+    assert history.epoch == [0, 1, 2, 3, 4, 5] and stop.best_epoch == 5
+    stop = EarlyStopping(monitor="val_precision", patience=1, restore_best_weights=True)
+    history, _ = _fit_tracked(blobs, [stop])
+    assert stop.best_epoch == int(np.argmax(history.history["val_precision"])) > 0
+    assert stop.best == max(history.history["val_precision"])
+
+
+def test_a_metric_without_a_declared_direction_needs_a_mode(blobs):
+    def f1(y_true, y_pred):
+        return precision(y_true, y_pred)
+
+    with pytest.raises(ValueError, match=re.escape(
+            "EarlyStopping: cannot tell whether a higher or lower 'val_f1' is better: declare "
+            "it on the metric (f1.greater_is_better = True) or pass mode='max' or mode='min'")):
+        _fit_tracked(blobs, [EarlyStopping(monitor="val_f1")], metrics=[f1])
+    with pytest.raises(ValueError, match=re.escape(
+            "ModelCheckpoint: cannot tell whether a higher or lower 'val_acuracy' is better: it "
+            "is neither the loss nor one of the metrics ['accuracy']; name a logged value, or "
+            "pass mode='max' or mode='min'")):
+        _fit_tracked(blobs, [ModelCheckpoint("unused", monitor="val_acuracy",
+                                             save_best_only=True)], metrics=["acc"])
+    stop = EarlyStopping(monitor="val_f1", mode="max", patience=1)
+    history, _ = _fit_tracked(blobs, [stop], metrics=[f1])
+    assert stop.best == max(history.history["val_f1"][:stop.best_epoch + 1])
+
+
+def test_plateau_scheduler_must_agree_with_the_metric(blobs):
+    model = mlp()
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.1)
+    plateau = cr.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=0)  # mode="min"
+    with pytest.raises(ValueError, match=re.escape(
+            "LearningRateScheduler: ReduceLROnPlateau has mode='min' but a higher "
+            "'val_accuracy' is better; build it with mode='max'")):
+        _fit(model, blobs[0], optimizer=optimizer, validation_data=blobs[1],
+             callbacks=[LearningRateScheduler(plateau, monitor="val_accuracy")])
+    optimizer.param_groups[0]["lr"] = 0.01
+    plateau = cr.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5,
+                                                      patience=0)
+    history = _fit(model, blobs[0], optimizer=optimizer, validation_data=blobs[1], epochs=4,
+                   metrics=[true_class_probability], callbacks=[
+                       LearningRateScheduler(plateau, monitor="val_true_class_probability")])
+    assert np.all(np.diff(history.history["val_true_class_probability"]) > 0)
+    assert history.history["lr"] == [0.01] * 4  # a rising value is no plateau
+
+
 # ------------------------------------------------------------------ learning rates
 def test_learning_rate_function_schedule(blobs):
     history = _fit(mlp(), blobs[0], epochs=4, callbacks=[

@@ -149,6 +149,32 @@ def test_predict_in_eval_mode_without_a_graph(blobs):
     np.testing.assert_array_equal(cr.predict(model, DataLoader((x,), batch_size=7)), out)
 
 
+def test_eval_mode_restores_the_mode_also_after_an_error():
+    model = mlp(dropout=0.5)
+    for before in (True, False):
+        model.train(before)
+        with pytest.raises(RuntimeError, match="inside"), cr.train.eval_mode(model):
+            assert not model.training and not cr.is_grad_enabled()
+            raise RuntimeError("inside")
+        assert model.training is before and cr.is_grad_enabled()
+
+
+def test_fit_scheduler_is_a_learning_rate_scheduler_callback(blobs):
+    """fit(scheduler=s) and callbacks=[LearningRateScheduler(s)] are one path: the same run."""
+    histories = []
+    for by_argument in (True, False):
+        cr.manual_seed(0)
+        model = mlp()
+        optimizer = cr.optim.SGD(model.parameters(), lr=0.1)
+        scheduler = cr.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+        options = ({"scheduler": scheduler} if by_argument else
+                   {"callbacks": [cr.callbacks.LearningRateScheduler(scheduler)]})
+        histories.append(_fit(model, blobs[0], epochs=3, shuffle=False, optimizer=optimizer,
+                              **options).history)
+    assert histories[0] == histories[1]
+    assert histories[0]["lr"] == pytest.approx([0.1, 0.05, 0.025])
+
+
 def test_regression_with_mse_and_regression_metrics():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3)).astype(np.float32)

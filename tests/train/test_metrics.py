@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.train.metrics import _stream
+from chainrule.train.metrics import resolve, stream
 
 skm = pytest.importorskip("sklearn.metrics")  # the reference; CI installs scikit-learn
 
@@ -69,11 +69,12 @@ def test_streaming_over_uneven_batches_equals_the_whole(name):
     else:  # a large offset: the streamed R² must not lose precision to cancellation
         y = 1e4 + rng.normal(size=(200, 2))
         pred = y + rng.normal(scale=0.5, size=y.shape)
-    log_name, stream = _stream(name)
+    ((log_name, function),) = resolve(name).items()
+    accumulator = stream(function)
     for start, stop in ((0, 7), (7, 100), (100, 101), (101, 200)):
-        stream.update(y[start:stop], pred[start:stop])
+        accumulator.update(y[start:stop], pred[start:stop])
     assert log_name == cr.metrics.get(name).__name__
-    assert stream.result() == pytest.approx(cr.metrics.get(name)(y, pred), rel=1e-9)
+    assert accumulator.result() == pytest.approx(cr.metrics.get(name)(y, pred), rel=1e-9)
 
 
 def test_get_resolves_names_and_callables():
@@ -87,6 +88,19 @@ def test_get_resolves_names_and_callables():
     assert cr.metrics.get(custom) is custom
     with pytest.raises(ValueError, match="unknown metric 'f1'.*accuracy"):
         cr.metrics.get("f1")
+
+
+def test_each_metric_declares_which_way_is_better():
+    declared = {name: cr.metrics.greater_is_better(name)
+                for name in ("accuracy", "acc", "top5", "mae", "r2")}
+    assert declared == {"accuracy": True, "acc": True, "top5": True, "mae": False, "r2": True}
+
+    def f1(y_true, y_pred):
+        return 0.0
+
+    assert cr.metrics.greater_is_better(f1) is None
+    f1.greater_is_better = True
+    assert cr.metrics.greater_is_better(f1) is True
 
 
 def test_errors_name_the_metric_shapes_and_dtypes():
@@ -106,4 +120,4 @@ def test_errors_name_the_metric_shapes_and_dtypes():
     with pytest.raises(ValueError, match=r"confusion_matrix: labels must lie in \[0, 3\)"):
         cr.metrics.confusion_matrix(np.array([0, 3]), np.array([0, 1]), num_classes=3)
     with pytest.raises(ValueError, match="confusion_matrix is not a scalar metric"):
-        _stream("confusion_matrix")
+        resolve(["accuracy", "confusion_matrix"])

@@ -1,6 +1,6 @@
 """Training checkpoints: model, optimizer, scheduler, epoch, extra state and the random stream.
 
-A checkpoint is one safetensors file (see ``chainrule.io``) written atomically, so a process
+A checkpoint is one safetensors file (``chainrule.io.format``) written atomically, so a process
 killed while saving leaves the previous checkpoint intact. Its content is a nested structure::
 
     {"model": state_dict, "optimizer": state_dict | None, "scheduler": state_dict | None,
@@ -16,7 +16,7 @@ so optimizer state keyed by parameter index comes back keyed by ``int``. Python 
 Example:
     >>> import os, tempfile
     >>> import chainrule as cr
-    >>> from chainrule.train.checkpoint import load_checkpoint, save_checkpoint
+    >>> from chainrule.io import load_checkpoint, save_checkpoint
     >>> model = cr.nn.Linear(3, 2)
     >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
     >>> save_checkpoint(path, model=model, epoch=4, extra={"best": 0.5})
@@ -31,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from ..io import LoadError, load_state_into, read_safetensors, write_safetensors
 from ..nn.module import Module
 from ..random import get_rng_state, set_rng_state
+from .format import LoadError, read_safetensors, write_safetensors
+from .model import load_state_into
 
 __all__ = ["load_checkpoint", "save_checkpoint"]
 
