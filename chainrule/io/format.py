@@ -8,9 +8,14 @@ document under the metadata key ``"chainrule"``: the format version, the kind of
 (an architecture, metadata, a checkpoint's structure).
 
 Reading never allocates memory that a file merely claims: the header length, every dtype, shape
-and offset are checked against the real file size before the safetensors package reads any
-tensor. A truncated, corrupted or hostile file raises ``LoadError`` naming the file and the
-problem.
+and offset are checked against the real file size before any tensor is read; then each tensor
+is read from its checked span into an array of its own (together the size of the tensor data,
+twice that for bfloat16, which is widened). A truncated, corrupted or hostile file raises
+``LoadError`` naming the file and the problem.
+
+Besides NumPy's dtypes, files from other tools may hold bfloat16 (``BF16``, most published
+PyTorch checkpoints): NumPy has no such dtype, so these tensors are read as float32. The
+conversion is exact, because a bfloat16 is the upper 16 bits of a float32.
 
 Files are written atomically (a temporary file in the same directory, flushed and synced, then
 renamed over the target), so a process killed while saving leaves the previous file intact. A
@@ -29,7 +34,6 @@ import uuid
 from collections.abc import Mapping
 
 import numpy as np
-import safetensors
 import safetensors.numpy
 
 from ..tensor import Tensor
@@ -50,6 +54,9 @@ _DTYPES = {
     "C64": np.dtype(np.complex64),
 }
 _NUMPY_DTYPES = frozenset(_DTYPES.values())
+# bfloat16 has no NumPy dtype: its 16-bit payloads are read as uint16 and widened to float32.
+_BFLOAT16 = "BF16"
+_READ_AS = {**_DTYPES, _BFLOAT16: np.dtype(np.uint16)}  # header dtype -> dtype of its bytes
 
 
 class LoadError(ValueError):
@@ -134,7 +141,8 @@ def read_safetensors(path: str | os.PathLike, *, kind: str | None = None
     """Validate and read a safetensors file: ``(name -> array, chainrule metadata)``.
 
     The metadata is ``{}`` for files written by other tools. With ``kind``, a chainrule file of
-    another kind is refused.
+    another kind is refused. bfloat16 tensors come back as float32 (exactly; NumPy has no
+    bfloat16); every other tensor keeps its dtype.
 
     Raises:
         FileNotFoundError: no such file.
@@ -145,12 +153,38 @@ def read_safetensors(path: str | os.PathLike, *, kind: str | None = None
     info = _chainrule_info(path, metadata, header)
     if kind is not None and info.get("kind", kind) != kind:
         raise LoadError(f"{path} holds a chainrule {info['kind']}, not a {kind}")
-    try:
-        tensors = safetensors.numpy.load_file(path)
-    except (safetensors.SafetensorError, ValueError, KeyError) as error:
-        raise LoadError(f"{path}: the safetensors reader refused the file: {error}") from None
+    tensors = _read_tensors(path, header)
     # The writer orders tensors by alignment; give them back in the order they were saved.
     return {name: tensors[name] for name in info.get("dtypes", header)}, info
+
+
+def _read_tensors(path: str, header: dict) -> dict[str, np.ndarray]:
+    """Read each tensor from its validated span, in file order, into an array of its own."""
+    tensors = {}
+    with open(path, "rb") as file:
+        (length,) = struct.unpack("<Q", file.read(8))
+        for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
+            begin, end = entry["data_offsets"]
+            stored = _READ_AS[entry["dtype"]].newbyteorder("<")  # the format is little-endian
+            array = np.empty((end - begin) // stored.itemsize, dtype=stored)
+            file.seek(8 + length + begin)
+            if file.readinto(array.view(np.uint8)) != end - begin:
+                raise LoadError(f"{path}: tensor {name!r} ends past the end of the file, which "
+                                "was truncated while it was being read")
+            if entry["dtype"] == _BFLOAT16:
+                array = _bfloat16_to_float32(array)
+            native = array.astype(array.dtype.newbyteorder("="), copy=False)
+            tensors[name] = native.reshape(entry["shape"])
+    return tensors
+
+
+def _bfloat16_to_float32(payloads: np.ndarray) -> np.ndarray:
+    """bfloat16 keeps a float32's sign, exponent and top 7 mantissa bits: shifting its 16 bits
+    into the upper half of a 32-bit word gives that float32 exactly (NaN and infinity included).
+    """
+    words = payloads.astype(np.uint32)
+    words <<= 16
+    return words.view(np.float32)
 
 
 def read_info(path: str | os.PathLike) -> dict:
@@ -218,9 +252,9 @@ def _tensor_span(path: str, name: str, entry, data_bytes: int) -> tuple[int, int
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
         raise LoadError(f"{where}: expected an object with dtype, shape and data_offsets, "
                         f"got {entry!r:.200}")
-    dtype = _DTYPES.get(entry["dtype"]) if isinstance(entry["dtype"], str) else None
+    dtype = _READ_AS.get(entry["dtype"]) if isinstance(entry["dtype"], str) else None
     if dtype is None:
-        raise LoadError(f"{where}: dtype {entry['dtype']!r:.50} is not one of {sorted(_DTYPES)}")
+        raise LoadError(f"{where}: dtype {entry['dtype']!r:.50} is not one of {sorted(_READ_AS)}")
     shape, offsets = entry["shape"], entry["data_offsets"]
     if not (isinstance(shape, list) and len(shape) <= _MAX_NDIM
             and all(type(n) is int and n >= 0 for n in shape)):
@@ -235,8 +269,8 @@ def _tensor_span(path: str, name: str, entry, data_bytes: int) -> tuple[int, int
                         f"{data_bytes:,} bytes of tensor data in the file; truncated?")
     claimed = math.prod(shape) * dtype.itemsize
     if claimed != offsets[1] - offsets[0]:
-        raise LoadError(f"{where}: shape {tuple(shape)} of {dtype} needs {claimed:,} bytes but "
-                        f"its offsets span {offsets[1] - offsets[0]:,}")
+        raise LoadError(f"{where}: shape {tuple(shape)} of {entry['dtype']} needs {claimed:,} "
+                        f"bytes but its offsets span {offsets[1] - offsets[0]:,}")
     return offsets[0], offsets[1], name
 
 
@@ -254,7 +288,9 @@ def _chainrule_info(path: str, metadata: dict, header: dict) -> dict:
         raise LoadError(f"{path}: format version {version!r} is not one this chainrule reads "
                         f"(1..{FORMAT_VERSION}); it may come from a newer chainrule")
     dtypes = info.get("dtypes")
-    stored = {name: _DTYPES[entry["dtype"]].name for name, entry in header.items()}
+    # chainrule writes no bfloat16: a file claiming one alongside chainrule's metadata was altered.
+    stored = {name: _DTYPES[entry["dtype"]].name if entry["dtype"] in _DTYPES else entry["dtype"]
+              for name, entry in header.items()}
     if dtypes != stored:
         raise LoadError(f"{path}: the dtypes recorded in chainrule's metadata do not match the "
                         "tensors in the file; it was altered or corrupted")
