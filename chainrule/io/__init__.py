@@ -8,6 +8,8 @@ never pickle.
 - ``metadata``: the JSON facts a model carries besides its weights.
 - ``model``: ``save``/``load_model`` and ``save_state``/``load_state``.
 - ``checkpoint``: ``save_checkpoint``/``load_checkpoint`` for resumable training.
+- ``torch_state``: ``load_torch_state``, a PyTorch ``state_dict`` saved as safetensors (bfloat16,
+  float16 or float32) loaded into the equivalent chainrule model.
 
 Every file says what kind it is, and each loader insists on its kind.
 
@@ -27,9 +29,10 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .format import LoadError, read_info, read_safetensors, write_safetensors
 from .metadata import load_metadata
 from .model import load_model, load_state, load_state_into, save, save_state
+from .torch_state import load_torch_state
 
 __all__ = [
     "save", "load_model", "load_metadata", "save_state", "load_state", "load_state_into",
     "LoadError", "save_checkpoint", "load_checkpoint", "module_spec", "module_from_spec",
-    "read_safetensors", "read_info", "write_safetensors",
+    "read_safetensors", "read_info", "write_safetensors", "load_torch_state",
 ]
