@@ -17,13 +17,13 @@ from .io import (
 )
 from .ops import concatenate, maximum, minimum, stack, where
 from .random import get_rng_state, manual_seed, set_rng_state
-from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .tensor import Tensor, enable_grad, from_dlpack, is_grad_enabled, no_grad, tensor
 from .train import callbacks, evaluate, fit, metrics, predict
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
+    "Tensor", "tensor", "from_dlpack", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
     "GradcheckError", "concatenate", "stack", "where", "maximum", "minimum", "nn",
     "manual_seed", "get_rng_state", "set_rng_state",
     "save", "load_model", "load_metadata", "save_state", "load_state", "LoadError",

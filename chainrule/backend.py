@@ -6,9 +6,11 @@ backend (CuPy mirrors NumPy's API) can later be added here rather than in every 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["array_module", "scatter_add", "sliding_window_view", "squared_norm",
+__all__ = ["array_module", "from_dlpack", "scatter_add", "sliding_window_view", "squared_norm",
            "zeros_like_readonly"]
 
 
@@ -22,6 +24,23 @@ def array_module(array):
 
         return cupy
     return np
+
+
+_DLPACK_CPU = 1
+_DLPACK_DEVICES = {2: "CUDA", 3: "CUDA host", 8: "Metal", 10: "ROCm", 13: "CUDA managed",
+                   14: "oneAPI"}  # DLPack's device types, for error messages
+
+
+def from_dlpack(array: Any) -> Any:
+    """The array of the backend for ``array``'s device that shares its memory, by DLPack: NumPy's
+    for the CPU (the only backend yet; a GPU backend adds its device here)."""
+    device = array.__dlpack_device__()[0]
+    if device != _DLPACK_CPU:
+        raise TypeError(
+            f"from_dlpack: the array is on a {_DLPACK_DEVICES.get(device, 'DLPack')} device "
+            f"(type {device}) and chainrule computes on the CPU only: copy it to the CPU first "
+            "(for a PyTorch tensor, .cpu())")
+    return np.from_dlpack(array)
 
 
 def scatter_add(target, index, values) -> None:

@@ -15,10 +15,15 @@ import itertools
 import numbers
 import operator
 import weakref
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-__all__ = ["Tensor", "Function", "tensor", "no_grad", "enable_grad", "is_grad_enabled"]
+from . import backend
+
+__all__ = ["Tensor", "Function", "tensor", "from_dlpack", "no_grad", "enable_grad",
+           "is_grad_enabled"]
 
 _grad_enabled = True
 
@@ -275,6 +280,50 @@ class Tensor:
     def tolist(self):
         return self.data.tolist()
 
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(tensor)``: a read-only view of the data, without a copy.
+
+        Read-only so that NumPy code cannot change, unseen, values a graph saved for
+        ``backward``; ``np.array(tensor)`` (or ``copy=True``) gives a writable copy, and
+        ``.data`` is the array itself. Another ``dtype`` needs a copy, which ``copy=False``
+        refuses (NumPy 2's contract).
+
+        Example:
+            >>> import numpy as np
+            >>> import chainrule as cr
+            >>> x = cr.tensor([1.0, 2.0])
+            >>> view = np.asarray(x)
+            >>> np.shares_memory(view, x.data), view.flags.writeable
+            (True, False)
+            >>> np.array(x).flags.writeable
+            True
+        """
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            if copy is False:
+                raise ValueError(f"cannot view a {self.data.dtype} tensor as {np.dtype(dtype)} "
+                                 "without a copy, and copy=False forbids one")
+            return self.data.astype(dtype)
+        view = self.data.view()
+        view.flags.writeable = False
+        return view
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """Share the data with another array library by DLPack, without a copy:
+        ``torch.from_dlpack(t)``, ``jax.numpy.from_dlpack(t)``, ``np.from_dlpack(t)``.
+
+        The other library's array is the same memory as ``.data``: writes on either side are
+        seen by the other (through it, as through ``.data``, no graph is recorded). The
+        keywords of the array API (``stream``, ``max_version``, ``dl_device``, ``copy``) are
+        passed on to the array's own ``__dlpack__``.
+        """
+        return self.data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """The DLPack (device type, device id) of the data: ``(1, 0)`` for the CPU."""
+        return self.data.__dlpack_device__()
+
     def detach(self) -> Tensor:
         """A tensor sharing the data but cut from the graph."""
         return Tensor(self.data)
@@ -515,6 +564,26 @@ class Tensor:
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     """Make a tensor (see ``Tensor``); NumPy arrays keep their dtype and memory."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def from_dlpack(array: Any) -> Tensor:
+    """A tensor sharing memory with another library's array, by DLPack (no copy).
+
+    ``array`` is anything with ``__dlpack__``: a PyTorch tensor (``.detach()`` it first if it
+    requires grad), a JAX, CuPy or NumPy array. Writes on either side are seen by the other
+    where the exporter allows them (a read-only exporter gives a read-only tensor). The array
+    module that receives it is the backend for the array's device (NumPy for the CPU).
+
+    Example:
+        >>> import numpy as np
+        >>> import chainrule as cr
+        >>> source = np.arange(3.0)
+        >>> x = cr.from_dlpack(source)
+        >>> source[0] = 7.0
+        >>> x
+        tensor([7., 1., 2.], dtype=float64)
+    """
+    return Tensor(backend.from_dlpack(array))
 
 
 @functools.cache

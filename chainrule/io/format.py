@@ -168,7 +168,7 @@ def _read_tensors(path: str, header: dict) -> dict[str, np.ndarray]:
             stored = _READ_AS[entry["dtype"]].newbyteorder("<")  # the format is little-endian
             array = np.empty((end - begin) // stored.itemsize, dtype=stored)
             file.seek(8 + length + begin)
-            if file.readinto(array.view(np.uint8)) != end - begin:
+            if file.readinto(array.view(np.uint8).data) != end - begin:
                 raise LoadError(f"{path}: tensor {name!r} ends past the end of the file, which "
                                 "was truncated while it was being read")
             if entry["dtype"] == _BFLOAT16:

@@ -84,8 +84,8 @@ def load_torch_state(model: Module, path: str | os.PathLike, *, strict: bool = T
     state = _without_wrapper_prefixes(tensors, own)
     missing = [name for name in own if name not in state]
     unexpected = [name for name in state if name not in own]
-    problems = [_mismatch(name, state[name], own[name]) for name in own if name in state]
-    problems = [problem for problem in problems if problem]
+    problems = [problem for name in own if name in state
+                if (problem := _mismatch(name, state[name], own[name]))]
     if strict and missing:
         problems.append(f"missing from the file: {missing}")
     if strict and unexpected:
