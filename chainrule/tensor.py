@@ -15,7 +15,6 @@ import itertools
 import numbers
 import operator
 import weakref
-from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -309,7 +308,7 @@ class Tensor:
         view.flags.writeable = False
         return view
 
-    def __dlpack__(self, **kwargs: Any) -> Any:
+    def __dlpack__(self, **kwargs: object) -> object:
         """Share the data with another array library by DLPack, without a copy:
         ``torch.from_dlpack(t)``, ``jax.numpy.from_dlpack(t)``, ``np.from_dlpack(t)``.
 
@@ -566,7 +565,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def from_dlpack(array: Any) -> Tensor:
+def from_dlpack(array: object) -> Tensor:
     """A tensor sharing memory with another library's array, by DLPack (no copy).
 
     ``array`` is anything with ``__dlpack__``: a PyTorch tensor (``.detach()`` it first if it
