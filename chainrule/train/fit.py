@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from ..data import DataLoader
+from ..distributed.fitting import fit_context
 from ..nn.module import Module
 from ..tensor import Tensor, no_grad
 from .callbacks import BackupAndRestore, Callback, LearningRateScheduler, _runs_per_batch
@@ -88,9 +89,9 @@ def _resolve_optimizer(optimizer, model: Module):
 
 
 def _loader(data, *, owner: str, role: str, batch_size: int, shuffle: bool = False,
-            seed: int | None = None):
-    """A ``DataLoader`` for ``(x, y)`` arrays; a loader or other iterable of batches (such as a
-    list of ``(x, y)`` pairs) as is."""
+            seed: int | None = None, shard: bool | str = False):
+    """A ``DataLoader`` for ``(x, y)`` arrays (reading this rank's ``shard``); a loader or other
+    iterable of batches (such as a list of ``(x, y)`` pairs) as is."""
     if isinstance(data, (tuple, list)) and not any(isinstance(d, (tuple, list)) for d in data):
         if len(data) != 2:
             raise ValueError(f"{owner}: {role} must be a pair (x, y) or a DataLoader, got a "
@@ -101,7 +102,7 @@ def _loader(data, *, owner: str, role: str, batch_size: int, shuffle: bool = Fal
                              "they need the same number of samples (first axis)")
         if len(x) == 0:
             raise ValueError(f"{owner}: {role} is empty")
-        return DataLoader((x, y), batch_size=batch_size, shuffle=shuffle, seed=seed)
+        return DataLoader((x, y), batch_size=batch_size, shuffle=shuffle, seed=seed, shard=shard)
     if isinstance(data, (np.ndarray, Tensor)):
         raise TypeError(f"{owner}: {role} must be a pair (x, y) or a DataLoader, got a single "
                         "array; pass the targets too: (x, y)")
@@ -145,7 +146,8 @@ def _eval_mode(model: Module):
 
 
 def _evaluate_loader(model: Module, loader, loss_fn: Callable | None, metrics: Sequence,
-                     owner: str, prefix: str = "") -> dict[str, float]:
+                     owner: str, prefix: str = "", summarize: Callable = _Tally.results
+                     ) -> dict[str, float]:
     tally = _Tally(metrics)
     with _eval_mode(model):
         for batch in loader:
@@ -160,7 +162,7 @@ def _evaluate_loader(model: Module, loader, loss_fn: Callable | None, metrics: S
             tally.update(value, y.data, pred.data)
     if tally.count == 0:
         raise ValueError(f"{owner}: the data gave no batches")
-    return tally.results(prefix, with_loss=loss_fn is not None)
+    return summarize(tally, prefix, with_loss=loss_fn is not None)
 
 
 def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_data=None,
@@ -223,13 +225,15 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     loss_fn = _resolve_loss(loss, "fit")
-    optimizer = _resolve_optimizer(optimizer, model)
+    world = fit_context()  # under MPI: sharded data, averaged gradients, rank 0's callbacks
+    optimizer = world.optimizer(_resolve_optimizer(optimizer, model))
     metrics = _metric_list(metrics)
     _Tally(metrics)  # fail on an unknown metric now, not after the first epoch
     train_loader = _loader(train_data, owner="fit", role="train_data", batch_size=batch_size,
-                           shuffle=shuffle, seed=seed)
+                           shuffle=shuffle, seed=seed, shard=world.train_shard)
     val_loader = None if validation_data is None else _loader(
-        validation_data, owner="fit", role="validation_data", batch_size=validation_batch_size)
+        validation_data, owner="fit", role="validation_data", batch_size=validation_batch_size,
+        shard=world.eval_shard)
 
     callbacks = list(callbacks)
     for callback in callbacks:
@@ -238,7 +242,7 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
                             f"{type(callback).__name__}")
     if scheduler is not None:
         callbacks.insert(0, LearningRateScheduler(scheduler))
-    display = progress_callback(progress)
+    display = progress_callback(progress if world.is_main else False)
     if display is not None:
         callbacks.insert(0, display)
     # The backup runs last: it restores the others' state after they reset themselves in
@@ -248,6 +252,7 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         scheduler = next((c.schedule for c in callbacks
                           if isinstance(c, LearningRateScheduler) and c.is_scheduler), None)
 
+    callbacks = world.callbacks(callbacks, display)
     history = History()
     steps = len(train_loader) if hasattr(train_loader, "__len__") else None
     history.params = {"epochs": int(epochs), "steps": steps}
@@ -289,10 +294,11 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
                     break
             if tally.count == 0:
                 raise ValueError("fit: train_data gave no batches")
-            logs = tally.results()
+            logs = world.results(tally)
             if val_loader is not None:
                 logs.update(_evaluate_loader(model, val_loader, loss_fn, metrics,
-                                             "fit (validation)", prefix="val_"))
+                                             "fit (validation)", prefix="val_",
+                                             summarize=world.results))
             if lr is not None:
                 logs["lr"] = lr
             history.append(epoch, logs)
