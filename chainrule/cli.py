@@ -15,11 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .distributed.world import abort_if_parallel
+
 __all__ = ["main", "build_parser", "CommandError", "positive_int", "load_data", "load_model"]
 
 # Subcommands that live beside the feature they expose: each module defines
 # ``add_command(subparsers)``, which adds its parser and sets ``run=`` to a function of ``args``.
-_COMMAND_MODULES: list[str] = ["chainrule.explain.command", "chainrule.text.command"]
+_COMMAND_MODULES: list[str] = ["chainrule.explain.command", "chainrule.text.command",
+                               "chainrule.distributed.command"]
 
 
 class CommandError(Exception):
@@ -126,6 +129,7 @@ def _train(args) -> None:
 
     from . import models, optim
     from .data import train_test_split
+    from .distributed import is_main
     from .train.callbacks import CSVLogger
 
     defaults = _DATA_DEFAULTS.get(args.data, {})
@@ -150,9 +154,10 @@ def _train(args) -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         callbacks.append(CSVLogger(args.out / "history.csv"))
 
-    print(f"chainrule train: {args.model} on {args.data} "
-          f"({len(x_train)} train, {len(x_val)} validation, {len(x_test)} test samples, "
-          f"{model.num_parameters():,} parameters)")
+    if is_main():  # under mpirun, rank 0 speaks for all
+        print(f"chainrule train: {args.model} on {args.data} "
+              f"({len(x_train)} train, {len(x_val)} validation, {len(x_test)} test samples, "
+              f"{model.num_parameters():,} parameters)")
     start = time.perf_counter()
     history = cr.fit(
         model, (x_train, y_train), loss="cross_entropy", optimizer=optimizer,
@@ -160,6 +165,8 @@ def _train(args) -> None:
         metrics=("accuracy",), callbacks=callbacks, progress=not args.quiet, seed=args.seed,
     )
     seconds = time.perf_counter() - start
+    if not is_main():
+        return
     result = cr.evaluate(model, (x_test, y_test), loss="cross_entropy", metrics=("accuracy",))
     print(f"trained {len(history.epoch)} epochs in {seconds:.1f} s")
     print(f"test loss {result['loss']:.4f}  test accuracy {result['accuracy']:.4f}")
@@ -257,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
+        abort_if_parallel(2)  # under mpirun the other ranks would wait for this one forever
         return 2
     return 0
 

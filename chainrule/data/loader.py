@@ -55,11 +55,10 @@ class DataLoader:
         seed: seed of the loader's own generator. By default it is drawn from the global
             generator, so ``cr.manual_seed`` makes the order repeatable.
         generator: use this ``numpy.random.Generator`` instead (shared, not copied).
-        shard: under MPI, read only this rank's part of every batch, so that ``batch_size`` is
-            the global batch over all ranks: ``True`` for training (equal shares; a last batch
-            that does not split evenly loses its last ``n mod ranks`` samples), ``"all"`` for
-            evaluation (every sample once, shares differ by at most one). Every rank must use
-            the same seed. See ``chainrule.distributed.sharding``.
+        shard: under MPI, read only this rank's part of every batch (``batch_size`` is then
+            the global batch of all ranks; parts differ by at most one sample and gradients
+            are weighted by them; a last batch of fewer samples than ranks is skipped). Every
+            rank must use the same seed. See ``chainrule.distributed.sharding``.
 
     **Shape**: a field of shape ``(N, *s)`` gives batches ``(B, *s)``, ``B <= batch_size``.
 
@@ -80,7 +79,7 @@ class DataLoader:
         drop_last: bool = False,
         seed: int | None = None,
         generator: np.random.Generator | None = None,
-        shard: bool | str = False,
+        shard: bool = False,
     ):
         if isinstance(data, Dataset):
             self.dataset = data
@@ -101,7 +100,7 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.generator = _own_generator(seed, generator)
-        self._shard = loader_shard(shard, self.batch_size)
+        self._shard = loader_shard(shard)
         self._epoch_start: dict | None = None  # generator state before this epoch's shuffle
         self._batches_done = 0  # batches handed out in the current epoch
         self._skip = 0  # batches to skip at the next epoch start (set by load_state_dict)
@@ -127,7 +126,7 @@ class DataLoader:
             if self._shard is not None:
                 index = self._shard.part(index)
                 if index is None:
-                    continue  # a last batch too small to give this rank a sample
+                    continue  # a last batch too small to give every rank a sample
             yield tuple(Tensor(a) for a in fetch(index))
         self._epoch_start = None
         self._batches_done = 0

@@ -11,7 +11,9 @@ it travels while backward computes the gradients of earlier layers.
 Buckets are launched strictly in bucket order, so every rank issues the same sequence of
 collectives whatever the timing. Each buffer ends with one presence flag per parameter (1 where
 this rank had a gradient), so a parameter that no rank used keeps ``.grad = None`` as it would in
-one process. The average is the MPI sum divided once by the number of ranks.
+one process. The average is the MPI sum divided once by the number of ranks K; each gradient is
+first multiplied by its rank's share scale ``n_r K / n`` (exactly 1 for equal parts of the
+batch, see ``sharding``), so unequal parts are weighted by their sample counts.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._grad_hooks import register_post_accumulate_grad_hook
+from .sharding import share_scale
 
 __all__ = ["GradientBuckets"]
 
@@ -42,14 +45,18 @@ class _Bucket:
         self.request = None
         self.waiting = len(params)
 
-    def pack(self) -> None:
-        """Copy the current gradients in (zeros and flag 0 where a parameter has none)."""
+    def pack(self, scale: float) -> None:
+        """Copy the current gradients in, times ``scale`` (zeros and flag 0 where a parameter
+        has none)."""
         for i, (param, view) in enumerate(zip(self.params, self.views)):
             if param.grad is None:
                 view.fill(0)
                 self.flags[i] = 0
             else:
-                np.copyto(view, param.grad)
+                if scale == 1.0:
+                    np.copyto(view, param.grad)
+                else:
+                    np.multiply(param.grad, scale, out=view)
                 self.flags[i] = 1
 
     def unpack(self, ranks: int) -> None:
@@ -129,7 +136,7 @@ class GradientBuckets:
         self.world.MPI.Request.Testall([b.request for b in self.buckets[:self._launched]])
 
     def _launch(self, bucket: _Bucket) -> None:
-        bucket.pack()
+        bucket.pack(share_scale(self.world.size))
         bucket.request = self.comm.Iallreduce(self.world.MPI.IN_PLACE, bucket.buffer,
                                               op=self.world.MPI.SUM)
         self._launched += 1

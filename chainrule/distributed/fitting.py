@@ -2,15 +2,16 @@
 MPI. In a single process every answer is "as before"; under ``mpirun`` with K > 1 ranks:
 
 - the optimizer is wrapped in a ``DistributedOptimizer`` (gradients averaged over the ranks);
-- training arrays are read in equal shares of each global batch (``DataLoader(shard=True)``),
-  validation arrays in shares that cover every sample (``shard="all"``);
-- the callbacks — the progress display, ``History`` files, checkpoints, early stopping — run on
-  rank 0 only. What they decide that the other ranks must follow is broadcast from rank 0: the
-  state they restore when training begins (``BackupAndRestore``: weights, optimizer, loader,
-  history and random state, read on rank 0 only, so a run may resume on any number of ranks;
-  without a backup this is rank 0's initial weights), ``stop_training`` and the learning rates
-  after every epoch (and every batch when a callback other than the display runs per batch),
-  and the weights when training ends (``EarlyStopping(restore_best_weights=True)``);
+- training and validation arrays are read in shares of each global batch
+  (``DataLoader(shard=True)``), gradients weighted by each share's sample count;
+- the callbacks — the progress display (lines, unless ``progress="bar"``), ``History`` files,
+  checkpoints, early stopping — run on rank 0 only. What they decide that the other ranks
+  must follow is broadcast from rank 0: the state they restore when training begins
+  (``BackupAndRestore``: weights, optimizer, loader, history and random state, read on rank 0
+  only, so a run may resume on any number of ranks; without a backup this is rank 0's initial
+  weights), ``stop_training`` and the learning rates after every epoch (and every batch when
+  a callback other than the display runs per batch), and the weights when training ends
+  (``EarlyStopping(restore_best_weights=True)``);
 - epoch logs are those of the global batch: every rank's loss and metric sums are gathered and
   merged in rank order, weighted by sample count (R² by its exact running sums), so every rank
   holds the same ``History``. Per-batch logs, which only rank 0's callbacks see, are rank 0's.
@@ -36,12 +37,15 @@ class FitContext:
     """The single-process answers; ``fit_context()`` gives the MPI ones when K > 1."""
 
     is_main = True
-    train_shard: bool | str = False  # DataLoader(shard=...) for training arrays
-    eval_shard: bool | str = False  # ... and for validation arrays
+    shard = False  # DataLoader(shard=...) for (x, y) arrays
 
     def optimizer(self, optimizer):
         """The optimizer ``fit`` steps."""
         return optimizer
+
+    def progress(self, progress):
+        """``fit``'s ``progress`` argument for this rank."""
+        return progress
 
     def callbacks(self, callbacks: list[Callback], display: Callback | None) -> list[Callback]:
         """The callbacks this rank runs (``display`` is the progress callback among them)."""
@@ -53,7 +57,7 @@ class FitContext:
 
 
 class _ParallelFit(FitContext):
-    train_shard, eval_shard = True, "all"
+    shard = True
 
     def __init__(self, world):
         self.world = world
@@ -63,6 +67,13 @@ class _ParallelFit(FitContext):
         if isinstance(optimizer, DistributedOptimizer):
             return optimizer
         return DistributedOptimizer(optimizer)
+
+    def progress(self, progress):
+        # mpirun hands ranks a pseudo-terminal even when its own output is a file, so a
+        # terminal cannot be detected: rank 0 prints lines unless a bar is asked for.
+        if not self.is_main:
+            return False
+        return "lines" if progress is True else progress
 
     def callbacks(self, callbacks, display):
         return [_RankZeroCallbacks(self.world, callbacks, display)]

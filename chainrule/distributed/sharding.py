@@ -1,94 +1,89 @@
-"""Which samples of a global batch this rank reads (``DataLoader(..., shard=True)``).
+"""Which samples of a global batch this rank reads (``DataLoader(..., shard=True)``), and the
+weight its gradient gets.
 
 Every rank draws the same shuffled order (the same seed; ``fit`` also broadcasts rank 0's
 loader state) and cuts the same global batches from it; rank r of K then reads the r-th of K
-contiguous parts of each. Taken together the ranks read exactly the global batch a single
-process would, so data-parallel training sees the same data in the same order.
+contiguous parts of each. Together the ranks read exactly the global batch a single process
+would, so data-parallel training sees the same data in the same order. A batch of n samples
+splits into parts of ``n // K`` or ``n // K + 1`` samples (the first ``n mod K`` ranks take one
+more); a last batch of fewer than K samples is skipped on every rank (a rank without samples
+could not take part in the step).
 
-Two ways to cut a batch of n samples:
-
-- ``"equal"`` (training): ``n // K`` samples each. Gradients are averaged over ranks with equal
-  weights, which is the batch's mean gradient only when the shares are equal, so a last batch
-  that does not split evenly loses its last ``n mod K`` samples (fewer than K per epoch,
-  different ones each epoch when shuffling); a batch smaller than K is skipped.
-- ``"all"`` (evaluation): every sample once; shares differ by at most one sample (the first
-  ``n mod K`` ranks take one more), and some ranks may get none of a small last batch.
-  Metrics are then combined weighted by sample count.
+Parts of different sizes are weighted by their sample count: a rank's gradient of its part's
+mean loss enters the average with the factor ``s = n_r K / n`` (``share_scale``), so that
+``(1/K) Σ_r s_r g_r = Σ_r (n_r / n) g_r`` is the whole batch's mean gradient. ``s`` is exactly 1
+when the parts are equal. The loader records each part it hands out; the gradient buckets and
+``SyncBatchNorm`` read the scale of the most recent one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Shard", "SHARD_MODES", "loader_shard"]
+__all__ = ["Shard", "loader_shard", "share_scale"]
 
-SHARD_MODES = ("equal", "all")
+_share: tuple[int, int, int] | None = None  # (samples here, samples in the batch, ranks)
 
 
 class Shard:
-    """Rank ``rank``'s part of each global batch, cut as ``mode`` says (see the module).
+    """Rank ``rank``'s part of each global batch (see the module).
 
     Example:
-        >>> shard = Shard(rank=1, world_size=4, mode="equal")
+        >>> shard = Shard(rank=1, world_size=4)
         >>> shard.part(slice(0, 10))
-        slice(2, 4, None)
-        >>> Shard(rank=1, world_size=4, mode="all").part(np.arange(10)).tolist()
-        [3, 4, 5]
+        slice(3, 6, None)
+        >>> shard.part(np.arange(100, 108)).tolist()
+        [102, 103]
     """
 
-    __slots__ = ("mode", "rank", "world_size")
+    __slots__ = ("rank", "world_size")
 
-    def __init__(self, rank: int, world_size: int, mode: str = "equal"):
-        if mode not in SHARD_MODES:
-            raise ValueError(f"shard: the mode must be one of {SHARD_MODES}, got {mode!r}")
+    def __init__(self, rank: int, world_size: int):
         if not 0 <= rank < world_size:
             raise ValueError(f"shard: rank {rank} is not in [0, {world_size})")
-        self.rank, self.world_size, self.mode = rank, world_size, mode
+        self.rank, self.world_size = rank, world_size
 
     def bounds(self, n: int) -> tuple[int, int]:
         """``[start, stop)`` of this rank's part of a batch of ``n`` samples."""
-        k, r = self.world_size, self.rank
-        if self.mode == "equal":
-            size = n // k
-            return r * size, (r + 1) * size
-        size, extra = divmod(n, k)
-        start = r * size + min(r, extra)
-        return start, start + size + (r < extra)
+        size, extra = divmod(n, self.world_size)
+        start = self.rank * size + min(self.rank, extra)
+        return start, start + size + (self.rank < extra)
 
     def part(self, index: slice | np.ndarray) -> slice | np.ndarray | None:
         """This rank's part of a global batch given as a slice of the data (``stop`` within
-        it) or an index array; None when the part is empty."""
+        it) or an index array, recorded for ``share_scale``; None for a batch of fewer samples
+        than ranks (skipped everywhere)."""
+        global _share
+        n = index.stop - index.start if isinstance(index, slice) else len(index)
+        if n < self.world_size:
+            return None
+        first, last = self.bounds(n)
+        _share = (last - first, n, self.world_size)
         if isinstance(index, slice):
-            first, last = self.bounds(index.stop - index.start)
-            part = slice(index.start + first, index.start + last)
-        else:
-            first, last = self.bounds(len(index))
-            part = index[first:last]
-        return part if last > first else None
+            return slice(index.start + first, index.start + last)
+        return index[first:last]
 
     def batches(self, n: int, batch_size: int, drop_last: bool) -> int:
-        """How many of the global batches of ``n`` samples give this rank samples: ``equal``
-        mode skips a last batch smaller than the number of ranks."""
+        """How many of the global batches of ``n`` samples this rank reads."""
         full, last = divmod(n, batch_size)
-        return full + (last > 0 and not drop_last and self.bounds(last)[1] > self.bounds(last)[0])
+        return full + (not drop_last and last >= self.world_size)
 
 
-def loader_shard(shard: bool | str, batch_size: int) -> Shard | None:
-    """The ``Shard`` a ``DataLoader`` reads with: ``False`` none, ``True`` this rank's equal
-    share, ``"all"`` its share of every sample (in a single process, the whole batch).
-
-    Raises:
-        ValueError: an unknown mode, or equal shares of a ``batch_size`` that the number of
-            ranks does not divide (every batch would lose samples).
-    """
-    if shard is False:
+def loader_shard(shard: bool) -> Shard | None:
+    """The ``Shard`` a ``DataLoader(shard=shard)`` reads with (a single process reads all)."""
+    if not isinstance(shard, bool):
+        raise TypeError(f"DataLoader: shard must be True or False, got {shard!r}")
+    if not shard:
         return None
-    if shard is not True and shard not in SHARD_MODES:
-        raise ValueError(f"DataLoader: shard must be False, True or 'all', got {shard!r}")
     from .world import rank, world_size
 
-    ranks = world_size()
-    if shard is True and batch_size % ranks:
-        raise ValueError(f"DataLoader: batch_size {batch_size} does not split into equal shares "
-                         f"for {ranks} ranks; use a multiple of {ranks} (it is the global batch)")
-    return Shard(rank(), ranks, "equal" if shard is True else shard)
+    return Shard(rank(), world_size())
+
+
+def share_scale(world_size: int) -> float:
+    """``n_r K / n`` for the part most recently read from a sharded loader: this rank's weight
+    in the gradient average relative to equal weights (1 without such a part)."""
+    if _share is None or _share[2] != world_size:
+        return 1.0
+    here, total, ranks = _share
+    return 1.0 if here * ranks == total else here * ranks / total

@@ -6,13 +6,13 @@ rank's running statistics drift apart). ``SyncBatchNorm`` sums over all ranks in
 
 forward (training), per channel c, M = Σ_k M_k samples × positions over all ranks:
     μ = (Σ_k Σ_i x_i) / M,  σ² = (Σ_k Σ_i (x_i - μ)²) / M     (two allreduces, 2C + 1 numbers)
-backward, with g_k each rank's gradient of its own share's loss:
-    dL/dx_i = (γ/√(σ² + ε)) (g_i - (Σ_k Σ g) / M - x̂_i (Σ_k Σ g x̂) / M)   (one allreduce, 2C)
-
-γ and β get each rank's own sums Σ g x̂ and Σ g, which the gradient average then combines like
-every other parameter's. With rank k's loss the mean over its share, g_k is K times the global
-batch's gradient, and the gradient average divides by K again, so the result is the
-single-process gradient. In evaluation mode, or in a single process, it is ``BatchNorm``.
+backward, with g each rank's gradient of its own part's mean loss and s_k the share scales
+the gradient average weights rank k with (1 for equal parts, see ``sharding``), on rank r:
+    dL/dx_i = (γ/√(σ² + ε)) (g_i - (Σ_k s_k Σ g) / (M s_r) - x̂_i (Σ_k s_k Σ g x̂) / (M s_r))
+(one allreduce of 2C numbers). γ and β get each rank's own sums Σ g x̂ and Σ g, which the
+gradient average combines like every other parameter's: with rank k's loss the mean over its
+part, the average (1/K) Σ_k s_k (…) is the single-process gradient of the whole batch.
+In evaluation mode, or in a single process, it is ``BatchNorm``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ..nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm
 from ..ops.conv import _empty
 from ..ops.norm import BatchNorm, _affine_inputs, _combine, _sum_product
 from ..tensor import Tensor
+from .sharding import share_scale
 from .world import current
 
 __all__ = ["SyncBatchNorm", "convert_sync_batchnorm"]
@@ -63,14 +64,16 @@ class _SyncBatchNormOp(BatchNorm):
         return self._affine(weight, bias, param_shape)
 
     def _input_grad(self, grad):
-        # The parameter gradients keep this rank's sums; the input's needs the global ones.
-        sums = np.concatenate([self.g_x_hat.ravel(), self.g_sum.ravel()])
+        # The parameter gradients keep this rank's sums; the input's needs the global ones,
+        # each rank's weighted by its share scale s as the gradient average will weight it.
+        share = share_scale(self.world.size)
+        sums = np.concatenate([self.g_x_hat.ravel(), self.g_sum.ravel()]) * share
         with self.world.watch("SyncBatchNorm's allreduce of the gradient sums"):
             self.world.communicator("batchnorm").Allreduce(self.world.MPI.IN_PLACE, sums,
                                                            op=self.world.MPI.SUM)
         g_x_hat, g_sum = (part.reshape(self.g_sum.shape) for part in np.split(sums, 2))
         scale = self.inv_std if self.weight is None else self.inv_std * self.weight
-        per_count = scale / self.count
+        per_count = scale / (self.count * share)
         return _combine(grad, scale, self.x_hat, per_count * g_x_hat, per_count * g_sum)
 
 

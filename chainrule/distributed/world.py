@@ -18,7 +18,8 @@ import threading
 import time
 import traceback
 
-__all__ = ["init", "is_initialized", "rank", "world_size", "is_main", "abort", "launched",
+__all__ = ["init", "is_initialized", "rank", "world_size", "is_main", "abort", "abort_if_parallel",
+           "launched",
            "DistributedError"]
 
 # Variables a launcher sets in every process it starts: Open MPI, PMIx (Open MPI 5, srun

@@ -89,7 +89,7 @@ def _resolve_optimizer(optimizer, model: Module):
 
 
 def _loader(data, *, owner: str, role: str, batch_size: int, shuffle: bool = False,
-            seed: int | None = None, shard: bool | str = False):
+            seed: int | None = None, shard: bool = False):
     """A ``DataLoader`` for ``(x, y)`` arrays (reading this rank's ``shard``); a loader or other
     iterable of batches (such as a list of ``(x, y)`` pairs) as is."""
     if isinstance(data, (tuple, list)) and not any(isinstance(d, (tuple, list)) for d in data):
@@ -230,10 +230,10 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
     metrics = _metric_list(metrics)
     _Tally(metrics)  # fail on an unknown metric now, not after the first epoch
     train_loader = _loader(train_data, owner="fit", role="train_data", batch_size=batch_size,
-                           shuffle=shuffle, seed=seed, shard=world.train_shard)
+                           shuffle=shuffle, seed=seed, shard=world.shard)
     val_loader = None if validation_data is None else _loader(
         validation_data, owner="fit", role="validation_data", batch_size=validation_batch_size,
-        shard=world.eval_shard)
+        shard=world.shard)
 
     callbacks = list(callbacks)
     for callback in callbacks:
@@ -242,7 +242,7 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
                             f"{type(callback).__name__}")
     if scheduler is not None:
         callbacks.insert(0, LearningRateScheduler(scheduler))
-    display = progress_callback(progress if world.is_main else False)
+    display = progress_callback(world.progress(progress))
     if display is not None:
         callbacks.insert(0, display)
     # The backup runs last: it restores the others' state after they reset themselves in
