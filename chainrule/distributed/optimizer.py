@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
-from ..tensor import enable_grad
+from ..optim.optimizer import Optimizer
 from .buckets import GradientBuckets
 from .world import current
 
 __all__ = ["DistributedOptimizer"]
 
 
-class DistributedOptimizer:
-    """Wrap ``optimizer`` so that ``step()`` applies the gradient averaged over all ranks
-    (Horovod's ``DistributedOptimizer``): with every rank holding the same weights and training
-    on its share of each global batch, every rank then makes the same update — the one a single
-    process would make on the whole batch.
+class DistributedOptimizer(Optimizer):
+    """``optimizer``, made to update with the gradient averaged over all ranks (Horovod's
+    ``DistributedOptimizer``): with every rank holding the same weights and training on its
+    part of each global batch, every rank then makes the same update — the one a single
+    process makes on the whole batch.
 
-    ``g = (1/K) Σ_k g_k``, where ``g_k`` is rank k's gradient of its share's mean loss. The
-    gradients travel in fused buckets whose allreduce starts during ``backward()`` as soon as
-    each bucket's gradients are final (see ``GradientBuckets``); ``step()`` waits for them.
-    Everything else (``param_groups``, ``state_dict``, ``zero_grad`` …) is the wrapped
-    optimizer's. In a single process it is the optimizer itself.
+    ``g = (1/K) Σ_k s_k g_k``, where ``g_k`` is rank k's gradient of its part's mean loss and
+    ``s_k`` its share scale (1 when the parts are equal; see ``sharding``). The gradients travel
+    in fused buckets whose allreduce starts during ``backward()`` as soon as each bucket's
+    gradients are final (see ``GradientBuckets``); ``step()`` waits for them, then runs the
+    optimizer's own update.
 
-    Call ``step()`` once after each ``backward()`` (accumulating gradients over several
-    backward passes before a step is not supported). Parameters added to the optimizer after
-    wrapping are not averaged.
+    The result is an instance of a subclass of the optimizer's class (``DistributedSGD``…)
+    sharing the original's state, so it is still an ``SGD`` to schedulers, ``state_dict`` and
+    checkpoints. Call ``step()`` once after each ``backward()`` (accumulating gradients over
+    several backward passes before a step is not supported); parameters added after wrapping
+    are not averaged. In a single process ``step()`` is the optimizer's own.
 
     Args:
         optimizer: a chainrule optimizer over the model's parameters.
@@ -37,19 +40,25 @@ class DistributedOptimizer:
         >>> model = cr.nn.Linear(4, 2)
         >>> optimizer = cr.distributed.DistributedOptimizer(cr.optim.SGD(model.parameters(),
         ...                                                               lr=0.1))
-        >>> optimizer.param_groups[0]["lr"]
-        0.1
+        >>> isinstance(optimizer, cr.optim.SGD), optimizer.param_groups[0]["lr"]
+        (True, 0.1)
     """
 
-    def __init__(self, optimizer, *, bucket_size: int = 2**20, overlap: bool = True):
+    __slots__ = ("buckets",)
+
+    def __new__(cls, optimizer, *, bucket_size: int = 2**20, overlap: bool = True):
         if isinstance(optimizer, DistributedOptimizer):
             raise TypeError("DistributedOptimizer: the optimizer is already distributed")
-        if not hasattr(optimizer, "param_groups") or not hasattr(optimizer, "step"):
+        if not isinstance(optimizer, Optimizer):
             raise TypeError(f"DistributedOptimizer: expected a chainrule optimizer, got "
                             f"{type(optimizer).__name__}")
-        self.optimizer = optimizer
+        distributed = object.__new__(_distributed_class(type(optimizer)))
+        distributed.__dict__ = optimizer.__dict__  # one state, seen through either object
+        return distributed
+
+    def __init__(self, optimizer, *, bucket_size: int = 2**20, overlap: bool = True):
         world = current()
-        params = [p for group in optimizer.param_groups for p in group["params"]]
+        params = [p for group in self.param_groups for p in group["params"]]
         self.buckets = (GradientBuckets(params, world, bucket_size=bucket_size, overlap=overlap)
                         if world is not None and world.size > 1 else None)
 
@@ -59,24 +68,28 @@ class DistributedOptimizer:
             self.buckets.synchronize()
 
     def step(self, closure: Callable | None = None):
-        """Average the gradients over the ranks, then update (as the wrapped ``step``).
+        """Average the gradients over the ranks, then update (the optimizer's ``step``).
 
         A ``closure`` (which runs forward and backward and returns the loss) is called first.
         """
         loss = None
         if closure is not None:
-            with enable_grad():
-                loss = closure()
-        self.synchronize()
-        self.optimizer.step()
+            loss = super().step(closure=_then(closure, self.synchronize))
+        else:
+            self.synchronize()
+            super().step()
         return loss
 
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        self.optimizer.zero_grad(set_to_none)
 
-    def __getattr__(self, name: str):
-        # Only reached for names this class does not define: param_groups, state, state_dict…
-        return getattr(self.optimizer, name)
+def _then(closure: Callable, after: Callable) -> Callable:
+    def run():
+        loss = closure()
+        after()
+        return loss
 
-    def __repr__(self) -> str:
-        return f"DistributedOptimizer({self.optimizer!r})"
+    return run
+
+
+@functools.cache
+def _distributed_class(kind: type) -> type:
+    return type(f"Distributed{kind.__name__}", (DistributedOptimizer, kind), {"__slots__": ()})
