@@ -11,6 +11,7 @@ runs are removed before new ones are made.
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
@@ -24,6 +25,7 @@ SUBNET = "10.213.77"  # private; exists only inside these namespaces
 NETNS_ETC = Path("/etc/netns")
 
 
+@functools.cache
 def available() -> str | None:
     """Why namespaces cannot be made here, or None when they can."""
     if os.geteuid() != 0:
