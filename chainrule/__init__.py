@@ -1,6 +1,6 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
-from . import audio, data, datasets, models, nn, optim, text
+from . import audio, data, datasets, distributed, models, nn, optim, text
 from . import explain as explain
 from .data import DataLoader
 from .gradcheck import GradcheckError, gradcheck
@@ -21,5 +21,5 @@ __all__ = [
     "save_checkpoint", "load_checkpoint",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
-    "audio",
+    "audio", "distributed",
 ]
