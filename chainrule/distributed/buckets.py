@@ -11,9 +11,11 @@ it travels while backward computes the gradients of earlier layers.
 Buckets are launched strictly in bucket order, so every rank issues the same sequence of
 collectives whatever the timing. Each buffer ends with one presence flag per parameter (1 where
 this rank had a gradient), so a parameter that no rank used keeps ``.grad = None`` as it would in
-one process. The average is the MPI sum divided once by the number of ranks K; each gradient is
-first multiplied by its rank's share scale ``n_r K / n`` (exactly 1 for equal parts of the
-batch, see ``sharding``), so unequal parts are weighted by their sample counts.
+one process. Each gradient is multiplied by ``s_r / K`` as it is copied in (K ranks, ``s_r``
+its rank's share scale ``n_r K / n``, exactly 1 for equal parts of the batch, see
+``sharding``), so the MPI sum is the sample-weighted average with no pass over the result. For
+equal parts and K a power of two that factor is a power of two, an exact scaling: the result is
+bitwise the sum divided by K.
 """
 
 from __future__ import annotations
@@ -53,15 +55,11 @@ class _Bucket:
                 view.fill(0)
                 self.flags[i] = 0
             else:
-                if scale == 1.0:
-                    np.copyto(view, param.grad)
-                else:
-                    np.multiply(param.grad, scale, out=view)
+                np.multiply(param.grad, scale, out=view)
                 self.flags[i] = 1
 
-    def unpack(self, ranks: int) -> None:
-        """Divide the sums by the number of ranks and make them the gradients (views)."""
-        np.true_divide(self.buffer, ranks, out=self.buffer)
+    def unpack(self) -> None:
+        """Make the averages the gradients (views of the buffer)."""
         for param, view, flag in zip(self.params, self.views, self.flags):
             param.grad = view if flag else None
 
@@ -85,7 +83,9 @@ class GradientBuckets:
         params: the parameters (each at most once), in registration order.
         world: the initialised MPI world (``chainrule.distributed.world.current()``).
         bucket_size: bytes of gradient per bucket (a larger parameter gets a bucket of its own).
-        overlap: start each bucket's allreduce during backward.
+        overlap: start each bucket's (non-blocking) allreduce during backward; off, each
+            bucket is reduced by a blocking allreduce in ``synchronize``. Every rank must
+            pass the same value.
 
     **Shape**: any parameter shapes; one buffer per run of parameters of one dtype.
     """
@@ -136,23 +136,34 @@ class GradientBuckets:
         self.world.MPI.Request.Testall([b.request for b in self.buckets[:self._launched]])
 
     def _launch(self, bucket: _Bucket) -> None:
-        bucket.pack(share_scale(self.world.size))
+        bucket.pack(self._scale())
         bucket.request = self.comm.Iallreduce(self.world.MPI.IN_PLACE, bucket.buffer,
                                               op=self.world.MPI.SUM)
         self._launched += 1
 
     def synchronize(self) -> None:
         """Finish averaging this step's gradients over the ranks (see the class docstring)."""
-        while self._launched < len(self.buckets):
-            self._launch(self.buckets[self._launched])
         with self.world.watch("the allreduce of the gradients"):
-            self.world.MPI.Request.Waitall([b.request for b in self.buckets])
+            if self.overlap:
+                while self._launched < len(self.buckets):
+                    self._launch(self.buckets[self._launched])
+                self.world.MPI.Request.Waitall([b.request for b in self.buckets])
+            else:  # blocking: Open MPI's tuned Allreduce beats its non-blocking one
+                scale = self._scale()
+                for bucket in self.buckets:
+                    bucket.pack(scale)
+                    self.comm.Allreduce(self.world.MPI.IN_PLACE, bucket.buffer,
+                                        op=self.world.MPI.SUM)
         for bucket in self.buckets:
-            bucket.unpack(self.world.size)
+            bucket.unpack()
             bucket.request = None
             bucket.waiting = len(bucket.params)
         self._ready.clear()
         self._launched = 0
+
+    def _scale(self) -> float:
+        """``s_r / K``: this rank's weight in the sum (see the module)."""
+        return share_scale(self.world.size) / self.world.size
 
     def remove(self) -> None:
         """Detach from the parameters' gradient hooks."""
