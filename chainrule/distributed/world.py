@@ -22,10 +22,9 @@ __all__ = ["init", "is_initialized", "rank", "world_size", "is_main", "abort", "
            "launched",
            "DistributedError"]
 
-# Variables a launcher sets in every process it starts: Open MPI, PMIx (Open MPI 5, srun
-# --mpi=pmix), MPICH/Hydra and Intel MPI (PMI), Slurm.
-_LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK",
-                       "SLURM_PROCID")
+# The number of processes a launcher started, as it tells each of them: Open MPI, MPICH/Hydra
+# and Intel MPI (PMI), Slurm's srun. (A Slurm batch script itself is one process.)
+_LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS")
 
 DEFAULT_TIMEOUT = 600.0
 
@@ -80,8 +79,13 @@ _lock = threading.Lock()
 
 
 def launched() -> bool:
-    """Whether this process was started by an MPI launcher (``mpirun``, ``srun``, …)."""
-    return any(name in os.environ for name in _LAUNCHER_VARIABLES)
+    """Whether a launcher (``mpirun``, ``mpiexec``, ``srun``) started this process as one of
+    several."""
+    for name in _LAUNCHER_VARIABLES:
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 1:
+            return True
+    return False
 
 
 def _import_mpi():

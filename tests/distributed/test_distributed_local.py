@@ -193,3 +193,13 @@ def test_launch_command_line(capsys):
     assert "-n 3" in line and line.rstrip().endswith("chainrule train")
     assert main(["launch", "-n", "2"]) == 2
     assert "give the command to run after --" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variables, expected", [
+    ({}, False), ({"OMPI_COMM_WORLD_SIZE": "1"}, False), ({"OMPI_COMM_WORLD_SIZE": "4"}, True),
+    ({"PMI_SIZE": "2"}, True), ({"SLURM_STEP_NUM_TASKS": "8"}, True),
+])
+def test_a_launcher_is_recognised_by_its_process_count(monkeypatch, variables, expected):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert world.launched() is expected
