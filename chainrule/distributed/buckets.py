@@ -105,11 +105,6 @@ class GradientBuckets:
         self._handles = ([register_post_accumulate_grad_hook(p, self._on_gradient)
                           for p in trainable] if self.overlap else [])
 
-    @property
-    def bucket_sizes(self) -> list[int]:
-        """Bytes of gradient in each bucket, in launch order."""
-        return [b.buffer.nbytes - len(b.params) * b.buffer.itemsize for b in self.buckets]
-
     def _on_gradient(self, param: Tensor) -> None:
         key = id(param)
         index = self._bucket_of[key]
@@ -124,16 +119,13 @@ class GradientBuckets:
         bucket = self.buckets[index]
         bucket.waiting -= 1
         if bucket.waiting == 0 and index == self._launched:
-            self._launch_ready()
+            # Every bucket whose gradients are final, in order, up to the first that is not.
+            while self._launched < len(self.buckets) and \
+                    self.buckets[self._launched].waiting == 0:
+                self._launch(self.buckets[self._launched])
         elif self._launched:
+            # A nudge: Open MPI advances non-blocking collectives only inside MPI calls.
             self.world.MPI.Request.Testall([b.request for b in self.buckets[:self._launched]])
-
-    def _launch_ready(self) -> None:
-        """Start every bucket whose gradients are final, in order, up to the first that is not."""
-        while self._launched < len(self.buckets) and self.buckets[self._launched].waiting == 0:
-            self._launch(self.buckets[self._launched])
-        # A nudge: Open MPI advances non-blocking collectives only inside MPI calls.
-        self.world.MPI.Request.Testall([b.request for b in self.buckets[:self._launched]])
 
     def _launch(self, bucket: _Bucket) -> None:
         bucket.pack(self._scale())

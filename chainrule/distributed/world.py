@@ -19,8 +19,7 @@ import time
 import traceback
 
 __all__ = ["init", "is_initialized", "rank", "world_size", "is_main", "abort", "abort_if_parallel",
-           "launched",
-           "DistributedError"]
+           "launched", "DistributedError"]
 
 # The number of processes a launcher started, as it tells each of them: Open MPI, MPICH/Hydra
 # and Intel MPI (PMI), Slurm's srun. (A Slurm batch script itself is one process.)
@@ -30,7 +29,7 @@ DEFAULT_TIMEOUT = 600.0
 
 
 class DistributedError(RuntimeError):
-    """A distributed set-up problem: mpi4py missing, MPI not initialised, a bad argument."""
+    """A distributed set-up problem: mpi4py missing under a launcher, or a bad argument."""
 
 
 class _World:
@@ -57,7 +56,8 @@ class _World:
 
     @contextlib.contextmanager
     def watch(self, what: str):
-        """Abort the job if the block (a collective) takes longer than the timeout."""
+        """Abort the job if the block (a collective) takes longer than the timeout. Not nested:
+        one collective is watched at a time."""
         self._watched = (time.monotonic() + self.timeout, what)
         try:
             yield

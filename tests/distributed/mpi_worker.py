@@ -62,7 +62,15 @@ def _model(case: str):
                            dropout=0.0, **options), _texts()
 
 
-CASES = ("mlp64", "mlp32", "cnn64", "cnn-perrank64", "lstm64", "transformer64")
+CASES = ("mlp64", "mlp32", "mlp-stop64", "cnn64", "cnn-perrank64", "lstm64", "transformer64")
+
+
+class StopAtBatch(cr.callbacks.Callback):
+    """Stops training after batch 2 of the first epoch: a per-batch decision (rank 0's)."""
+
+    def on_batch_end(self, batch, logs=None):
+        if batch == 2:
+            self.model.stop_training = True
 
 
 def train(case: str, callbacks=(), epochs: int = 2):
@@ -71,7 +79,7 @@ def train(case: str, callbacks=(), epochs: int = 2):
     model, (train_data, val_data) = _model(case)
     optimizer = (cr.optim.Adam(model.parameters(), lr=0.01) if case.startswith("cnn")
                  else cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
-    callbacks = list(callbacks)
+    callbacks = list(callbacks) + ([StopAtBatch()] if "stop" in case else [])
     if case.startswith("mlp"):
         # Small buckets (several per model), a learning rate changed after every batch.
         optimizer = dist.DistributedOptimizer(optimizer, bucket_size=256)
@@ -97,6 +105,27 @@ def _same_on_all_ranks(model) -> bool:
     digest = b"".join(np.ascontiguousarray(a).tobytes() for a in model.state_dict().values())
     gathered = dist.broadcast(digest) == digest
     return bool(dist.allreduce(np.array(gathered, dtype=np.int64), op="min"))
+
+
+def _collectives_agree() -> bool:
+    """allreduce, broadcast and the optimizer-state broadcast give every rank the same."""
+    rank, ranks = dist.rank(), dist.world_size()
+    values = np.array([rank + 1.0, -rank])
+    checks = [
+        np.array_equal(dist.allreduce(values, op="sum"), [ranks * (ranks + 1) / 2,
+                                                          -ranks * (ranks - 1) / 2]),
+        np.array_equal(dist.allreduce(values), [(ranks + 1) / 2, -(ranks - 1) / 2]),
+        np.array_equal(dist.allreduce(values, op="max"), [ranks, 0]),
+        dist.allreduce(rank, op="min") == 0,
+        np.array_equal(dist.broadcast(np.full((2, 3), rank, np.float32), root=ranks - 1),
+                       np.full((2, 3), ranks - 1, np.float32)),
+    ]
+    model = cr.nn.Linear(2, 2)
+    optimizer = cr.optim.Adam(model.parameters(), lr=0.1 * (rank + 1))
+    dist.broadcast_optimizer_state(optimizer)
+    checks.append(optimizer.param_groups[0]["lr"] == 0.1)
+    dist.barrier()
+    return all(checks)
 
 
 def _shards_cover_epochs() -> bool:
@@ -127,7 +156,8 @@ def equality(out: Path, cases=CASES) -> None:
     GradientBuckets.synchronize = observed
     files = out / "files"
     files.mkdir(exist_ok=True)
-    report = {"shards_cover_epochs": _shards_cover_epochs(), "identical": {}}
+    report = {"shards_cover_epochs": _shards_cover_epochs(),
+              "collectives_agree": _collectives_agree(), "identical": {}}
     for case in cases:
         extra = [RankFile(files), cr.callbacks.CSVLogger(files / f"{case}.csv")]
         model, history = train(case, extra)

@@ -18,7 +18,7 @@ import pytest
 
 from chainrule.io import read_safetensors
 
-CASES = ("mlp64", "mlp32", "cnn64", "lstm64", "transformer64")
+CASES = ("mlp64", "mlp32", "mlp-stop64", "cnn64", "lstm64", "transformer64")
 TOLERANCE = {"64": 1e-12, "32": 1e-6}
 
 
@@ -63,6 +63,16 @@ def test_buckets_are_sent_during_backward(trained):
 
 def test_shards_cover_every_epoch_in_one_process_order(trained):
     assert trained[1]["shards_cover_epochs"]
+
+
+def test_collectives_give_every_rank_the_same(trained):
+    assert trained[1]["collectives_agree"]
+
+
+def test_rank_0_stops_every_rank_after_the_same_batch(jobs, trained):
+    out, _ = trained
+    assert len(json.loads((out / "mlp-stop64.json").read_text())["loss"]) == 1
+    assert len(jobs.reference("mlp-stop64")[1]["loss"]) == 1
 
 
 def test_callbacks_run_on_rank_0_only(trained):
