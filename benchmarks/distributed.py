@@ -11,7 +11,8 @@ gradient allreduce through the buckets with blocks of ``mpi4py``'s ``Allreduce``
 bytes in one buffer. Reported per step: compute (forward, backward, update), the communication
 left waiting after backward, and the step. Configurations: 1 process; 2 and 4 ranks on this
 machine; 2 and 4 ranks on namespaced hosts (veth links) limited by ``tc`` to 10 and 1 Gbit/s.
-Each rank uses one BLAS thread.
+Each rank uses one BLAS thread. Times are the fastest of the repetitions (on a machine shared
+with other work, the least disturbed one).
 
 Bus bandwidth is NCCL's: ``2 (K-1)/K · bytes / time``, the rate each link must sustain in a ring
 allreduce. The scaling model for K machines, from the measured compute time ``C`` (of which the
@@ -31,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -144,7 +144,7 @@ def rank_job(steps: int, out: Path) -> None:
             start = time.perf_counter()
             world.comm.Allreduce(world.MPI.IN_PLACE, small)
             times.append(time.perf_counter() - start)
-        results["latency"] = statistics.median(times)
+        results["latency"] = min(times)
     if dist.is_main():
         out.write_text(json.dumps(results))
 
@@ -168,10 +168,7 @@ def measure(ranks: int, steps: int, place: str) -> dict:
         if ranks == 1:
             _run(job)
         elif place == "local":
-            # cores=1: yield instead of busy-waiting even for 2 ranks, since other processes
-            # share these cores.
-            _run(mpirun_command(ranks, job, mpirun=str(Path(sys.executable).parent / "mpirun"),
-                                cores=1))
+            _run(mpirun_command(ranks, job, mpirun=str(Path(sys.executable).parent / "mpirun")))
         else:
             import netns
 
@@ -180,25 +177,26 @@ def measure(ranks: int, steps: int, place: str) -> dict:
         return json.loads(out.read_text())
 
 
-def _median_ms(values) -> float:
-    return 1e3 * statistics.median(values)
+def _best_ms(values) -> float:
+    """The fastest repetition, in ms: on a shared machine the one least disturbed."""
+    return 1e3 * min(values)
 
 
 def report(results: list[tuple[str, dict]]) -> None:
-    print("\nStep time per configuration, ms (medians; compute = forward+backward+update, "
-          "wait = allreduce left after backward)")
+    print("\nStep time per configuration, ms (fastest of the steps; compute = forward+backward"
+          "+update, wait = allreduce left after backward)")
     print(f"{'where':>8} {'K':>2} {'model':>5} {'overlap':>8} {'compute':>8} {'wait':>7} "
           f"{'step':>7} {'weak-scaling eff.':>18}")
-    single = {m: _median_ms([sum(t) for t in results[0][1][m]["overlap"]]) for m in MODELS}
+    single = {m: _best_ms([sum(t) for t in results[0][1][m]["overlap"]]) for m in MODELS}
     for place, result in results:
         for model in MODELS:
             for mode in ("overlap", "no_overlap"):
                 times = result[model][mode]
                 if not times:
                     continue
-                compute = _median_ms([t[0] + t[1] + t[3] for t in times])
-                wait = _median_ms([t[2] for t in times])
-                step = _median_ms([sum(t) for t in times])
+                compute = _best_ms([t[0] + t[1] + t[3] for t in times])
+                wait = _best_ms([t[2] for t in times])
+                step = _best_ms([sum(t) for t in times])
                 print(f"{place:>8} {result['ranks']:>2} {model:>5} "
                       f"{'on' if mode == 'overlap' else 'off':>8} {compute:8.2f} {wait:7.2f} "
                       f"{step:7.2f} {single[model] / step:17.0%}")
@@ -210,7 +208,7 @@ def report(results: list[tuple[str, dict]]) -> None:
         k = result["ranks"]
         for model in MODELS:
             r = result[model]
-            ms = {name: _median_ms(r[name]) for name in ("nonblocking", "blocking", "raw")}
+            ms = {name: _best_ms(r[name]) for name in ("nonblocking", "blocking", "raw")}
             bus = 2 * (k - 1) / k * r["bytes"] / 1e6  # bus megabytes: MB/ms = GB/s
             print(f"{place:>8} {k:>2} {model:>5} {r['bytes'] / 1e6:6.2f} {r['buckets']:>7} "
                   f"{ms['nonblocking']:9.2f} {ms['blocking']:7.2f} {ms['raw']:7.2f} "
@@ -229,11 +227,11 @@ def _predict(results: list[tuple[str, dict]]) -> None:
           + "".join(f"{k:>13}" for k in (2, 8, 16, 32, 64)))
     for model in MODELS:
         times = single[model]["overlap"]
-        compute = statistics.median(sum(t) for t in times)
-        backward = statistics.median(t[1] for t in times)
+        compute = min(sum(t) for t in times)
+        backward = min(t[1] for t in times)
         for place, link in links.items():
             size, buckets = link[model]["bytes"], link[model]["buckets"]
-            bandwidth = size / statistics.median(link[model]["raw"])  # K=2: bus = algorithm bw
+            bandwidth = size / min(link[model]["raw"])  # 2 ranks: bus = algorithm bandwidth
             latency = link["latency"] / 2  # a 2-rank ring allreduce is 2 messages
             cells = []
             for k in (2, 8, 16, 32, 64):
@@ -244,7 +242,7 @@ def _predict(results: list[tuple[str, dict]]) -> None:
             print(f"{model:>5} {place:>8} {bandwidth / 1e9:7.2f} {latency * 1e6:6.0f}"
                   + "".join(f"{c:>13}" for c in cells))
     print("(compute per step: " + ", ".join(
-        f"{m} {_median_ms([sum(t) for t in single[m]['overlap']]):.1f} ms" for m in MODELS)
+        f"{m} {_best_ms([sum(t) for t in single[m]['overlap']]):.1f} ms" for m in MODELS)
         + "; 1 process, 1 BLAS thread)")
 
 

@@ -203,3 +203,64 @@ def test_a_launcher_is_recognised_by_its_process_count(monkeypatch, variables, e
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     assert world.launched() is expected
+
+
+class _LoopbackWorld:
+    """A stand-in for a 2-rank world whose allreduce returns this rank's data (the other rank
+    contributes nothing), recording the order of the collectives."""
+
+    size = 2
+
+    def __init__(self):
+        self.calls = []
+        world = self
+
+        class Comm:
+            def Iallreduce(self, _, buffer, op):
+                world.calls.append(("Iallreduce", buffer.size))
+                return "request"
+
+            def Allreduce(self, _, buffer, op):
+                world.calls.append(("Allreduce", buffer.size))
+
+        class MPI:
+            IN_PLACE = SUM = None
+
+            class Request:
+                Testall = Waitall = staticmethod(lambda requests: None)
+
+        self.comm, self.MPI = Comm(), MPI
+
+    def communicator(self, purpose):
+        return self.comm
+
+    def watch(self, what):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_buckets_start_during_backward_in_order_and_average(overlap):
+    from chainrule.distributed.buckets import GradientBuckets
+
+    model = cr.nn.Sequential(cr.nn.Linear(4, 8), cr.nn.Tanh(), cr.nn.Linear(8, 3)).astype(
+        np.float64)
+    world = _LoopbackWorld()
+    buckets = GradientBuckets(list(model.parameters()), world, bucket_size=64, overlap=overlap)
+    x = cr.tensor(np.random.default_rng(0).normal(size=(5, 4)))
+    model(x).sum().backward()
+    expected = [p.grad.copy() for p in model.parameters()]
+    sizes = [b.buffer.size for b in buckets.buckets]
+    assert sizes == [3 + 24 + 2, 8 + 1, 32 + 1]  # gradients and flags, backward's order
+    assert world.calls == ([("Iallreduce", n) for n in sizes] if overlap else [])
+    buckets.synchronize()
+    if not overlap:
+        assert world.calls == [("Allreduce", n) for n in sizes]
+    for param, grad in zip(model.parameters(), expected):
+        assert np.array_equal(param.grad, grad / 2)  # this rank's half of the sum
+    if overlap:
+        model(x).sum().backward()  # no step() in between: a gradient after its bucket left
+        with pytest.raises(RuntimeError, match="call step\\(\\) after every backward"):
+            model(x).sum().backward()
+    buckets.remove()
