@@ -129,7 +129,7 @@ def _train(args) -> None:
 
     from . import models, optim
     from .data import train_test_split
-    from .distributed import is_main
+    from .distributed import convert_sync_batchnorm, is_main, world_size
     from .train.callbacks import CSVLogger
 
     defaults = _DATA_DEFAULTS.get(args.data, {})
@@ -148,6 +148,8 @@ def _train(args) -> None:
     if x_train.dtype.kind in "iu":  # token ids: the model needs the vocabulary's size
         options["vocab_size"] = int(max(x_train.max(), x_test.max())) + 1
     model = models.build(args.model, x_train.shape[1:], num_classes, **options)
+    if world_size() > 1:  # batch statistics of the global batch: the single-process result
+        model = convert_sync_batchnorm(model)
     optimizer = optim.get(args.optimizer, model.parameters(), lr=args.lr)
     callbacks = []
     if args.out:
