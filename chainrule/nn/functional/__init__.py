@@ -8,19 +8,24 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops import activation, linalg, loss, where
-from ...ops.conv import conv2d
-from ...ops.norm import batch_norm, layer_norm
-from ...ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ...random import resolve
 from ...tensor import Tensor
 from ._checks import ArgumentValueError, require_float, require_tensor
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .channel_dropout import dropout2d
+from .conv import conv2d
+from .normalization import batch_norm, layer_norm
+from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell
+from .sparse import embedding
 
 __all__ = [
     "linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "softmax",
     "log_softmax", "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits",
     "l1_loss", "huber_loss", "nll_loss", "binary_cross_entropy", "dropout",
-    # re-exported from chainrule.ops, where they live, for PyTorch's ``F.conv2d`` habit
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm",
+    "dropout2d", "embedding", "rnn", "lstm", "gru", "rnn_cell", "lstm_cell", "gru_cell",
+    "scaled_dot_product_attention", "multi_head_attention_forward",
 ]
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 
-__all__ = ["ArgumentError", "ArgumentValueError", "ArgumentTypeError", "require_tensor",
-           "require_float"]
+__all__ = ["ArgumentError", "ArgumentValueError", "ArgumentTypeError", "ArgumentIndexError",
+           "require_tensor", "require_float"]
 
 
 class ArgumentError(Exception):
@@ -46,6 +46,10 @@ class ArgumentValueError(ArgumentError, ValueError):
 
 class ArgumentTypeError(ArgumentError, TypeError):
     """An argument of the wrong type or dtype."""
+
+
+class ArgumentIndexError(ArgumentError, IndexError):
+    """An index out of range (an embedding id), caught as ``IndexError``."""
 
 
 def require_tensor(where: str, x) -> None:
