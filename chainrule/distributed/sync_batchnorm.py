@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend.normalization import multiply_subtract, sum_product
+from ..backend.workspace import empty
 from ..nn.module import Module
 from ..nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm
-from ..ops.conv import _empty
-from ..ops.norm import BatchNorm, _affine_inputs, _combine, _sum_product
+from ..ops.norm import BatchNorm
 from ..tensor import Tensor
 from .sharding import share_scale
 from .world import current
@@ -49,8 +50,8 @@ class _SyncBatchNormOp(BatchNorm):
             comm.Allreduce(world.MPI.IN_PLACE, totals, op=sum_op)
         self.count = count = int(totals[channels])
         mean = (totals[:channels] / count).astype(x.dtype).reshape(param_shape)
-        self.x_hat = np.subtract(x, mean, out=_empty(np, x.shape, x.dtype))
-        squares = _sum_product(self.x_hat, self.x_hat, axes).reshape(channels)
+        self.x_hat = np.subtract(x, mean, out=empty(np, x.shape, x.dtype))
+        squares = sum_product(self.x_hat, self.x_hat, axes).reshape(channels)
         with world.watch("SyncBatchNorm's allreduce of the batch variance"):
             comm.Allreduce(world.MPI.IN_PLACE, squares, op=sum_op)
         var = (squares / count).reshape(param_shape)
@@ -74,7 +75,7 @@ class _SyncBatchNormOp(BatchNorm):
         g_x_hat, g_sum = (part.reshape(self.g_sum.shape) for part in np.split(sums, 2))
         scale = self.inv_std if self.weight is None else self.inv_std * self.weight
         per_count = scale / (self.count * share)
-        return _combine(grad, scale, self.x_hat, per_count * g_x_hat, per_count * g_sum)
+        return multiply_subtract(grad, scale, self.x_hat, per_count * g_x_hat, per_count * g_sum)
 
 
 class SyncBatchNorm(_BatchNorm):
@@ -118,7 +119,7 @@ class SyncBatchNorm(_BatchNorm):
             if momentum is None:
                 momentum = 1.0 / float(tracked)
         return _SyncBatchNormOp.apply(
-            *_affine_inputs("SyncBatchNorm", x, self.weight, self.bias),
+            *(t for t in (x, self.weight, self.bias) if t is not None),
             running_mean=self.running_mean, running_var=self.running_var,
             momentum=momentum, eps=self.eps, world=world)
 
