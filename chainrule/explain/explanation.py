@@ -293,7 +293,8 @@ class _Builder:
                            else self.names.primed(self._base(step, arguments)), formula)
         view = LayerView(heading, layer, "other")
         view.forward = [*definitions,
-                        *(Quantity(symbols[n], n, value) for n, value in step.params.items()),
+                        *(Quantity(symbols[n], n if symbols[n][0] != n[0] else "parameter",
+                                   value) for n, value in step.params.items()),
                         Quantity(out, formula, step.output.data)]
         for value in step.extra_outputs:
             # a returned state has a name of its own (h_n); other values are primed
