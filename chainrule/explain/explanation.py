@@ -64,6 +64,7 @@ class LayerView:
     forward: list[Quantity] = field(default_factory=list)
     backward: list[Quantity] = field(default_factory=list)
     ops: tuple[str, ...] = ()  # the recorded ops this view accounts for
+    module: str = ""  # the module's dotted name ("" for an op outside every module)
 
 
 @dataclass(frozen=True)
@@ -218,7 +219,7 @@ class _Builder:
             pending = self._activation(step, heading, arguments[0], definitions)
         else:
             pending = self._other(step, heading, arguments, definitions, parameters)
-        pending.view.ops = step.ops
+        pending.view.ops, pending.view.module = step.ops, "" if step.is_op else step.name
         for term in pending.terms:
             self.readers.setdefault(term.value, []).append(pending)
             share = f"∂J/∂{self.names[term.value]} via {pending.made}"
@@ -462,6 +463,10 @@ class Explanation:
         failing = [c for c in self.check if not c.ok]
         self.culprit = self.check_label(failing[-1]) if failing else None
 
+    def heading(self, module: str) -> str | None:
+        """The heading of a module's (first) view: ``layer 2 · Linear (fc2)``."""
+        return next((v.title for v in self.layers if v.module == module), None)
+
     def check_label(self, layer: LayerCheck) -> str:
         """The heading of a checked layer (``check_model`` names it by module)."""
         name = self.layer_names.get(layer.layer)
@@ -487,7 +492,7 @@ class Explanation:
         """Plain data (lists and numbers) for notebooks, JSON and tests."""
         def view_dict(view: LayerView) -> dict:
             return {"title": view.title, "layer": view.layer, "role": view.role,
-                    "ops": list(view.ops),
+                    "module": view.module, "ops": list(view.ops),
                     "forward": [q.to_dict(full_values) for q in view.forward],
                     "backward": [q.to_dict(full_values) for q in view.backward]}
 

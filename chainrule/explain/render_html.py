@@ -70,7 +70,7 @@ def render_html(explanation: Explanation | None = None, path=None, monitor=None)
         title = "chainrule · gradient monitor"
         parts.append(f"<h1>{_text(title)}</h1>")
     if monitor is not None:
-        parts.append(_monitor(monitor))
+        parts.append(_monitor(monitor, explanation))
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             "<link rel=\"icon\" href=\"data:,\">"  # no favicon request
@@ -229,7 +229,7 @@ def _image(png: bytes | None, alt: str) -> str:
 _EPOCH_COLUMNS = 12  # longer runs show epochs spaced logarithmically, first and last included
 
 
-def _epoch_table(title: str, table: dict, kinds: dict, epochs: list, percent: bool) -> str:
+def _epoch_table(title: str, table: dict, names: dict, epochs: list, percent: bool) -> str:
     if not table:
         return ""
     shown = range(len(epochs)) if len(epochs) <= _EPOCH_COLUMNS else np.unique(
@@ -241,11 +241,13 @@ def _epoch_table(title: str, table: dict, kinds: dict, epochs: list, percent: bo
             f"<td class=\"num\">{100 * values[i]:.1f}%</td>"
             if percent and math.isfinite(values[i])
             else f"<td class=\"num\">{_number(values[i])}</td>" for i in shown)
-        rows.append(f"<tr><td>{_text(name)} {_text(kinds.get(name, ''))}</td>{cells}</tr>")
+        rows.append(f"<tr><td>{_text(names[name])}</td>{cells}</tr>")
     return "\n".join(rows) + "</table>"
 
 
-def _monitor(monitor) -> str:
+def _monitor(monitor, explanation: Explanation | None) -> str:
+    """The monitor's tables; with an explanation of the same model, its layers are named by
+    the explanation's headings (one numbering in one report)."""
     data = monitor.to_dict()
     parts = ["<h2>Gradient flow over training</h2>",
              _image(plots.gradient_flow({"": data}), "gradient flow over training")]
@@ -253,15 +255,17 @@ def _monitor(monitor) -> str:
     if finding is not None:
         parts.append(f"<p class=\"bad\">First NaN/Inf: epoch {finding['epoch'] + 1}, batch "
                      f"{finding['batch']}: {_text(finding['message'])}</p>")
-    kinds, epochs = data["kinds"], data["epochs"]
+    epochs = data["epochs"]
+    names = {name: (explanation and explanation.heading(name)) or f"{name} {kind}"
+             for name, kind in data["kinds"].items()}
     parts += [
-        _epoch_table("Mean gradient norm per batch ‖∇θ J‖", data["grad_norm"], kinds, epochs,
+        _epoch_table("Mean gradient norm per batch ‖∇θ J‖", data["grad_norm"], names, epochs,
                      False),
-        _epoch_table("Update-to-weight ratio ‖Δθ‖ / ‖θ‖", data["update_ratio"], kinds, epochs,
+        _epoch_table("Update-to-weight ratio ‖Δθ‖ / ‖θ‖", data["update_ratio"], names, epochs,
                      False),
-        _epoch_table("Dead ReLU units (never positive in the epoch)", data["dead_relu"], kinds,
+        _epoch_table("Dead ReLU units (never positive in the epoch)", data["dead_relu"], names,
                      epochs, True),
-        _epoch_table("Saturated sigmoid/tanh outputs", data["saturation"], kinds, epochs,
+        _epoch_table("Saturated sigmoid/tanh outputs", data["saturation"], names, epochs,
                      True),
     ]
     return "\n".join(part for part in parts if part)
