@@ -290,6 +290,8 @@ class _Builder:
     def _other(self, step, heading, arguments, definitions, symbols) -> _Pending:
         layer = self.layer
         formula = self._formula(step, arguments)
+        if step.output.name:  # what the module returned after its output: an LSTM's h_n
+            formula = f"{step.output.name} of {formula}"
         out = self._output(step, f"z[{layer}]" if step.params
                            else self.names.primed(self._base(step, arguments)), formula)
         view = LayerView(heading, layer, "other")

@@ -49,7 +49,7 @@ class Value:
 
     data: np.ndarray
     role: str
-    name: str = ""
+    name: str = ""  # a parameter's dotted name; a step's output other than the first: h_n
     grad: np.ndarray | None = None  # ∂J/∂(this value); None where no gradient flows
 
 
@@ -237,17 +237,19 @@ class _Steps:
         for t, op in graph:
             owned.setdefault(id(owner.get(id(op))), []).append((t, op))
         made_by = {id(t): owner.get(id(op)) for t, op in graph}
-        # A module call is a step when its ops made its output; otherwise (it returned its
-        # input, as Dropout does with p = 0) its ops, if any, are steps of their own.
-        stepped = {id(call) for call in self.calls
-                   if call.outputs and made_by.get(id(call.outputs[0])) is call}
+        # A module call is a step when its ops made what it returned (its output, or only
+        # its state, as an LSTM read by its last state); otherwise (it returned its input, as
+        # Dropout does with p = 0) its ops, if any, are steps of their own.
+        primary = {id(call): next((t for t in call.outputs if made_by.get(id(t)) is call), None)
+                   for call in self.calls}
+        stepped = {key for key, t in primary.items() if t is not None}
         events = [(call.start, call, owned[id(call)]) for call in self.calls
                   if id(call) in stepped]
         events += [(op.order, None, [(t, op)]) for t, op in graph
                    if id(owner.get(id(op))) not in stepped]
         events.sort(key=lambda event: event[0])
-        steps = [self._op_step(*ops[0]) if call is None else self._module_step(call, ops)
-                 for _, call, ops in events]
+        steps = [self._op_step(*ops[0]) if call is None
+                 else self._module_step(call, primary[id(call)], ops) for _, call, ops in events]
         return steps, self._read(output)
 
     def _owners(self, graph) -> dict[int, _Call]:
@@ -287,18 +289,20 @@ class _Steps:
         names = _RETURNED.get(step.kind, ())
         return names[position] if position < len(names) else f"output {position + 1}"
 
-    def _module_step(self, call: _Call, ops) -> Step:
+    def _module_step(self, call: _Call, output: Tensor, ops) -> Step:
         own = {id(p) for p in call.module.parameters()}
         inputs = tuple(value for value in map(self._read, call.arguments) if value is not None
                        and not (value.role == "parameter" and id(self.tensors[value]) in own))
         # Parameters are copied: optimizers update them in place, and an explanation keeps
         # the values of its own pass.
         step = Step(name=call.name, kind=type(call.module).__name__, is_op=False,
-                    inputs=inputs, output=self._new(call.outputs[0], "output"),
+                    inputs=inputs, output=self._new(output, "output"),
                     ops=tuple(op.name for _, op in ops),
                     params={n: p.data.copy() for n, p in call.module.named_parameters()},
                     settings=_settings_of(call.module))
         self.modules[step], self._returned[step] = call.module, call.outputs
+        if output is not call.outputs[0]:
+            step.output.name = self._returned_as(step, output)
         for t, _ in ops:
             self.made[id(t)] = step
         return step

@@ -110,6 +110,14 @@ def test_one_name_per_tensor_one_value_per_name_and_no_undefined_symbol(case):
     assert e.verified
 
 
+def test_an_lstm_read_by_its_last_state_is_one_step():
+    model, x, y, loss = _build("lstm, pooling last")
+    e = cr.explain(model, x, y, loss, check=False)
+    lstm = e.layers[1]
+    assert lstm.title == "layer 2 · LSTM (lstm)" and lstm.forward[-1].formula == "h_n of LSTM(z[1])"
+    assert lstm.ops[0] == "Transpose" and lstm.ops.count("LSTMSequence") == 2
+
+
 def test_the_lstm_classifier_shows_its_max_pooling_and_defines_its_constant():
     model, x, y, loss = _build("lstm")
     e = cr.explain(model, x, y, loss, check=False)
