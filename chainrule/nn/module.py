@@ -98,6 +98,9 @@ class Module:
     """
 
     _config_exclude: tuple[str, ...] = ("generator",)  # constructor args not stored in specs
+    # Set in __init__ with object.__setattr__; declared here for the type checker (as PyTorch).
+    training: bool
+    _modules: OrderedDict[str, Module]
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
