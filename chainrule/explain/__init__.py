@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from .check import LayerCheck, ParameterCheck, check_model
 from .explanation import Explanation, LayerView, Quantity
-from .explanation import build as _build
 from .monitor import GradientMonitor
 from .trace import record as _record
+from .views import build as _build
 
 __all__ = ["explain", "Explanation", "LayerView", "Quantity", "LayerCheck", "ParameterCheck",
            "check_model", "GradientMonitor"]

@@ -22,7 +22,12 @@ _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def primes(count: int) -> str:
-    """``′``, ``″``, ``‴``, then ``′⁴``, ``′⁵``, …"""
+    """``count`` primes: ``′``, ``″``, ``‴``, then ``′⁴``, ``′⁵``, …
+
+    Example:
+        >>> primes(2), primes(12)
+        ('″', '′¹²')
+    """
     if count < 4:
         return "".join(mark for mark, n in _MARKS.items() if n == count)
     return "′" + str(count).translate(_SUPERSCRIPTS)
@@ -38,12 +43,26 @@ def _split(symbol: str) -> tuple[str, int]:
 
 
 def unprimed(symbol: str) -> str:
-    """``symbol`` without its primes: ``unprimed("a[0]″")`` is ``"a[0]"``."""
+    """``symbol`` without its primes.
+
+    Example:
+        >>> unprimed("a[0]″"), unprimed("z[1]′¹²")
+        ('a[0]', 'z[1]')
+    """
     return _split(symbol)[0]
 
 
 class Names:
-    """The symbols given so far: ``names[value]`` is a value's symbol."""
+    """The symbols given so far: ``names[value]`` is a value's symbol.
+
+    Example:
+        >>> import numpy as np
+        >>> from chainrule.explain.trace import Value
+        >>> names = Names()
+        >>> first, second = (Value(np.zeros(2), "output") for _ in range(2))
+        >>> names.give(first, "a[1]"), names.give(second, "a[1]")
+        ('a[1]', 'a[1]′')
+    """
 
     def __init__(self):
         self._of: dict[Value, str] = {}

@@ -105,7 +105,14 @@ def _tensors(value) -> list[Tensor]:
 
 def model_output(result) -> Tensor:
     """What explain calls the model's output ``h``: the tensor its forward returns, or the
-    first when it returns several (a language model's ``(logits, state)``)."""
+    first when it returns several (a language model's ``(logits, state)``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> logits, state = cr.tensor([[0.5, 1.0]]), (cr.tensor([[1.0]]), cr.tensor([[2.0]]))
+        >>> model_output((logits, state)) is logits
+        True
+    """
     tensors = _tensors(result)
     if not tensors:
         raise TypeError(f"explain needs a model that returns a tensor, got {type(result)}")

@@ -114,6 +114,8 @@ def test_conv_net():
     grads = {q.symbol: q for q in conv.backward if q.kind == "grad_parameter"}
     assert set(grads) == {"∂J/∂W[1]", "∂J/∂b[1]"}
     assert grads["∂J/∂W[1]"].value.shape == (2, 1, 3, 3)
+    assert [(q.symbol, q.formula) for q in conv.forward] == [
+        ("W[1]", "weight"), ("b[1]", "bias"), ("z[1]", "Conv2d(a[0])")]
     assert e.verified and e.culprit is None and [c.layer for c in e.check] == ["0", "4"]
 
 
