@@ -7,10 +7,14 @@ here (and only here), so switching is a change of imports in this file.
 
 from __future__ import annotations
 
+import operator
+
 from .. import tensor as _engine
 from ..tensor import Function, Tensor
 
 __all__ = ["creation_mark", "recorded_ops", "grad_fn"]
+
+_order = operator.attrgetter("order")  # set on an op when it is recorded
 
 
 def creation_mark() -> int:
@@ -32,7 +36,7 @@ def recorded_ops(output: Tensor, since: int) -> list[tuple[Tensor, Function]]:
     """The ops recorded after ``since`` (a ``creation_mark()``) that ``output`` depends on, each
     with the tensor it made, in creation order. The walk stops at ops recorded before
     ``since`` and at leaves."""
-    found = []
+    found: list[tuple[Tensor, Function]] = []
     seen: set[int] = set()
     stack = [output]
     while stack:
@@ -43,7 +47,7 @@ def recorded_ops(output: Tensor, since: int) -> list[tuple[Tensor, Function]]:
         seen.add(id(t))
         found.append((t, op))
         stack.extend(op.parents)
-    found.sort(key=lambda pair: pair[1].order)
+    found.sort(key=lambda pair: _order(pair[1]))
     return found
 
 

@@ -34,7 +34,9 @@ def primes(count: int) -> str:
 
 
 def _split(symbol: str) -> tuple[str, int]:
-    root, mark = _PRIMED.match(symbol).groups()
+    match = _PRIMED.fullmatch(symbol)
+    assert match is not None  # the pattern matches every string
+    root, mark = match.groups()
     if not mark:
         return root, 0
     if mark in _MARKS:

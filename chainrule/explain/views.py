@@ -311,8 +311,9 @@ class _Builder:
         if value is self.trace.output:
             return Quantity(symbol, f"∂J/∂h from the loss + what the {len(shares)} steps "
                                     "reading it send (backward's sum)", value.grad, kind=kind)
-        if all(d is not None for _, d in shares):
-            return _verify(symbol, " + ".join(s for s, _ in shares), sum(d for _, d in shares),
+        derived = [d for _, d in shares if d is not None]
+        if len(derived) == len(shares):
+            return _verify(symbol, " + ".join(s for s, _ in shares), np.sum(derived, axis=0),
                            value.grad, kind)
         return Quantity(symbol, f"Σ over the {len(shares)} steps reading it (backward's sum)",
                         value.grad, kind=kind)
