@@ -73,7 +73,7 @@ def title(layer: int, kind: str, name: str = "", note: str = "") -> str:
     return f"layer {layer} · {kind}" + (f" ({', '.join(details)})" if details else "")
 
 
-_PRIME_NOTE = "′ marks a new value computed without parameters from the one it is named after: "
+_PRIME_NOTE = "′ marks a value made from another without parameters: "
 
 
 @dataclass

@@ -74,7 +74,7 @@ def test_a_primed_symbol_is_explained():
     x = np.arange(8, dtype=np.float32).reshape(2, 2, 2)
     text = str(cr.explain(net, x, np.ones((2, 1), np.float32), "mse"))
     notation = " ".join(text.split("FORWARD")[0].split())
-    assert "′ marks a new value computed without parameters" in notation
+    assert "′ marks a value made from another without parameters" in notation
     assert "a[0]′ = Flatten(a[0])" in notation
 
 
