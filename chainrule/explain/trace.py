@@ -283,7 +283,7 @@ class _Steps:
                 return self._new(item, "parameter", self.parameters[id(item)])
             return self._new(item, "constant")
         if isinstance(item, np.ndarray):
-            role = "view" if np.shares_memory(item, self.inputs.data) else "constant"
+            role = "view" if np.may_share_memory(item, self.inputs.data) else "constant"
             value = self.values[id(item)] = Value(item, role)
             return value
         return None
