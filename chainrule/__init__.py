@@ -1,6 +1,6 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
-from . import audio, data, datasets, models, nn, optim, text
+from . import audio, data, datasets, distributed, models, nn, optim, text
 from .data import DataLoader
 from .explain import explain
 from .gradcheck import GradcheckError, gradcheck
@@ -30,7 +30,7 @@ __all__ = [
     "save_checkpoint", "load_checkpoint", "load_torch_state",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
-    "audio",
+    "audio", "distributed",
 ]
 
 

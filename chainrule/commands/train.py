@@ -2,6 +2,8 @@
 
 With no arguments it is the README's main job: an MLP on the embedded digits, a progress bar,
 and the test accuracy at the end. ``--out DIR`` writes the model, its history and its curves.
+Under ``mpirun`` (``chainrule launch -n 4 -- chainrule train …``) it trains data-parallel with
+the single-process result; rank 0 prints and writes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from .. import datasets, models, optim
 from ..data import train_test_split
+from ..distributed import convert_sync_batchnorm, is_main, world_size
 from ..io import save
 from ..random import manual_seed
 from ..train import evaluate, fit
@@ -84,15 +87,18 @@ def run(args) -> None:
     if x_train.dtype.kind in "iu":  # token ids: the model needs the vocabulary's size
         options["vocab_size"] = int(max(x_train.max(), x_test.max())) + 1
     model = models.build(args.model, x_train.shape[1:], num_classes, **options)
+    if world_size() > 1:  # batch statistics of the global batch: the single-process result
+        model = convert_sync_batchnorm(model)
     optimizer = optim.get(args.optimizer, model.parameters(), lr=args.lr)
     callbacks = []
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         callbacks.append(CSVLogger(args.out / "history.csv"))
 
-    print(f"chainrule train: {args.model} on {args.data} "
-          f"({len(x_train)} train, {len(x_val)} validation, {len(x_test)} test samples, "
-          f"{model.num_parameters():,} parameters)")
+    if is_main():  # under mpirun, rank 0 speaks for all
+        print(f"chainrule train: {args.model} on {args.data} "
+              f"({len(x_train)} train, {len(x_val)} validation, {len(x_test)} test samples, "
+              f"{model.num_parameters():,} parameters)")
     start = time.perf_counter()
     history = fit(
         model, (x_train, y_train), loss="cross_entropy", optimizer=optimizer,
@@ -100,6 +106,8 @@ def run(args) -> None:
         metrics=("accuracy",), callbacks=callbacks, progress=not args.quiet, seed=args.seed,
     )
     seconds = time.perf_counter() - start
+    if not is_main():  # rank 0 evaluates, reports and writes the files
+        return
     result = evaluate(model, (x_test, y_test), loss="cross_entropy", metrics=("accuracy",))
     print(f"trained {len(history.epoch)} epochs in {seconds:.1f} s")
     print(f"test loss {result['loss']:.4f}  test accuracy {result['accuracy']:.4f}")
