@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 from .idx import _open
@@ -47,7 +48,7 @@ def _download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
                 raise ConnectionError(f"could not download {url}: {exc}") from exc
         try:
             actual = _content_sha256(tmp)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"downloaded {url} is not valid gzip data ({exc})") from exc
         if actual != sha256:
             raise ValueError(

@@ -31,8 +31,8 @@ from ..text.vocab import Vocabulary
 from ._locate import _package_path
 
 __all__ = [
-    "TWEET_SENTIMENT_CLASSES", "load_bbc_news", "load_shakespeare", "load_shakespeare_text",
-    "load_tweet_sentiment", "text_metadata",
+    "TWEET_SENTIMENT_CLASSES", "bbc_classes", "load_bbc_news", "load_shakespeare",
+    "load_shakespeare_text", "load_tweet_sentiment", "text_metadata",
 ]
 
 TWEET_SENTIMENT_CLASSES = ("negative", "neutral", "positive")
@@ -274,9 +274,14 @@ def load_shakespeare(path=None, seq_len: int = 100, test_size: float = 0.1, seed
 
 
 # ---------------------------------------------------------------------------- metadata
+def bbc_classes(path=None) -> list[str]:
+    """The BBC News topics in label order (the class folders, alphabetically)."""
+    return list(_read(_bbc_corpus, _bbc_folder(path), "load_bbc_news")[2])
+
+
 def _classes(name: str, options: dict) -> list[str]:
     if name == "bbc-news":
-        return list(_read(_bbc_corpus, _bbc_folder(options.get("path")), "text_metadata")[2])
+        return bbc_classes(options.get("path"))
     if name == "tweet-sentiment":
         return list(TWEET_SENTIMENT_CLASSES)
     return []

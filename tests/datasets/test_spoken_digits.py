@@ -13,7 +13,7 @@ import pytest
 import chainrule as cr
 from chainrule.audio import SpeechFeatures
 from chainrule.cli import main
-from chainrule.datasets import catalog, load, load_fsdd, spoken_digits
+from chainrule.datasets import load, load_fsdd, spoken_digits
 
 # The package's name ``spoken_digits`` is the function; the module is reached by its path.
 module = importlib.import_module("chainrule.datasets.spoken_digits")
@@ -122,8 +122,7 @@ def test_predict_command_names_the_digit_in_a_recording(trained, tmp_path, capsy
 @needs_espeak
 def test_train_command_on_spoken_digits(cache, tmp_path, monkeypatch, capsys):
     # The command loads the data set by name; a small subset keeps this test quick.
-    monkeypatch.setitem(catalog._LOADERS, "spoken-digits",
-                        (functools.partial(spoken_digits, cache, **SMALL), False))
+    monkeypatch.setattr(module, "spoken_digits", functools.partial(spoken_digits, cache, **SMALL))
     status = main(["train", "--data", "spoken-digits", "--model", "speech-cnn", "--epochs", "1",
                    "--quiet", "--out", str(tmp_path)])
     assert status == 0
