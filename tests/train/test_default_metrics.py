@@ -7,6 +7,7 @@ import pytest
 import chainrule as cr
 from chainrule.train import metrics
 
+
 @pytest.mark.parametrize("loss, expected", [
     ("cross_entropy", ["accuracy"]), ("nll", ["accuracy"]),
     (cr.nn.CrossEntropyLoss(label_smoothing=0.1), ["accuracy"]),
