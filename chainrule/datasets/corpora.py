@@ -29,6 +29,7 @@ from ..text.batch import pad_sequences
 from ..text.tokenize import word_tokenize
 from ..text.vocab import Vocabulary
 from ._locate import _package_path
+from ._progress import _steps
 
 __all__ = [
     "TWEET_SENTIMENT_CLASSES", "bbc_classes", "load_bbc_news", "load_shakespeare",
@@ -85,16 +86,24 @@ def _bbc_corpus(folder: Path, stamp: tuple
     """(tokens per article, labels, class names) of ``folder/<class>/*.txt``, cached: the
     command line reads it once for the data and once for the vocabulary it saves."""
     classes = tuple(sorted(d.name for d in folder.iterdir() if d.is_dir()))
-    texts, labels = [], []
-    for label, name in enumerate(classes):
-        for file in sorted((folder / name).glob("*.txt")):
-            texts.append(file.read_text(encoding="latin-1"))
-            labels.append(label)
-    if len(classes) < 2 or not texts:
+    files = [(label, file) for label, name in enumerate(classes)
+             for file in sorted((folder / name).glob("*.txt"))]
+    if len(classes) < 2 or not files:
         raise ValueError(f"load_bbc_news: {folder} should hold one folder of .txt articles per "
-                         f"class, found classes {list(classes)} and {len(texts)} articles")
-    texts, label_array = _unique(texts, labels)
-    return tuple(word_tokenize(t) for t in texts), label_array, classes
+                         f"class, found classes {list(classes)} and {len(files)} articles")
+    texts = [file.read_text(encoding="latin-1") for _, file in files]
+    texts, label_array = _unique(texts, [label for label, _ in files])
+    return _tokenized(texts, "bbc-news"), label_array, classes
+
+
+def _tokenized(texts: list[str], name: str) -> tuple[list[str], ...]:
+    """The texts' tokens, with a progress bar when that takes long (a terminal only)."""
+    with _steps(len(texts), f"{name}: tokenising", "text") as bar:
+        tokens = []
+        for text in texts:
+            tokens.append(word_tokenize(text))
+            bar.update()
+    return tuple(tokens)
 
 
 def _bbc_folder(path) -> Path:
@@ -154,7 +163,7 @@ def _tweet_corpus(file: Path, stamp: tuple) -> tuple[tuple[list[str], ...], np.n
         raise ValueError(f"load_tweet_sentiment: {file} has a row {bad!r:.100} whose sentiment "
                          f"is not one of {TWEET_SENTIMENT_CLASSES}")
     texts, labels = _unique([r[2] for r in rows[1:]], [index[r[0]] for r in rows[1:]])
-    return tuple(word_tokenize(t) for t in texts), labels
+    return _tokenized(texts, "tweet-sentiment"), labels
 
 
 def load_tweet_sentiment(path=None, test_size: float = 0.2, seed=0, max_len: int = 50,

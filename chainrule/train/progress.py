@@ -19,7 +19,7 @@ import time
 
 from .callbacks import Callback
 
-__all__ = ["ProgressBar", "LineLogger", "progress_callback"]
+__all__ = ["ProgressBar", "LineLogger", "progress_callback", "terminal_columns"]
 
 # How the bar names the metrics whose full names would crowd it out.
 _SHORT = {"accuracy": "acc", "binary_accuracy": "bin_acc", "top_k_accuracy": "top_k",
@@ -38,7 +38,7 @@ def _short(name: str) -> str:
     return prefix + _SHORT.get(name[len(prefix):], name[len(prefix):])
 
 
-def _columns(stream) -> int:
+def terminal_columns(stream) -> int:
     """The width of the terminal ``stream`` writes to, or 80 when it reports none."""
     try:
         columns = os.get_terminal_size(stream.fileno()).columns
@@ -100,7 +100,7 @@ class ProgressBar(Callback):
         return self.file or sys.stdout
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._width = _columns(self._stream())
+        self._width = terminal_columns(self._stream())
         self._start = time.perf_counter()
         self._bar = self._tqdm(total=self.params.get("steps"), unit="batch", leave=False,
                                desc=f"Epoch {epoch + 1}/{self.params['epochs']}",
