@@ -98,3 +98,21 @@ def test_class_names():
     assert datasets.class_names("spoken-digits")[:2] == ["zero", "one"]
     assert datasets.class_names("cifar10")[0] == "airplane"
     assert datasets.class_names("digits") is None and datasets.class_names("x.npz") is None
+
+
+def test_long_steps_show_a_bar_only_in_a_terminal(monkeypatch):
+    import io
+    import sys
+
+    from chainrule.datasets._progress import _steps
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with _steps(3, "reading") as bar:
+        assert bar.disable  # a log file or pipe gets no bar
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    with _steps(3, "reading") as bar:
+        assert not bar.disable and bar.delay == 1.0  # short steps draw nothing
