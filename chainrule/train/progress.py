@@ -13,7 +13,6 @@ that reports no width (0 columns, as some containers do) is taken to be 80 colum
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 
@@ -43,6 +42,8 @@ def terminal_columns(stream) -> int:
     try:
         columns = os.get_terminal_size(stream.fileno()).columns
     except (AttributeError, ValueError, OSError):
+        import shutil  # only this fallback needs it, and it pulls in bz2 and lzma
+
         columns = shutil.get_terminal_size((0, 0)).columns  # honours $COLUMNS
     return columns if columns >= _MIN_COLUMNS else _DEFAULT_COLUMNS
 
