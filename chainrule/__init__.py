@@ -1,6 +1,6 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
-from . import data, models, nn, optim
+from . import data, distributed, models, nn, optim
 from .data import DataLoader
 from .explain import explain
 from .gradcheck import GradcheckError, gradcheck
@@ -29,7 +29,7 @@ __all__ = [
     "save_checkpoint", "load_checkpoint",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
-    "audio",
+    "audio", "distributed",
 ]
 
 

@@ -13,6 +13,8 @@ import argparse
 import sys
 
 from .commands import cache, evaluate, predict, train
+from .distributed import command as launch_command
+from .distributed.world import abort_if_parallel
 from .explain import command as explain_command
 from .onnx import command as onnx_command
 from .playground import command as playground_command
@@ -22,7 +24,7 @@ __all__ = ["main", "build_parser"]
 
 # In the order ``chainrule --help`` lists them.
 _COMMANDS = (train, evaluate, predict, explain_command, text_commands, playground_command,
-             onnx_command, cache)
+             onnx_command, launch_command, cache)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
+        abort_if_parallel(2)  # under mpirun the other ranks would wait for this one forever
         return 2
     return 0
 

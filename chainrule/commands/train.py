@@ -3,7 +3,9 @@
 With no arguments it is the README's main job: an MLP on the embedded digits, a progress bar,
 and the test accuracy at the end. ``--out DIR`` writes the model (with a record of its data,
 so ``evaluate`` and ``predict`` see data as training did), its history and its curves, as one
-run that ``--resume`` continues after a crash (``chainrule.commands.run_folder``).
+run that ``--resume`` continues after a crash (``chainrule.commands.run_folder``). Under
+``mpirun`` (``chainrule launch -n 4 -- chainrule train …``) it trains data-parallel with the
+single-process result; rank 0 prints and writes.
 """
 
 from __future__ import annotations
@@ -90,7 +92,11 @@ def _settings(args, folder) -> dict[str, Any]:
         return {**_DEFAULTS, **given}
     if folder is None:
         raise CommandError("--resume needs --out DIR, the folder of the run to continue")
-    recorded = folder.start({}, resume=True, overwrite=False)
+    from ..distributed import is_main
+
+    # Rank 0 checks that the run is unfinished; the other ranks only read its settings.
+    recorded = folder.start({}, resume=True, overwrite=False) if is_main() else (
+        folder.settings())
     changed = sorted(key for key, value in given.items()
                      if key != "epochs" and recorded.get(key) != value)
     if changed:
@@ -103,11 +109,12 @@ def _settings(args, folder) -> dict[str, Any]:
 def run(args) -> None:
     """Train the model ``args`` describe; print the test results; write ``--out``."""
     from ..datasets import canonical_name
+    from ..distributed import is_main
     from ..names import lookup, normalize
     from .run_folder import RunFolder
 
     folder = RunFolder(args.out) if args.out else None
-    if folder is not None and not args.resume:
+    if folder is not None and not args.resume and is_main():  # rank 0 alone owns the folder
         folder.state()  # refuse a file as --out before the data is loaded
     settings = _settings(args, folder)
     settings["data"] = data = canonical_name(settings["data"])
@@ -118,7 +125,7 @@ def run(args) -> None:
         raise CommandError("char-lm is a language model: train it with chainrule train-lm")
     settings["model"] = lookup("model", settings["model"], {m: m for m in _MODELS})
     job = _prepare(data, settings)
-    if folder is not None and not args.resume:
+    if folder is not None and not args.resume and is_main():
         folder.start(settings, resume=False, overwrite=args.overwrite)
     _train(job, settings, folder, quiet=args.quiet)
 
@@ -128,6 +135,7 @@ def _prepare(data: str, settings: dict) -> dict[str, Any]:
     refuse the run happens before a file is written."""
     from .. import datasets, models, optim
     from ..data import train_test_split
+    from ..distributed import convert_sync_batchnorm, world_size
     from ..random import manual_seed
     from .data import check_finite, model_inputs, targets, task_of, vocabulary_size
     from .record import make_record
@@ -157,6 +165,8 @@ def _prepare(data: str, settings: dict) -> dict[str, Any]:
         build_options["vocab_size"] = vocabulary_size(data, inputs["x_train"], inputs["x_test"])
     manual_seed(seed)
     model = models.build(model_name, x_fit.shape[1:], task.outputs, **build_options)
+    if world_size() > 1:  # batch statistics of the global batch: the single-process result
+        model = convert_sync_batchnorm(model)
     optimizer = optim.get(settings["optimizer"], model.parameters(), lr=settings["lr"])
     record = make_record(data, options, task, x_fit, x_test, y_test)
     return {"data": data, "task": task, "model": model, "optimizer": optimizer,
@@ -175,6 +185,7 @@ def _check_mlp_size(input_shape: tuple, layers: list[int], outputs: int) -> None
 
 
 def _train(job: dict, settings: dict, folder, quiet: bool) -> None:
+    from ..distributed import is_main
     from ..train import evaluate, fit
     from ..train.callbacks import BackupAndRestore, CSVLogger
 
@@ -185,9 +196,10 @@ def _train(job: dict, settings: dict, folder, quiet: bool) -> None:
         backup = BackupAndRestore(folder / folder.BACKUP, delete_checkpoint=False)
         callbacks = [CSVLogger(folder / folder.HISTORY), backup]
     kind = "" if task.kind == "classification" else " regressor"
-    print(f"chainrule train: {settings['model']}{kind} on {data} "
-          f"({len(job['train'][0])} train, {len(job['validation'][0])} validation, "
-          f"{len(job['test'][0])} test samples, {model.num_parameters():,} parameters)")
+    if is_main():  # under mpirun, rank 0 speaks for all (and its callbacks alone write)
+        print(f"chainrule train: {settings['model']}{kind} on {data} "
+              f"({len(job['train'][0])} train, {len(job['validation'][0])} validation, "
+              f"{len(job['test'][0])} test samples, {model.num_parameters():,} parameters)")
     start = time.perf_counter()
     try:
         history = fit(model, job["train"], loss=task.loss, optimizer=job["optimizer"],
@@ -199,6 +211,8 @@ def _train(job: dict, settings: dict, folder, quiet: bool) -> None:
             print(f"interrupted; continue with: chainrule train --out {folder.path} --resume")
         raise
     seconds = time.perf_counter() - start
+    if not is_main():  # rank 0 evaluates, reports and writes the files
+        return
     result = evaluate(model, job["test"], loss=task.loss)
     epochs = len(history.epoch)
     resumed = f" (resumed after epoch {backup.restored_epoch})" if (

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..distributed.sharding import loader_shard
 from ..random import default_generator
 from ..tensor import Tensor
 from .dataset import Dataset, TensorDataset, _as_arrays
@@ -54,6 +55,10 @@ class DataLoader:
         seed: seed of the loader's own generator. By default it is drawn from the global
             generator, so ``cr.manual_seed`` makes the order repeatable.
         generator: use this ``numpy.random.Generator`` instead (shared, not copied).
+        shard: under MPI, read only this rank's part of every batch (``batch_size`` is then
+            the global batch of all ranks; parts differ by at most one sample and gradients
+            are weighted by them; a last batch of fewer samples than ranks is skipped). Every
+            rank must use the same seed. See ``chainrule.distributed.sharding``.
 
     **Shape**: a field of shape ``(N, *s)`` gives batches ``(B, *s)``, ``B <= batch_size``.
 
@@ -74,6 +79,7 @@ class DataLoader:
         drop_last: bool = False,
         seed: int | None = None,
         generator: np.random.Generator | None = None,
+        shard: bool = False,
     ):
         if isinstance(data, Dataset):
             self.dataset = data
@@ -94,12 +100,15 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.generator = _own_generator(seed, generator)
+        self._shard = loader_shard(shard)
         self._epoch_start: dict | None = None  # generator state before this epoch's shuffle
         self._batches_done = 0  # batches handed out in the current epoch
         self._skip = 0  # batches to skip at the next epoch start (set by load_state_dict)
 
     def __len__(self) -> int:
         n = len(self.dataset)
+        if self._shard is not None:
+            return self._shard.batches(n, self.batch_size, self.drop_last)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
@@ -109,11 +118,15 @@ class DataLoader:
         first, self._skip = self._skip, 0
         self._batches_done = first
         fetch = self.dataset.get_batch
-        for b in range(first, len(self)):
-            index = slice(b * size, (b + 1) * size)
+        for b in range(first, n // size if self.drop_last else math.ceil(n / size)):
+            index = slice(b * size, min((b + 1) * size, n))
             if order is not None:
                 index = order[index]
             self._batches_done = b + 1
+            if self._shard is not None:
+                index = self._shard.part(index)
+                if index is None:
+                    continue  # a last batch too small to give every rank a sample
             yield tuple(Tensor(a) for a in fetch(index))
         self._epoch_start = None
         self._batches_done = 0

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from .check import LayerCheck, ParameterCheck, check_model
 from .explanation import Explanation, LayerView, Quantity
-from .explanation import build as _build
 from .monitor import GradientMonitor
 from .trace import record as _record
+from .views import build as _build
 
 __all__ = ["explain", "Explanation", "LayerView", "Quantity", "LayerCheck", "ParameterCheck",
            "check_model", "GradientMonitor"]
@@ -39,12 +39,14 @@ def explain(model, x, y, loss="mse", check: bool = True, max_elements: int = 24)
     """Explain one forward/backward pass of ``model`` on the batch ``(x, y)``.
 
     Args:
-        model: any chainrule ``Module`` returning one tensor.
+        model: any chainrule ``Module``; its output ``h`` is the tensor it returns (the first,
+            when it returns several, as a language model's ``(logits, state)``).
         x: a batch of inputs (rows are samples); y: the targets.
         loss: a callable ``(output, target) -> scalar`` or a loss name ("mse",
             "cross_entropy", ...).
         check: also run the whole-model gradient check (central differences, float64).
-        max_elements: elements per parameter the check compares (a seeded sample if larger).
+        max_elements: entries per parameter the check compares (a seeded sample if larger,
+            drawn mostly where backward's gradient is not zero).
 
     Returns:
         An ``Explanation``; ``print(e)`` shows it, ``e.to_dict()``/``e.to_html(path)`` export it.
@@ -65,8 +67,8 @@ def explain(model, x, y, loss="mse", check: bool = True, max_elements: int = 24)
         x = Tensor(x)
     explanation = _build(_record(model, x, y, loss_fn), type(model).__name__)
     if check:
-        explanation.check, explanation.culprit = check_model(model, x, y, loss_fn,
-                                                             max_elements=max_elements)
+        results, _ = check_model(model, x, y, loss_fn, max_elements=max_elements)
+        explanation.attach_check(results)
     return explanation
 
 

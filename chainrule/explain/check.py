@@ -18,18 +18,39 @@ from .. import random as cr_random
 from ..gradcheck import central_difference
 from ..nn.module import Module
 from ..tensor import Tensor
+from .trace import model_output
 
 __all__ = ["ParameterCheck", "LayerCheck", "check_model"]
 
 
 @dataclass
 class ParameterCheck:
+    """One parameter's check: ``checked`` of its ``size`` entries were compared, of which
+    ``checked_nonzero`` are among the ``nonzero`` entries where backward's gradient is not 0.
+
+    The relative error is taken where either gradient exceeds ``atol`` (at a zero it means
+    nothing); the absolute error covers every compared entry.
+    """
+
     name: str
-    checked: int  # elements compared
+    checked: int  # entries compared
     size: int
     max_abs_error: float
     max_rel_error: float
-    ok: bool
+    ok: bool  # every compared entry agreed
+    nonzero: int = 0  # entries where backward's gradient is not zero
+    checked_nonzero: int = 0  # compared entries among them
+
+    @property
+    def checked_zero(self) -> int:
+        """Compared entries where backward's gradient is zero."""
+        return self.checked - self.checked_nonzero
+
+    @property
+    def vacuous(self) -> bool:
+        """Nothing to check: backward's gradient is zero at every entry, so agreement only
+        confirms zeros."""
+        return self.nonzero == 0
 
 
 @dataclass
@@ -51,9 +72,11 @@ def check_model(model: Module, x, y, loss, eps: float = 1e-6, atol: float = 1e-6
                 ) -> tuple[list[LayerCheck], str | None]:
     """Compare each parameter's analytical gradient with central differences, in float64.
 
-    Up to ``max_elements`` elements per parameter are checked (all of them for small ones; a
-    seeded random sample otherwise). An element agrees when ``|analytical - numerical| <= atol
-    + rtol · |numerical|``.
+    Up to ``max_elements`` entries per parameter are checked: all of them for small ones,
+    otherwise a seeded sample drawn mostly where backward's gradient is not zero (an
+    embedding's gradient lives in the rows of the batch's tokens) and a quarter where it is
+    zero (to catch a gradient dropped to zero). An entry agrees when ``|analytical -
+    numerical| <= atol + rtol · |numerical|``.
 
     Returns:
         (per-layer results in forward order, name of the first disagreeing layer going
@@ -68,7 +91,7 @@ def check_model(model: Module, x, y, loss, eps: float = 1e-6, atol: float = 1e-6
 
     def objective() -> Tensor:
         cr_random.set_rng_state(state)
-        return loss(twin(x64), y64)
+        return loss(model_output(twin(x64)), y64)
 
     try:
         twin.zero_grad()
@@ -78,26 +101,45 @@ def check_model(model: Module, x, y, loss, eps: float = 1e-6, atol: float = 1e-6
         pick = np.random.default_rng(seed)
         layers: dict[str, list[ParameterCheck]] = {}
         for name, parameter in twin.named_parameters():
-            data, size = parameter.data, parameter.data.size
-            count = min(size, max_elements)
-            indices = np.arange(size) if count == size else pick.choice(
-                size, size=count, replace=False)
+            data, expected = parameter.data, analytical[name]
+            indices, checked_nonzero, nonzero = _sample(expected, max_elements, pick)
             worst_abs = worst_rel = 0.0
             ok = True
-            expected = analytical[name]
             for index in indices:
                 element = np.unravel_index(index, data.shape)
                 numerical = central_difference(lambda: objective().item(), data, element, eps)
                 error = abs(expected[element] - numerical)
                 worst_abs = max(worst_abs, error)
-                worst_rel = max(worst_rel, error / max(abs(numerical), abs(expected[element]),
-                                                       1e-12))
+                scale = max(abs(numerical), abs(expected[element]))
+                if scale > atol:
+                    worst_rel = max(worst_rel, error / scale)
                 ok &= bool(error <= atol + rtol * abs(numerical))
             layer, _, short = name.rpartition(".")
             layers.setdefault(layer or type(model).__name__, []).append(
-                ParameterCheck(short, int(count), int(size), worst_abs, worst_rel, ok))
+                ParameterCheck(short, len(indices), data.size, worst_abs, worst_rel, ok,
+                               nonzero, checked_nonzero))
     finally:
         cr_random.set_rng_state(state)
     results = [LayerCheck(layer, checks) for layer, checks in layers.items()]
     culprit = next((r.layer for r in reversed(results) if not r.ok), None)
     return results, culprit
+
+
+def _sample(gradient: np.ndarray, count: int, pick: np.random.Generator
+            ) -> tuple[np.ndarray, int, int]:
+    """``(flat indices to compare, how many of them have a non-zero gradient, how many entries
+    have one)``: every entry when there are at most ``count``, else up to ``count`` with a
+    quarter (at least one) drawn from the zeros when there are any.
+
+    Indices are row-major (``np.unravel_index`` order), whatever the array's memory order.
+    """
+    nonzero = np.flatnonzero(gradient)
+    if gradient.size <= count:
+        return np.arange(gradient.size), nonzero.size, nonzero.size
+    zeros = gradient.size - nonzero.size
+    take = min(nonzero.size, count - min(zeros, max(1, count // 4)))
+    chosen = nonzero if take == nonzero.size else pick.choice(nonzero, take, replace=False)
+    if take < count and zeros:
+        chosen = np.concatenate([chosen, pick.choice(np.flatnonzero(gradient == 0),
+                                                     min(zeros, count - take), replace=False)])
+    return chosen, take, nonzero.size

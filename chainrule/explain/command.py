@@ -61,16 +61,32 @@ def run(args) -> None:
 def _model_file(args) -> None:
     from . import explain
 
+    from ..commands.record import recorded_test_split
+    from ..io import load_metadata
+
     model = load_model(args.model)
-    _, (x_test, y_test) = load_data(args.data or "digits", args.seed)
+    metadata = load_metadata(args.model)
+    if "data" in metadata:  # written by chainrule train: its recorded test split, prepared
+        x_test, y_test, _, _ = recorded_test_split(args.model, metadata, args.data, None)
+    else:
+        _, (x_test, y_test) = load_data(args.data or "digits", args.seed)
     if len(x_test) == 0:
         raise CommandError(f"the test split of {args.data} is empty")
     x, y = x_test[:args.batch], y_test[:args.batch]
-    explanation = explain(model, x, y, loss=args.loss)
+    sequence = args.loss == "cross_entropy" and y.ndim == 2 and y.dtype.kind in "iu"
+    explanation = explain(model, x, y, loss=_every_position if sequence else args.loss)
     print(explanation.render())
     if args.html:
         explanation.to_html(args.html)
         print(f"\nwrote {args.html}")
+
+
+def _every_position(logits, target):
+    """Cross-entropy over every position of a sequence: a language model's ``(N, T, V)``
+    next-token scores against the ``(N, T)`` ids that follow."""
+    from ..nn.functional import cross_entropy
+
+    return cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
 
 
 def _xor(args) -> None:

@@ -1,11 +1,10 @@
 """``Explanation``: the chain rule of one forward/backward pass, in the textbook's notation.
 
-Each recorded step becomes a layer view with its forward quantities (``z[l] = W[l] a[l-1] +
-b[l]``, ``a[l] = g(z[l])``) and its backward terms, in reverse order (``∂J/∂a[l]``, ``∂J/∂z[l] =
-∂J/∂a[l] ⊙ g'(z[l])``, ``∂J/∂W[l]``, ``∂J/∂b[l]``, ``∂J/∂a[l-1]``). Every term that has a
-textbook formula is computed from that formula, in float64, from the values that flowed
-forward, and compared with what the backward rules produced; terms without one (a
-convolution, a reshape) show the backward rules' values under the op's name and shapes.
+An explanation holds one layer view per step of the pass (``views.build`` makes them from a
+recorded ``Trace``): its forward quantities (``z[l] = W[l] a[l-1] + b[l]``, ``a[l] = g(z[l])``)
+and its backward terms (``∂J/∂a[l]``, ``∂J/∂z[l] = ∂J/∂a[l] ⊙ g'(z[l])``, ``∂J/∂W[l]``, …),
+each term with a textbook formula checked against what the backward rules produced; then the
+whole-model gradient check and the conclusion (``verdicts``) every rendering prints.
 """
 
 from __future__ import annotations
@@ -14,11 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .check import LayerCheck
-from .formulas import ACTIVATIONS, LossFormula
-from .trace import Step, Trace
+from .check import LayerCheck, ParameterCheck
+from .formulas import LossFormula
 
-__all__ = ["Quantity", "LayerView", "Explanation", "build"]
+__all__ = ["Quantity", "LayerView", "Verdict", "LayerName", "Explanation", "statistics",
+           "verdicts"]
 
 FULL_VALUES_UP_TO = 32  # arrays with at most this many elements are shown in full
 
@@ -32,7 +31,9 @@ class Quantity:
     value: np.ndarray | None
     difference: float | None = None  # max |formula - backward| where both exist
     ok: bool | None = None  # None: not verified (shown from the backward rules only)
-    kind: str = ""  # "grad_output", "grad_parameter" or "grad_input" for backward terms
+    # backward terms: "grad_output" (∂J/∂ what the layer made), "grad_parameter",
+    # "grad_input" (∂J/∂ what it read) or "grad_share" (one reader's part of a sum)
+    kind: str = ""
 
     def to_dict(self, full_values: bool) -> dict:
         value = None if self.value is None else np.asarray(self.value)
@@ -48,11 +49,21 @@ class Quantity:
 
 @dataclass
 class LayerView:
-    title: str  # e.g. "layer 1 · Linear (0)"
-    layer: int
+    title: str  # e.g. "layer 1 · Linear (fc1)"
+    layer: int  # the textbook's l
     role: str  # "affine", "activation", "loss" or "other"
     forward: list[Quantity] = field(default_factory=list)
     backward: list[Quantity] = field(default_factory=list)
+    ops: tuple[str, ...] = ()  # the recorded ops this view accounts for
+    module: str = ""  # the module's dotted name ("" for an op outside every module)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One line of the report's conclusion; ``ok`` is None where there was nothing to check."""
+
+    ok: bool | None
+    text: str
 
 
 def statistics(value: np.ndarray) -> dict:
@@ -64,103 +75,14 @@ def statistics(value: np.ndarray) -> dict:
             "max_abs": float(np.abs(v).max()), "zeros": float(np.mean(v == 0))}
 
 
-def _verify(symbol: str, formula: str, derived: np.ndarray, engine: np.ndarray | None,
-            kind: str = "") -> Quantity:
-    """A term computed from its formula, checked against the backward rules' value."""
-    if engine is None:
-        return Quantity(symbol, formula, derived, kind=kind)
-    engine64 = np.asarray(engine, dtype=np.float64)
-    difference = float(np.abs(derived - engine64).max()) if derived.size else 0.0
-    scale = float(np.abs(engine64).max()) if engine64.size else 0.0
-    tolerance = 1e-6 + 1e-4 * scale if engine.dtype == np.float32 else 1e-9 + 1e-7 * scale
-    return Quantity(symbol, formula, engine, difference, difference <= tolerance, kind)
+@dataclass
+class LayerName:
+    """How the report names a layer the gradient check compares: its heading, when the pass
+    first used it, and its parameters' symbols."""
 
-
-def _input_gradient(symbol: str, formula: str, derived: np.ndarray, step: Step
-                    ) -> list[Quantity]:
-    """∂J/∂(input) by this step's formula, checked against backward. An input read by several
-    ops (a residual connection) receives the sum of their gradients, so there the formula
-    gives this op's share and the backward rules' total is shown beside it."""
-    if step.input_uses <= 1:
-        return [_verify(symbol, formula, derived, step.grad_input, "grad_input")]
-    return [Quantity(symbol, f"{formula}  (this op's share)", derived),
-            Quantity(symbol, f"Σ over the {step.input_uses} ops reading it", step.grad_input,
-                     kind="grad_input")]
-
-
-def _rows(value: np.ndarray) -> np.ndarray:
-    """Batches are rows: fold every leading axis into one."""
-    value = np.asarray(value, dtype=np.float64)
-    return value.reshape(-1, value.shape[-1]) if value.ndim > 1 else value.reshape(1, -1)
-
-
-def _affine_view(step: Step, layer: int, a_in: str) -> LayerView:
-    w = np.asarray(step.params["weight"], dtype=np.float64)
-    view = LayerView(f"layer {layer} · {step.kind} ({step.name})", layer, "affine")
-    bias = "bias" in step.params
-    view.forward = [
-        Quantity(a_in, "input", step.input),
-        Quantity(f"W[{layer}]", f"weight {tuple(w.shape)}", step.params["weight"]),
-        *([Quantity(f"b[{layer}]", "bias", step.params["bias"])] if bias else []),
-        Quantity(f"z[{layer}]", f"W[{layer}] {a_in}" + (f" + b[{layer}]" if bias else ""),
-                 step.output),
-    ]
-    if step.grad_output is None:
-        return view
-    dz = _rows(step.grad_output)
-    a = _rows(step.input)
-    view.backward = [
-        Quantity(f"∂J/∂z[{layer}]", "from the layer above", step.grad_output,
-                 kind="grad_output"),
-        _verify(f"∂J/∂W[{layer}]", f"∂J/∂z[{layer}]ᵀ {a_in}  (Σ over rows)",
-                dz.T @ a, step.grad_params.get("weight"), "grad_parameter"),
-    ]
-    if bias:
-        view.backward.append(_verify(f"∂J/∂b[{layer}]", f"Σ over rows of ∂J/∂z[{layer}]",
-                                     dz.sum(axis=0), step.grad_params.get("bias"),
-                                     "grad_parameter"))
-    if step.grad_input is not None:
-        derived = (dz @ w).reshape(np.shape(step.input))
-        view.backward += _input_gradient(f"∂J/∂{a_in}", f"∂J/∂z[{layer}] W[{layer}]", derived,
-                                         step)
-    return view
-
-
-def _activation_view(step: Step, layer: int, z_in: str, a_out: str) -> LayerView:
-    g = ACTIVATIONS[step.kind]
-    view = LayerView(f"layer {layer} · {step.kind}" + ("" if step.is_op else f" ({step.name})"),
-                     layer, "activation")
-    view.forward = [Quantity(a_out, f"{g.symbol}({z_in})", step.output)]
-    if step.grad_output is None:
-        return view
-    z = np.asarray(step.input, dtype=np.float64)
-    a = np.asarray(step.output, dtype=np.float64)
-    slope = g.derivative(z, a, step.settings)
-    view.backward = [
-        Quantity(f"∂J/∂{a_out}", "from the layer above", step.grad_output, kind="grad_output"),
-        Quantity(f"g'({z_in})", g.derivative_text, slope),
-    ]
-    if step.grad_input is not None:
-        view.backward += _input_gradient(f"∂J/∂{z_in}", f"∂J/∂{a_out} ⊙ g'({z_in})",
-                                         np.asarray(step.grad_output, np.float64) * slope, step)
-    return view
-
-
-def _other_view(step: Step, layer: int, x_in: str, out: str, arguments: str) -> LayerView:
-    label = step.kind if step.is_op else f"{step.kind} ({step.name})"
-    view = LayerView(f"layer {layer} · {label}", layer, "other")
-    view.forward = [Quantity(name, "parameter", value) for name, value in step.params.items()]
-    view.forward.append(Quantity(out, f"{step.kind}({arguments})", step.output))
-    if step.grad_output is None:
-        return view
-    view.backward = [Quantity(f"∂J/∂{out}", "from the layer above", step.grad_output,
-                              kind="grad_output")]
-    view.backward += [Quantity(f"∂J/∂{name}", f"{step.kind}.backward", grad,
-                               kind="grad_parameter") for name, grad in step.grad_params.items()]
-    if step.grad_input is not None:
-        view.backward.append(Quantity(f"∂J/∂{x_in}", f"{step.kind}.backward", step.grad_input,
-                                      kind="grad_input"))
-    return view
+    heading: str
+    position: int
+    symbols: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -170,9 +92,11 @@ class Explanation:
     Attributes:
         layers: layer views in forward order (render the backward terms in reverse).
         loss: J's value; ``loss_formula`` its formula.
+        notes: how to read the notation this report uses (primes, shares).
         check: per-layer whole-model gradient check (empty when not run).
         culprit: the first layer, going backward from the loss, whose gradient disagrees with
-            central differences; None when all agree.
+            central differences, named as its heading (``layer 2 · LayerNorm``); None when
+            all agree.
     """
 
     model_name: str
@@ -181,8 +105,35 @@ class Explanation:
     loss: float
     loss_formula: LossFormula
     loss_view: LayerView
+    notes: list[str] = field(default_factory=list)
     check: list[LayerCheck] = field(default_factory=list)
     culprit: str | None = None
+    # check_model's layer name -> (heading, parameter name -> symbol)
+    layer_names: dict[str, LayerName] = field(default_factory=dict)
+
+    def attach_check(self, check: list[LayerCheck]) -> None:
+        """Keep ``check_model``'s results in the order the pass used the layers, and name
+        the culprit: the last of them (the first going backward from the loss) that
+        disagrees."""
+        unused = len(self.layers) + 1  # a layer the pass did not use goes last
+        self.check = sorted(check, key=lambda c: getattr(self.layer_names.get(c.layer),
+                                                         "position", unused))
+        failing = [c for c in self.check if not c.ok]
+        self.culprit = self.check_label(failing[-1]) if failing else None
+
+    def heading(self, module: str) -> str | None:
+        """The heading of a module's (first) view: ``layer 2 · Linear (fc2)``."""
+        return next((v.title for v in self.layers if v.module == module), None)
+
+    def check_label(self, layer: LayerCheck) -> str:
+        """The heading of a checked layer (``check_model`` names it by module)."""
+        name = self.layer_names.get(layer.layer)
+        return f"module {layer.layer} (not used by this pass)" if name is None else name.heading
+
+    def parameter_symbol(self, layer: LayerCheck, parameter: ParameterCheck) -> str:
+        name = self.layer_names.get(layer.layer)
+        return parameter.name if name is None else name.symbols.get(parameter.name,
+                                                                    parameter.name)
 
     @property
     def verified(self) -> bool:
@@ -199,17 +150,22 @@ class Explanation:
         """Plain data (lists and numbers) for notebooks, JSON and tests."""
         def view_dict(view: LayerView) -> dict:
             return {"title": view.title, "layer": view.layer, "role": view.role,
+                    "module": view.module, "ops": list(view.ops),
                     "forward": [q.to_dict(full_values) for q in view.forward],
                     "backward": [q.to_dict(full_values) for q in view.backward]}
 
         return {
-            "model": self.model_name, "batch_size": self.batch_size,
+            "model": self.model_name, "batch_size": self.batch_size, "notes": self.notes,
             "loss": {"value": self.loss, "name": self.loss_formula.name,
                      "formula": self.loss_formula.text, **view_dict(self.loss_view)},
             "layers": [view_dict(v) for v in self.layers],
-            "check": [{"layer": c.layer, "ok": c.ok, "max_rel_error": c.max_rel_error,
-                       "parameters": [vars(p) for p in c.parameters]} for c in self.check],
+            "check": [{"layer": self.check_label(c), "module": c.layer, "ok": c.ok,
+                       "max_rel_error": c.max_rel_error,
+                       "parameters": [{**vars(p), "symbol": self.parameter_symbol(c, p),
+                                       "vacuous": p.vacuous} for p in c.parameters]}
+                      for c in self.check],
             "culprit": self.culprit, "verified": self.verified,
+            "verdicts": [vars(v) for v in verdicts(self)],
         }
 
     def render(self, color: bool | None = None, width: int = 100) -> str:
@@ -228,48 +184,27 @@ class Explanation:
         return render_html(self, path, monitor=monitor)
 
 
-def build(trace: Trace, model_name: str) -> Explanation:
-    """Turn a recorded pass into layer views with textbook symbols."""
-    views: list[LayerView] = []
-    layer, current = 0, "a[0]"
-    symbols: dict[int, str] = {}  # output array -> its symbol, for inputs off the main chain
-    for step in trace.steps:
-        current = symbols.get(id(step.input), current)
-        if step.kind == "Linear" and "weight" in step.params:
-            layer += 1
-            views.append(_affine_view(step, layer, current))
-            current = f"z[{layer}]"
-        elif step.kind in ACTIVATIONS:
-            layer = max(layer, 1)
-            out = f"a[{layer}]"
-            views.append(_activation_view(step, layer, current, out))
-            current = out
-        else:
-            if step.params:
-                layer += 1
-                out = f"z[{layer}]"
-            else:
-                out = current + "′"
-            # a constant operand (a scalar, a mask) has no symbol: it shows as "c"
-            arguments = ", ".join(symbols.get(id(a), "c") for a in step.arguments[1:])
-            views.append(_other_view(step, max(layer, 1), current, out,
-                                     ", ".join(filter(None, [current, arguments]))))
-            current = out
-        symbols[id(step.output)] = current
-
-    formula = trace.loss_formula
-    loss_view = LayerView(f"loss · {formula.name}", layer + 1, "loss")
-    output_symbol = symbols.get(id(trace.output), current)
-    loss_view.forward = [Quantity("h", f"model output {output_symbol}", trace.output),
-                         Quantity("y", "target", trace.target),
-                         Quantity("J", formula.text.removeprefix("J = "),
-                                  np.asarray(trace.loss))]
-    if formula.gradient is not None:
-        derived = formula.gradient(np.asarray(trace.output, dtype=np.float64))
-        loss_view.backward = [_verify("∂J/∂h", formula.gradient_text.removeprefix("∂J/∂h = "),
-                                      derived, trace.grad_output, "grad_input")]
-    elif trace.grad_output is not None:
-        loss_view.backward = [Quantity("∂J/∂h", formula.gradient_text, trace.grad_output,
-                                       kind="grad_input")]
-    batch = int(np.shape(trace.inputs)[0]) if np.ndim(trace.inputs) else 1
-    return Explanation(model_name, batch, views, trace.loss, formula, loss_view)
+def verdicts(explanation: Explanation) -> list[Verdict]:
+    """The report's conclusion, the same in every rendering: do the formula terms agree with
+    backward, do the checked gradients agree with central differences, and which gradients
+    had nothing to check."""
+    e = explanation
+    wrong = e.disagreements()
+    lines = [Verdict(False, "terms that disagree with backward: " + ", ".join(wrong)) if wrong
+             else Verdict(True, "every formula term agrees with backward")]
+    if not e.check:
+        return lines
+    if e.culprit is None:
+        lines.append(Verdict(True, "every checked gradient agrees with central differences"))
+    else:
+        lines.append(Verdict(False, "first layer that disagrees (going backward from the "
+                                    f"loss): {e.culprit}: its backward rule, or an op inside "
+                                    "it, is wrong; the layers before it inherit the error"))
+    empty = [f"{', '.join(e.parameter_symbol(c, p) for p in c.parameters if p.ok and p.vacuous)}"
+             f" ({e.check_label(c)})" for c in e.check
+             if any(p.ok and p.vacuous for p in c.parameters)]
+    if empty:
+        lines.append(Verdict(None, f"nothing to check for {', '.join(empty)}: backward's "
+                                   "gradient is 0 at every entry, and central differences "
+                                   "agree where sampled"))
+    return lines

@@ -374,7 +374,7 @@ def _origin(recorded, grad_h):
     if not _finite(recorded.inputs):
         return "input", None, None, "the input batch holds NaN or Inf"
     for step in recorded.steps:
-        if not _finite(step.output):
+        if not _finite(step.output.data):
             where = "op" if step.is_op else "layer"
             return ("forward", step.name, step.kind,
                     f"forward: the output of {where} {step.name!r} ({step.kind}) is the first "
@@ -385,7 +385,7 @@ def _origin(recorded, grad_h):
         return ("loss", None, None,
                 "the loss (or its gradient ∂J/∂h) is not finite though the model's output is")
     for step in reversed(recorded.steps):
-        grads = [step.grad_input, *step.grad_params.values()]
+        grads = [*(v.grad for v in step.inputs), *step.grad_params.values()]
         if not all(_finite(g) for g in grads):
             where = "op" if step.is_op else "layer"
             return ("backward", step.name, step.kind,

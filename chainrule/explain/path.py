@@ -23,6 +23,7 @@ from .. import random as cr_random
 from ..nn.module import Module
 from ..tensor import Tensor, no_grad
 from .explanation import Explanation, LayerView, Quantity
+from .trace import model_output
 
 __all__ = ["Link", "ChainPath", "chain_path", "check_entry", "subscript"]
 
@@ -216,7 +217,7 @@ def check_entry(model: Module, x, y, loss, name: str, index: tuple[int, ...],
             for shifted in (original + eps, original - eps):
                 data[index] = shifted
                 cr_random.set_rng_state(state)  # the same dropout mask, if any, each time
-                values.append(float(loss(twin(inputs), target).item()))
+                values.append(float(loss(model_output(twin(inputs)), target).item()))
     finally:
         data[index] = original
         cr_random.set_rng_state(state)

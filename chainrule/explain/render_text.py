@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from .explanation import FULL_VALUES_UP_TO, Explanation, LayerView, Quantity, statistics
+from .explanation import FULL_VALUES_UP_TO, Explanation, LayerView, Quantity, statistics, verdicts
 
 __all__ = ["render", "format_value", "format_array"]
 
@@ -43,24 +43,50 @@ def format_value(value, width: int) -> list[str]:
     return lines + [text]
 
 
+def _wrap(text: str, width: int, indent: str) -> list[str]:
+    """``text`` broken at spaces into lines of at most ``width`` columns, the later ones
+    indented."""
+    lines = []
+    while len(text) > width:
+        cut = text.rfind(" ", len(indent) + 1, width)
+        cut = width if cut <= len(indent) else cut
+        lines.append(text[:cut].rstrip())
+        text = indent + text[cut:].lstrip()
+    return lines + [text]
+
+
+def _marked(plain: str, mark: str, styled: str, width: int) -> list[str]:
+    """A line and its verdict mark, the mark on a line of its own when both do not fit."""
+    if not mark:
+        return _wrap(plain, width, " " * 6)
+    if len(plain) + 2 + len(mark) <= width:
+        return [plain + "  " + styled]
+    return _wrap(plain, width, " " * 6) + ["      " + styled]
+
+
 def _quantity_lines(q: Quantity, width: int, color: bool) -> list[str]:
     shape = "" if q.value is None else str(tuple(np.shape(q.value)))
-    head = f"  {q.symbol:<11} {q.formula:<40} {shape:<10}"
+    # columns: symbol from 2, formula from 14, shape from 55, each pushed right by a long one
+    head = f"  {q.symbol:<11}{'  ' if len(q.symbol) > 11 else ' '}{q.formula}"
+    head = f"{head:<54} {shape}".rstrip()
     if q.ok is True:
-        mark = _style("✓", "green", color) + f" = backward (Δ {q.difference:.0e})"
+        mark, styled = "✓", _style("✓", "green", color)
+        detail = f" = backward (Δ {q.difference:.0e})"
     elif q.ok is False:
-        mark = _style("✗ DIFFERS", "red", color) + f" from backward (Δ {q.difference:.3g})"
+        mark, styled = "✗ DIFFERS", _style("✗ DIFFERS", "red", color)
+        detail = f" from backward (Δ {q.difference:.3g})"
     else:
-        mark = ""
-    lines = [head.rstrip() + ("  " + mark if mark else "")]
+        mark = styled = detail = ""
+    lines = _marked(head, mark + detail, styled + detail, width)
     if q.value is not None:
         lines += ["      " + line for line in format_value(q.value, width - 6)]
     return lines
 
 
 def _section(title: str, subtitle: str, width: int, color: bool) -> list[str]:
-    return ["", _style(title, "bold", color) + "  " + _style(subtitle, "dim", color),
-            "─" * width]
+    first, *rest = _wrap(f"{title}  {subtitle}", width, "  ")
+    return ["", _style(title, "bold", color) + _style(first[len(title):], "dim", color),
+            *(_style(line, "dim", color) for line in rest), "─" * width]
 
 
 def _view_lines(view: LayerView, part: str, width: int, color: bool) -> list[str]:
@@ -73,6 +99,32 @@ def _view_lines(view: LayerView, part: str, width: int, color: bool) -> list[str
     return lines
 
 
+def _check_lines(e: Explanation, width: int, color: bool) -> list[str]:
+    """Per layer, per parameter: the entries compared where backward's gradient is not zero
+    and where it is, and the largest absolute and relative errors."""
+    rows = [(layer, p, e.parameter_symbol(layer, p)) for layer in e.check for p in layer.parameters]
+    column = max([12] + [len(symbol) for *_, symbol in rows])
+    lines = _wrap(f"    {'parameter':<{column}} {'checked ≠ 0':>14} {'checked = 0':>18} "
+                  f"{'max abs. error':>15} {'max rel. error':>15}", width, " " * 6)
+    for layer, p, symbol in rows:
+        if p is layer.parameters[0]:
+            lines.append("  " + _style(e.check_label(layer), "cyan", color))
+        if not p.ok:
+            mark, styled = "✗", _style("✗", "red", color)
+        elif p.vacuous:
+            mark, styled = "nothing to check", _style("nothing to check", "dim", color)
+        else:
+            mark, styled = "✓", _style("✓", "green", color)
+        row = (f"    {symbol:<{column}} {f'{p.checked_nonzero} of {p.nonzero} ≠ 0':>14} "
+               f"{f'{p.checked_zero} of {p.size - p.nonzero} = 0':>18} "
+               f"{p.max_abs_error:>15.2e} {p.max_rel_error:>15.2e}")
+        lines += _marked(row, mark, styled, width)
+    return lines
+
+
+_VERDICT_STYLES = {True: "green", False: "red", None: "dim"}
+
+
 def render(explanation: Explanation, color: bool | None = None, width: int = 100) -> str:
     """The whole explanation as text."""
     if color is None:
@@ -80,6 +132,8 @@ def render(explanation: Explanation, color: bool | None = None, width: int = 100
     e = explanation
     lines = [_style(f"chainrule explain · {e.model_name} · batch of m = {e.batch_size} · "
                     f"J = {e.loss:.6g}", "bold", color)]
+    for note in e.notes:
+        lines += [_style(line, "dim", color) for line in _wrap(f"  {note}", width, "    ")]
     lines += _section("FORWARD", "z[l] = W[l] a[l-1] + b[l],  a[l] = g(z[l])   (a batch stacks "
                       "samples as rows: Z = A Wᵀ + b)", width, color)
     for view in e.layers + [e.loss_view]:
@@ -91,22 +145,9 @@ def render(explanation: Explanation, color: bool | None = None, width: int = 100
     if e.check:
         lines += _section("GRADIENT CHECK", "backward vs central differences, float64",
                           width, color)
-        lines.append(f"  {'layer':<24} {'parameter':<12} {'checked':>12} {'max rel. error':>16}")
-        for layer in e.check:
-            for p in layer.parameters:
-                mark = _style("✓", "green", color) if p.ok else _style("✗", "red", color)
-                lines.append(f"  {layer.layer:<24} {p.name:<12} {f'{p.checked}/{p.size}':>12} "
-                             f"{p.max_rel_error:>16.2e}  {mark}")
-        if e.culprit is None:
-            lines.append(_style("  every layer's gradient agrees with central differences",
-                                "green", color))
-        else:
-            lines.append(_style(f"  first layer that disagrees (going backward from the loss): "
-                                f"{e.culprit}", "red", color))
-            lines.append("  its backward rule (or an op inside it) is wrong; the layers before it "
-                         "inherit the error")
-    wrong = e.disagreements()
-    if wrong:
-        lines += ["", _style("terms that disagree with backward: " + ", ".join(wrong), "red",
-                             color)]
-    return "\n".join(line[:width] if not color else line for line in lines)
+        lines += _check_lines(e, width, color)
+    lines.append("")
+    for verdict in verdicts(e):
+        lines += [_style(line, _VERDICT_STYLES[verdict.ok], color)
+                  for line in _wrap(f"  {verdict.text}", width, "    ")]
+    return "\n".join(lines)

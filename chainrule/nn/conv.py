@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 
-from ..ops.conv import _conv2d, _pair
 from ..random import resolve
 from ..tensor import Tensor
+from . import functional as F
 from . import init
+from .functional.windows import pair
 from .module import Module, Parameter
 
 __all__ = ["Conv2d"]
@@ -21,8 +22,8 @@ class Conv2d(Module):
     Each output channel ``o`` slides a filter ``W[o]`` of shape ``(C/groups, kh, kw)`` over the
     zero-padded input and adds a bias:
     ``y[n, o, y, x] = b[o] + Σ_c Σ_ij W[o, c, i, j] · x̃[n, c, y·sh + i·dh, x·sw + j·dw]``,
-    with ``c`` running over the input channels of ``o``'s group. The math is the fused op
-    ``chainrule.ops.conv.Conv2d`` (im2col and one matrix product per group).
+    with ``c`` running over the input channels of ``o``'s group: ``nn.functional.conv2d``
+    (im2col and one matrix product per group).
 
     Initialisation (PyTorch's default): ``W, b ~ U(-1/√fan_in, 1/√fan_in)`` with
     ``fan_in = C/groups · kh · kw`` (``kaiming_uniform_(W, a=√5)``).
@@ -61,10 +62,10 @@ class Conv2d(Module):
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: groups={groups} must divide in_channels and out_channels")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "kernel_size", name, 1)
-        self.stride = _pair(stride, "stride", name, 1)
-        self.dilation = _pair(dilation, "dilation", name, 1)
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding", name, 0)
+        self.kernel_size = pair(name, kernel_size, "kernel_size", 1)
+        self.stride = pair(name, stride, "stride", 1)
+        self.dilation = pair(name, dilation, "dilation", 1)
+        self.padding = padding if isinstance(padding, str) else pair(name, padding, "padding", 0)
         gen = resolve(generator)
         self.weight = Parameter(np.empty(
             (out_channels, in_channels // groups, *self.kernel_size), dtype=dtype))
@@ -77,12 +78,8 @@ class Conv2d(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{self!r}: expected a Tensor, got {type(x).__name__}; wrap arrays "
-                            "with cr.tensor(x)")
-        # The layer itself names the caller: its repr is only built if an error is raised.
-        return _conv2d(self, x, self.weight, self.bias, self.stride, self.padding,
-                       self.dilation, self.groups)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
 
     def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.recurrent import EmbeddingLookup
 from ..tensor import Tensor
+from . import functional as F
 from . import init
+from .functional.sparse import padding_index
 from .module import Module, Parameter
 
 __all__ = ["Embedding"]
@@ -15,9 +16,10 @@ __all__ = ["Embedding"]
 class Embedding(Module):
     """Row ``idx`` of a weight table for every id: ``y[p] = W[idx[p]]``.
 
-    Equivalent to multiplying a one-hot vector by ``W`` without building it; the gradient is
-    the matching scatter-add ``dL/dW[v] = Σ_{p: idx[p] = v} dL/dy[p]``, so an id used twice in a
-    batch collects both gradients. Row ``padding_idx`` (typically the padding token) never
+    Equivalent to multiplying a one-hot vector by ``W`` without building it
+    (``nn.functional.embedding``); the gradient is the matching scatter-add
+    ``dL/dW[v] = Σ_{p: idx[p] = v} dL/dy[p]``, so an id used twice in a batch collects both
+    gradients. Row ``padding_idx`` (typically the padding token) never
     receives a gradient and starts at zero, so padded positions contribute zero vectors.
 
     Initialisation (PyTorch's): ``W ~ N(0, 1)``.
@@ -50,13 +52,7 @@ class Embedding(Module):
                 f"Embedding: num_embeddings and embedding_dim must be >= 1, got "
                 f"{num_embeddings}, {embedding_dim}"
             )
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(
-                    f"Embedding: padding_idx {padding_idx} is out of range for "
-                    f"{num_embeddings} embeddings"
-                )
-            padding_idx %= num_embeddings
+        padding_idx = padding_index("Embedding", padding_idx, num_embeddings)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_idx
         self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
@@ -81,16 +77,7 @@ class Embedding(Module):
         return layer
 
     def forward(self, indices) -> Tensor:
-        ids = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
-        if ids.dtype.kind not in "iu":
-            raise TypeError(f"Embedding: expected integer ids, got dtype {ids.dtype}")
-        if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
-            bad = ids[(ids < 0) | (ids >= self.num_embeddings)].flat[0]
-            raise IndexError(
-                f"Embedding: id {bad} is out of range for {self.num_embeddings} embeddings "
-                f"(valid ids are 0 … {self.num_embeddings - 1})"
-            )
-        return EmbeddingLookup.apply(self.weight, indices=ids, padding_idx=self.padding_idx)
+        return F.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"

@@ -98,6 +98,9 @@ class Module:
     """
 
     _config_exclude: tuple[str, ...] = ("generator",)  # constructor args not stored in specs
+    # Set in __init__ with object.__setattr__; declared here for the type checker (as PyTorch).
+    training: bool
+    _modules: OrderedDict[str, Module]
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -293,10 +296,11 @@ class Module:
                 return self.forward(*args, **kwargs)
             return self._call_with_hooks(args, kwargs)
         except ArgumentError as error:
-            # A functional check failed: name this layer, the innermost module that called it.
+            # A functional check failed: name this layer, the innermost module that called it
+            # (on one line: a container's repr lists its children).
             if error.named_by_layer:
                 raise
-            raise error.for_layer(repr(self)) from None
+            raise error.for_layer(f"{type(self).__name__}({self.extra_repr()})") from None
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
         for hook in list(self._forward_pre_hooks.values()):

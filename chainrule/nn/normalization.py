@@ -1,5 +1,5 @@
 """Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d`` (running statistics, train/eval
-behaviour) and ``LayerNorm``. The math is the fused ops of ``chainrule.ops.norm``."""
+behaviour) and ``LayerNorm``, over ``nn.functional.batch_norm`` and ``layer_norm``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import numbers
 
 import numpy as np
 
-from ..ops.norm import batch_norm, layer_norm
 from ..tensor import Tensor
+from . import functional as F
+from .functional.normalization import require_batch_layout
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
@@ -50,19 +51,16 @@ class _BatchNorm(Module):
             self.num_batches_tracked.fill(0)
 
     def forward(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{self!r}: expected a Tensor, got {type(x).__name__}")
-        if x.ndim not in self._ranks or x.shape[1] != self.num_features:
-            layout = self._layout.format(C=self.num_features)
-            raise ValueError(f"{self!r}: expected input of shape {layout}, got {x.shape}")
+        require_batch_layout(x, self._ranks, self.num_features,
+                             self._layout.format(C=self.num_features))
         momentum = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1
             if momentum is None:  # a cumulative average over all batches seen
                 momentum = 1.0 / float(self.num_batches_tracked)
-        return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                          training=self.training or not self.track_running_stats,
-                          momentum=momentum, eps=self.eps)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=self.training or not self.track_running_stats,
+                            momentum=momentum, eps=self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
@@ -162,13 +160,7 @@ class LayerNorm(Module):
             else None)
 
     def forward(self, x: Tensor) -> Tensor:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{self!r}: expected a Tensor, got {type(x).__name__}")
-        shape = self.normalized_shape
-        if x.shape[x.ndim - len(shape):] != shape or x.ndim < len(shape):
-            raise ValueError(f"{self!r}: expected input of shape (*, {', '.join(map(str, shape))})"
-                             f", got {x.shape}")
-        return layer_norm(x, shape, self.weight, self.bias, self.eps)
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "

@@ -1,10 +1,10 @@
-"""Pooling layers: ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d`` (thin wrappers over
-``chainrule.ops.pool``; they hold no parameters)."""
+"""Pooling layers: ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d`` (the functions of
+``nn.functional`` with the window sizes as configuration; they hold no parameters)."""
 
 from __future__ import annotations
 
-from ..ops.pool import _adaptive_avg_pool2d, _avg_pool2d, _max_pool2d
 from ..tensor import Tensor
+from . import functional as F
 from .module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d"]
@@ -45,7 +45,7 @@ class MaxPool2d(Module):
             kernel_size, stride, padding, dilation)
 
     def forward(self, x: Tensor) -> Tensor:
-        return _max_pool2d(self, x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -73,8 +73,8 @@ class AvgPool2d(Module):
         self.count_include_pad = count_include_pad
 
     def forward(self, x: Tensor) -> Tensor:
-        return _avg_pool2d(self, x, self.kernel_size, self.stride, self.padding,
-                           self.count_include_pad)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding,
+                            self.count_include_pad)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -102,7 +102,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = _tuples(output_size)[0]
 
     def forward(self, x: Tensor) -> Tensor:
-        return _adaptive_avg_pool2d(self, x, self.output_size)
+        return F.adaptive_avg_pool2d(x, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

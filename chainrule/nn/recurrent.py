@@ -1,6 +1,7 @@
 """Recurrent layers ``RNN``, ``LSTM``, ``GRU`` and their one-step cells, with PyTorch's API.
 
-Each layer and direction runs as one fused op (``chainrule.ops.recurrent``): the graph has one
+Each layer calls its function (``nn.functional.rnn``, ``lstm``, ``gru`` and the cells), which
+runs one fused op per layer and direction (``chainrule.ops.recurrent``): the graph has one
 node per layer and direction, whatever the sequence length, so backpropagation through
 thousands of time steps costs memory for the saved activations but no graph overhead.
 
@@ -26,12 +27,11 @@ import math
 
 import numpy as np
 
-from ..ops import concatenate, stack
-from ..ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
 from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional.recurrent import check_nonlinearity
 from .module import Module, Parameter
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
@@ -52,49 +52,16 @@ def _add_weights(module: Module, suffix: str, width: int, hidden: int, gates: in
 
 
 def _weights(module: Module, suffix: str) -> list[Tensor]:
-    """The op's weight inputs in order: W_ih, W_hh[, b_ih, b_hh]."""
+    """One layer and direction's weights in the functions' order: W_ih, W_hh[, b_ih, b_hh]."""
     kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")[:4 if module.bias else 2]
     return [getattr(module, kind + suffix) for kind in kinds]
 
 
-def _initial_state(module: Module, state, shape: tuple, dtype, what: str) -> Tensor:
-    """``state`` checked against ``shape``, or zeros of ``shape`` in the input's dtype."""
-    if state is None:
-        return Tensor(np.zeros(shape, dtype=dtype))
-    if not isinstance(state, Tensor):
-        state = Tensor(np.asarray(state, dtype=dtype))
-    if state.shape != shape:
-        raise ValueError(
-            f"{type(module).__name__}: expected {what} of shape {shape}, got {state.shape}"
-        )
-    return state
-
-
-def _check_input(module: Module, x, size: int, ndims: tuple, layout: str) -> None:
-    """``x`` must be a floating-point tensor with ``ndims`` axes, the last of ``size``."""
-    name = type(module).__name__
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
-    if x.ndim not in ndims or x.shape[-1] != size:
-        raise ValueError(
-            f"{name}: expected input of shape {layout} with input_size={size}, got {x.shape}"
-        )
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name}: expected floating-point input, got dtype {x.dtype}")
-
-
-def _check_nonlinearity(owner: str, nonlinearity: str) -> None:
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"{owner}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-
-
 class _RecurrentBase(Module):
-    """The shared machinery: parameters per layer and direction, input and state checks,
-    masks from lengths, the layer loop, dropout between layers."""
+    """The shared machinery: parameters per layer and direction, and the call of the layer's
+    function with them."""
 
-    _op: type = RNNSequence
     _gates = 1
-    _n_states = 1  # h (and c for the LSTM)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
@@ -122,87 +89,16 @@ class _RecurrentBase(Module):
                 _add_weights(self, f"_l{layer}{suffix}", width, hidden_size, self._gates, bias,
                              dtype, gen)
 
-    @property
-    def _directions(self) -> int:
-        return 2 if self.bidirectional else 1
-
-    def _mask(self, lengths, mask, steps: int, batch: int) -> np.ndarray | None:
-        """A time-major (T, B) boolean mask from ``lengths`` (B,) or ``mask`` (B, T)."""
-        name = type(self).__name__
-        if lengths is not None and mask is not None:
-            raise ValueError(f"{name}: pass lengths or mask, not both")
-        if lengths is not None:
-            lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
-            if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
-                raise ValueError(
-                    f"{name}: lengths must be {batch} integers (one per sequence), got "
-                    f"{lengths.dtype} array of shape {lengths.shape}"
-                )
-            if lengths.min() < 1 or lengths.max() > steps:
-                raise ValueError(
-                    f"{name}: lengths must lie in [1, {steps}] (the padded length), got "
-                    f"{lengths.min()}..{lengths.max()}"
-                )
-            return np.arange(steps)[:, None] < lengths[None, :]
-        if mask is None:
-            return None
-        mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
-        if mask.shape != (batch, steps) or mask.dtype != np.bool_:
-            raise ValueError(
-                f"{name}: mask must be a boolean array of shape (batch, seq) = "
-                f"{(batch, steps)}, got {mask.dtype} array of shape {mask.shape}"
-            )
-        return np.ascontiguousarray(mask.T)
-
-    # ------------------------------------------------------------------ the layer loop
-    def _run(self, x, hx, lengths, mask):
-        """The output and the list of final states (h_n[, c_n]) in the caller's layout."""
-        layout = "(batch, seq, input_size)" if self.batch_first else "(seq, batch, input_size)"
-        _check_input(self, x, self.input_size, (2, 3), f"{layout} or (seq, input_size)")
-        batched = x.ndim == 3
-        if not batched:
-            x = x.unsqueeze(1)
-        elif self.batch_first:
-            x = x.transpose(1, 0, 2)
-        steps, batch = x.shape[0], x.shape[1]
-        if steps == 0:
-            raise ValueError(f"{type(self).__name__}: the input sequence is empty")
-        layers = self.num_layers * self._directions
-        shape = (layers, batch, self.hidden_size) if batched else (layers, self.hidden_size)
-        states = hx if self._n_states > 1 else (hx,)
-        initial = [_initial_state(self, s, shape, x.dtype, ("h_0", "c_0")[i])
-                   for i, s in enumerate(states)]
-        if not batched:
-            initial = [s.unsqueeze(1) for s in initial]
-        keep = self._mask(lengths, mask, steps, batch)
-        options = self._options()
-        finals: list[list[Tensor]] = [[] for _ in initial]
-        layer_input = x
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction, suffix in enumerate(("", "_reverse")[:self._directions]):
-                index = layer * self._directions + direction
-                weights = _weights(self, f"_l{layer}{suffix}")
-                packed = self._op.apply(layer_input, *(s[index] for s in initial), *weights,
-                                        mask=keep, reverse=direction == 1, **options)
-                outputs.append(packed[:steps])
-                for kind, final in enumerate(finals):
-                    final.append(packed[steps + kind])
-            layer_input = outputs[0] if len(outputs) == 1 else concatenate(outputs, axis=2)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, True, self.generator)
-        finals = [stack(final, axis=0) for final in finals]
-        if not batched:
-            return layer_input.squeeze(1), [f.squeeze(1) for f in finals]
-        return (layer_input.transpose(1, 0, 2) if self.batch_first else layer_input), finals
-
-    def _options(self) -> dict:
-        return {}
-
-    def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
-        """``(output, h_n)``; the LSTM returns ``(output, (h_n, c_n))``."""
-        output, (h_n,) = self._run(input, hx, lengths, mask)
-        return output, h_n
+    def _sequence(self, function, input: Tensor, hx, lengths, mask, **options):
+        """``function`` (``F.rnn``, ``F.lstm`` or ``F.gru``) over this layer's weights, one
+        group per layer and direction, and its settings."""
+        suffixes = ("", "_reverse") if self.bidirectional else ("",)
+        weights = [_weights(self, f"_l{layer}{suffix}") for layer in range(self.num_layers)
+                   for suffix in suffixes]
+        return function(input, hx, weights, bidirectional=self.bidirectional,
+                        batch_first=self.batch_first, dropout=self.dropout,
+                        training=self.training, lengths=lengths, mask=mask,
+                        generator=self.generator, **options)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -270,14 +166,13 @@ class RNN(_RecurrentBase):
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32,
                  generator=None):
-        _check_nonlinearity("RNN", nonlinearity)
+        check_nonlinearity("RNN", nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, generator)
         self.nonlinearity = nonlinearity
 
-    def _options(self) -> dict:
-        return {"nonlinearity": self.nonlinearity}
-
+    def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
+        return self._sequence(F.rnn, input, hx, lengths, mask, nonlinearity=self.nonlinearity)
 
 
 class LSTM(_RecurrentBase):
@@ -306,13 +201,10 @@ class LSTM(_RecurrentBase):
         ((5, 3, 16), (2, 3, 8))
     """
 
-    _op, _gates, _n_states = LSTMSequence, 4, 2
+    _gates = 4
 
     def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
-        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise TypeError("LSTM: hx must be a pair (h_0, c_0)")
-        output, (h_n, c_n) = self._run(input, (None, None) if hx is None else hx, lengths, mask)
-        return output, (h_n, c_n)
+        return self._sequence(F.lstm, input, hx, lengths, mask)
 
 
 class GRU(_RecurrentBase):
@@ -333,8 +225,10 @@ class GRU(_RecurrentBase):
         ((5, 3, 8), (1, 3, 8))
     """
 
-    _op, _gates = GRUSequence, 3
+    _gates = 3
 
+    def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
+        return self._sequence(F.gru, input, hx, lengths, mask)
 
 
 # ---------------------------------------------------------------------------- cells
@@ -342,9 +236,7 @@ class _CellBase(Module):
     """One time step of a recurrent layer, for loops the caller writes (decoders, custom
     recurrences). Runs the same fused op as the layer with a sequence of length 1."""
 
-    _op: type = RNNSequence
     _gates = 1
-    _n_states = 1
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32,
                  generator=None):
@@ -357,18 +249,6 @@ class _CellBase(Module):
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         _add_weights(self, "", input_size, hidden_size, self._gates, bias, dtype,
                      resolve(generator))
-
-    def _step(self, x, states, options) -> list[Tensor]:
-        _check_input(self, x, self.input_size, (1, 2), "(batch, input_size) or (input_size,)")
-        batched = x.ndim == 2
-        shape = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
-        states = [_initial_state(self, s, shape, x.dtype, ("h", "c")[i])
-                  for i, s in enumerate(states)]
-        if not batched:
-            x, states = x.unsqueeze(0), [s.unsqueeze(0) for s in states]
-        packed = self._op.apply(x.unsqueeze(0), *states, *_weights(self, ""), **options)
-        new = [packed[1 + kind] for kind in range(self._n_states)]
-        return new if batched else [s.squeeze(0) for s in new]
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
@@ -395,12 +275,12 @@ class RNNCell(_CellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", dtype=np.float32, generator=None):
-        _check_nonlinearity("RNNCell", nonlinearity)
+        check_nonlinearity("RNNCell", nonlinearity)
         super().__init__(input_size, hidden_size, bias, dtype, generator)
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx=None) -> Tensor:
-        return self._step(input, [hx], {"nonlinearity": self.nonlinearity})[0]
+        return F.rnn_cell(input, hx, *_weights(self, ""), nonlinearity=self.nonlinearity)
 
 
 class LSTMCell(_CellBase):
@@ -420,13 +300,10 @@ class LSTMCell(_CellBase):
         ((3, 8), (3, 8))
     """
 
-    _op, _gates, _n_states = LSTMSequence, 4, 2
+    _gates = 4
 
     def forward(self, input: Tensor, hx=None) -> tuple[Tensor, Tensor]:
-        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-            raise TypeError("LSTMCell: hx must be a pair (h, c)")
-        h, c = self._step(input, [None, None] if hx is None else list(hx), {})
-        return h, c
+        return F.lstm_cell(input, hx, *_weights(self, ""))
 
 
 class GRUCell(_CellBase):
@@ -437,7 +314,7 @@ class GRUCell(_CellBase):
         input (B, I) or (I,); hx (B, H) or (H,), zeros when None; output h' like hx.
     """
 
-    _op, _gates = GRUSequence, 3
+    _gates = 3
 
     def forward(self, input: Tensor, hx=None) -> Tensor:
-        return self._step(input, [hx], {})[0]
+        return F.gru_cell(input, hx, *_weights(self, ""))

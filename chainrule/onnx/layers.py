@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn
-from ..ops.conv import _padding, _pair
-from ..ops.pool import _averaging_matrix
+from ..nn.functional.windows import padding_pairs, pair
+from ..ops.pool import averaging_matrix
 from .graph import ExportError, Graph, Value, converter
 
 __all__: list[str] = []
@@ -107,8 +107,8 @@ def _softmax(g: Graph, layer: nn.Softmax, x: Value):
 # ----------------------------------------------------------------------- convolution, pooling
 @converter(nn.Conv2d)
 def _conv2d(g: Graph, layer: nn.Conv2d, x: Value):
-    (top, bottom), (left, right) = _padding(layer.padding, layer.kernel_size, layer.dilation,
-                                            layer.stride, repr(layer))
+    (top, bottom), (left, right) = padding_pairs(repr(layer), layer.padding, layer.kernel_size,
+                                                 layer.dilation, layer.stride)
     inputs = [x.name, g.constant(layer.weight.data, "weight")]
     if layer.bias is not None:
         inputs.append(g.constant(layer.bias.data, "bias"))
@@ -120,15 +120,15 @@ def _conv2d(g: Graph, layer: nn.Conv2d, x: Value):
 def _window(layer) -> dict:
     """kernel_shape, strides and pads of a pooling layer (PyTorch's defaults filled in)."""
     name = repr(layer)
-    kernel = _pair(layer.kernel_size, "kernel_size", name, 1)
-    stride = kernel if layer.stride is None else _pair(layer.stride, "stride", name, 1)
-    ph, pw = _pair(layer.padding, "padding", name, 0)
+    kernel = pair(name, layer.kernel_size, "kernel_size", 1)
+    stride = kernel if layer.stride is None else pair(name, layer.stride, "stride", 1)
+    ph, pw = pair(name, layer.padding, "padding", 0)
     return {"kernel_shape": list(kernel), "strides": list(stride), "pads": [ph, pw, ph, pw]}
 
 
 @converter(nn.MaxPool2d)
 def _max_pool2d(g: Graph, layer: nn.MaxPool2d, x: Value):
-    dilation = _pair(layer.dilation, "dilation", repr(layer), 1)
+    dilation = pair(repr(layer), layer.dilation, "dilation", 1)
     return g.op("MaxPool", x.name, dilations=list(dilation), **_window(layer))
 
 
@@ -148,8 +148,8 @@ def _adaptive_avg_pool2d(g: Graph, layer: nn.AdaptiveAvgPool2d, x: Value):
         return g.op("GlobalAveragePool", x.name)
     # Windows of uneven sizes: y = A_h x A_wᵀ, each row of A averaging one window (exact).
     dtype = x.example.dtype
-    rows = g.constant(_averaging_matrix(np, height, out_h, dtype), "rows")
-    cols = g.constant(_averaging_matrix(np, width, out_w, dtype).T, "cols")
+    rows = g.constant(averaging_matrix(np, height, out_h, dtype), "rows")
+    cols = g.constant(averaging_matrix(np, width, out_w, dtype).T, "cols")
     return g.op("MatMul", rows, g.op("MatMul", x.name, cols))
 
 

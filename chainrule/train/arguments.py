@@ -36,9 +36,9 @@ def resolve_optimizer(optimizer, model: Module):
 
 
 def as_loader(data, *, owner: str, role: str, batch_size: int, shuffle: bool = False,
-              seed: int | None = None) -> Iterable:
-    """A ``DataLoader`` for ``(x, y)`` arrays; a loader or other iterable of batches (such as a
-    list of ``(x, y)`` pairs) as is."""
+              seed: int | None = None, shard: bool = False) -> Iterable:
+    """A ``DataLoader`` for ``(x, y)`` arrays (reading this rank's ``shard`` of each batch under
+    MPI); a loader or other iterable of batches (such as a list of ``(x, y)`` pairs) as is."""
     if isinstance(data, (tuple, list)) and not any(isinstance(d, (tuple, list)) for d in data):
         if len(data) != 2:
             raise ValueError(f"{owner}: {role} must be a pair (x, y) or a DataLoader, got a "
@@ -49,7 +49,8 @@ def as_loader(data, *, owner: str, role: str, batch_size: int, shuffle: bool = F
                              "they need the same number of samples (first axis)")
         if len(x) == 0:
             raise ValueError(f"{owner}: {role} is empty")
-        return DataLoader((x, y), batch_size=batch_size, shuffle=shuffle, seed=seed)
+        return DataLoader((x, y), batch_size=batch_size, shuffle=shuffle, seed=seed,
+                          shard=shard)
     if isinstance(data, (np.ndarray, Tensor)):
         raise TypeError(f"{owner}: {role} must be a pair (x, y) or a DataLoader, got a single "
                         "array; pass the targets too: (x, y)")

@@ -19,10 +19,11 @@ __all__ = ["evaluate", "predict", "evaluate_batches"]
 
 
 def evaluate_batches(model: Module, batches: Iterable, loss_fn: Callable | None,
-                     metrics: Mapping[str, Callable], owner: str, prefix: str = ""
-                     ) -> dict[str, float]:
+                     metrics: Mapping[str, Callable], owner: str, prefix: str = "",
+                     combine: Callable[[Tally], Tally] | None = None) -> dict[str, float]:
     """Loss (when ``loss_fn`` is given) and metrics over every ``(x, y)`` batch of ``batches``,
-    averaged over samples, in evaluation mode without a graph; keys start with ``prefix``."""
+    averaged over samples, in evaluation mode without a graph; keys start with ``prefix``.
+    ``combine`` turns this process's tally into that of all processes (``fit`` under MPI)."""
     tally = Tally(metrics, with_loss=loss_fn is not None)
     with eval_mode(model):
         for batch in batches:
@@ -31,6 +32,8 @@ def evaluate_batches(model: Module, batches: Iterable, loss_fn: Callable | None,
             tally.update(loss_value, y.data, pred)
     if tally.count == 0:
         raise ValueError(f"{owner}: the data gave no batches")
+    if combine is not None:
+        tally = combine(tally)
     return tally.results(prefix)
 
 

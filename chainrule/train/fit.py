@@ -6,6 +6,10 @@ batches and ``evaluate_batches`` over the validation data; everything else it do
 callback: the progress display, a learning-rate schedule (``scheduler=``), and the user's. The
 per-batch bookkeeping is kept as cheap as the math allows: the loss and metric sums are plain
 floats, and callbacks run per batch only when they ask to (``on_batch_end``).
+
+Under ``mpirun`` the same loop trains data-parallel: ``fit_context()``
+(``chainrule.distributed.fitting``) answers what differs — sharded data, averaged gradients,
+callbacks on rank 0, epoch logs of all ranks — and in one process answers "as before".
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 
 import numpy as np
 
+from ..distributed.fitting import fit_context
 from ..nn.module import Module
 from .arguments import as_loader, as_pair, resolve_loss, resolve_optimizer
 from .callbacks import Callback, CallbackList, LearningRateScheduler
@@ -93,22 +98,26 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
     loss_fn = resolve_loss(loss, "fit")
-    optimizer = resolve_optimizer(optimizer, model)
+    world = fit_context()  # under MPI: sharded data, averaged gradients, rank 0's callbacks
+    optimizer = world.optimizer(resolve_optimizer(optimizer, model))
     metric_functions = resolve(metrics, loss=loss_fn)
     train_loader = as_loader(train_data, owner="fit", role="train_data", batch_size=batch_size,
-                             shuffle=shuffle, seed=seed)
+                             shuffle=shuffle, seed=seed, shard=world.shard)
     val_loader = None if validation_data is None else as_loader(
-        validation_data, owner="fit", role="validation_data", batch_size=validation_batch_size)
+        validation_data, owner="fit", role="validation_data", batch_size=validation_batch_size,
+        shard=world.shard)
 
-    run_callbacks = [c for c in (progress_callback(progress),) if c is not None]
+    display = progress_callback(world.progress(progress))
+    run_callbacks = [c for c in (display,) if c is not None]
     if scheduler is not None:
         run_callbacks.append(LearningRateScheduler(scheduler))
     history = History()
     steps = len(train_loader) if isinstance(train_loader, Sized) else None
     history.params = {"epochs": int(epochs), "steps": steps}
-    callback_list = CallbackList(
-        [*run_callbacks, *callbacks], model=model, optimizer=optimizer, train_data=train_loader,
-        history=history, params=history.params, metrics=metric_functions)
+    callback_list = world.callbacks(
+        [*run_callbacks, *callbacks], display, model=model, optimizer=optimizer,
+        train_data=train_loader, history=history, params=history.params,
+        metrics=metric_functions)
     step = functools.partial(train_step, model, loss_fn, optimizer)
 
     was_training = model.training
@@ -120,10 +129,12 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
             model.train()
             callback_list.on_epoch_begin(epoch)
             lr = _learning_rate(optimizer)
-            logs = _train_epoch(model, step, train_loader, metric_functions, callback_list)
+            logs = _train_epoch(model, step, train_loader, metric_functions, callback_list,
+                                world.combine)
             if val_loader is not None:
                 logs.update(evaluate_batches(model, val_loader, loss_fn, metric_functions,
-                                             "fit (validation)", prefix="val_"))
+                                             "fit (validation)", prefix="val_",
+                                             combine=world.combine))
             if lr is not None:
                 logs["lr"] = lr
             history.append(epoch, logs)
@@ -137,9 +148,11 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
 
 
 def _train_epoch(model: Module, step: Callable, batches: Iterable,
-                 metrics: Mapping[str, Callable], callbacks: CallbackList) -> dict[str, float]:
-    """One pass of ``step`` over ``batches``; the epoch's loss and metrics, weighted by batch
-    size. Stops after the batch in which a callback sets ``model.stop_training``."""
+                 metrics: Mapping[str, Callable], callbacks: CallbackList,
+                 combine: Callable[[Tally], Tally]) -> dict[str, float]:
+    """One pass of ``step`` over ``batches``; the epoch's loss and metrics (of all processes,
+    through ``combine``), weighted by batch size. Stops after the batch in which a callback
+    sets ``model.stop_training``."""
     tally = Tally(metrics)
     per_batch = callbacks.per_batch
     for batch, pair in enumerate(batches):
@@ -152,7 +165,7 @@ def _train_epoch(model: Module, step: Callable, batches: Iterable,
             break
     if tally.count == 0:
         raise ValueError("fit: train_data gave no batches")
-    return tally.results()
+    return combine(tally).results()
 
 
 def _learning_rate(optimizer) -> float | None:

@@ -218,6 +218,16 @@ class _MeanStream:
         self.total += self.function(y_true, y_pred) * n
         self.count += n
 
+    def state(self) -> tuple[float, int]:
+        """The running sums (weighted total, sample count), for ``merge``."""
+        return self.total, self.count
+
+    def merge(self, state: tuple[float, int]) -> None:
+        """Add another stream's ``state()``, as if its batches had followed these."""
+        total, count = state
+        self.total += total
+        self.count += count
+
     def result(self) -> float:
         return self.total / self.count if self.count else float("nan")
 
@@ -235,15 +245,28 @@ class _R2Stream:
     def update(self, y_true: np.ndarray, y_pred: np.ndarray) -> None:
         t = y_true.reshape(len(y_true), -1).astype(np.float64)
         residual = t - y_pred.reshape(t.shape)
-        self.ss_res = self.ss_res + (residual * residual).sum(axis=0)
-        n_batch = len(t)
         batch_mean = t.mean(axis=0)
         centred = t - batch_mean
-        delta = batch_mean - self.mean
-        total = self.n + n_batch
-        shift = delta * delta * (self.n * n_batch / total)
-        self.m2 = self.m2 + (centred * centred).sum(axis=0) + shift
-        self.mean = self.mean + delta * n_batch / total
+        self.merge((len(t), batch_mean, (centred * centred).sum(axis=0),
+                    (residual * residual).sum(axis=0)))
+
+    def state(self) -> tuple:
+        """The running sums ``(n, mean, m2, ss_res)``, for ``merge``."""
+        return self.n, self.mean, self.m2, self.ss_res
+
+    def merge(self, state: tuple) -> None:
+        """Add another stream's ``state()`` (a batch's is one too), as if its samples had
+        followed these: Chan et al.'s pairwise update of the count, mean and squared
+        deviations."""
+        n, mean, m2, ss_res = state
+        if not n:
+            return
+        delta = mean - self.mean
+        total = self.n + n
+        shift = delta * delta * (self.n * n / total)
+        self.ss_res = self.ss_res + ss_res
+        self.m2 = self.m2 + m2 + shift
+        self.mean = self.mean + delta * n / total
         self.n = total
 
     def result(self) -> float:

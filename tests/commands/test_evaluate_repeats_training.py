@@ -157,3 +157,11 @@ def test_cifar10_absent_is_one_line_saying_where_to_get_it(chainrule, tmp_path, 
     code, _, err = chainrule("train", "--data", "cifar10")
     assert code == 2 and err.count("\n") == 1
     assert "the CIFAR-10 binary files are not in any of" in err and "cifar-10-binary" in err
+
+
+def test_explain_uses_the_recorded_split(chainrule, tmp_path):
+    _, _, path = _train_then_evaluate(chainrule, tmp_path, "--epochs", "1", "--seed", "3")
+    code, out, err = chainrule("explain", path, "--batch", "2")
+    assert code == 0, err
+    code, _, err = chainrule("explain", path, "--data", "mnist-5k")
+    assert code == 2 and "was trained on digits" in err

@@ -64,16 +64,16 @@ def test_every_term_matches_the_hand_computation(xor):
 def test_layers_symbols_and_shapes(xor_explanation):
     data = xor_explanation.to_dict()
     assert [v["title"] for v in data["layers"]] == [
-        "layer 1 · Linear (0)", "layer 1 · Sigmoid (1)", "layer 2 · Linear (2)",
-        "layer 2 · Sigmoid (3)"]
+        "layer 1 · Linear", "layer 1 · Sigmoid", "layer 2 · Linear", "layer 2 · Sigmoid"]
     assert [v["role"] for v in data["layers"]] == ["affine", "activation", "affine",
                                                    "activation"]
     first = {q["symbol"]: q for q in data["layers"][0]["backward"]}
     assert first["∂J/∂W[1]"]["shape"] == [2, 2] and first["∂J/∂W[1]"]["kind"] == "grad_parameter"
     assert first["∂J/∂z[1]"]["kind"] == "grad_output"
     assert data["batch_size"] == 4 and data["model"] == "Sequential"
-    assert [(c["layer"], [p["name"] for p in c["parameters"]]) for c in data["check"]] == [
-        ("0", ["weight", "bias"]), ("2", ["weight", "bias"])]
+    assert [(c["layer"], c["module"], [p["symbol"] for p in c["parameters"]])
+            for c in data["check"]] == [("layer 1 · Linear", "0", ["W[1]", "b[1]"]),
+                                        ("layer 2 · Linear", "2", ["W[2]", "b[2]"])]
     assert all(c["max_rel_error"] < 1e-6 for c in data["check"])
 
 

@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -46,8 +47,22 @@ def test_a_saved_model_on_one_batch(capsys, tmp_path):
     assert code == 0 and err == ""
     assert "chainrule explain · Sequential · batch of m = 4" in out
     assert "loss · softmax cross-entropy" in out
-    assert "every layer's gradient agrees with central differences" in out
+    assert "every checked gradient agrees with central differences" in out
     assert (tmp_path / "report.html").exists()
+
+
+def test_a_language_model_is_explained_at_every_position(capsys, tmp_path, monkeypatch):
+    cr.manual_seed(0)
+    model = cr.models.build("char-lm", (6,), 9, embedding_dim=3, hidden_size=4)
+    cr.save(model, tmp_path / "lm.safetensors")
+    ids = np.random.default_rng(0).integers(0, 9, size=(4, 7))
+    windows = (ids[:2, :-1], ids[:2, 1:]), (ids[2:, :-1], ids[2:, 1:])  # as load_shakespeare
+    monkeypatch.setattr(cr.datasets, "load", lambda name, **options: windows)
+    code, out, err = _run(capsys, str(tmp_path / "lm.safetensors"), "--data", "shakespeare",
+                          "--batch", "2")
+    assert code == 0 and err == ""
+    assert "h           model output z[3]" in out and "(2, 6, 9)" in out
+    assert "every checked gradient agrees with central differences" in out
 
 
 @pytest.mark.parametrize("argv, message", [

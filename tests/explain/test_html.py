@@ -100,3 +100,13 @@ def test_the_browser_check_sees_broken_pages(tmp_path, chromium):
     assert [image["width"] for image in seen["images"]] == [0, 0]
     assert len(seen["console_errors"]) == 1 and len(seen["exceptions"]) == 1
     assert seen["log_errors"]  # the missing file
+
+
+def test_the_monitor_tables_name_layers_as_the_explanation_does(report):
+    """One numbering in one report: the monitor's rows carry the explanation's headings,
+    not the layers' positions in the Sequential."""
+    page = report.read_text(encoding="utf-8")
+    flow = page.split("<h2>Gradient flow over training</h2>")[1]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">", flow)
+    assert rows and set(rows) == {"layer 1 · Linear", "layer 2 · Linear", "layer 1 · Sigmoid",
+                                  "layer 2 · Sigmoid"}

@@ -215,9 +215,34 @@ def test_multihead_attention_errors():
         mha(x, x, x, key_padding_mask=np.zeros((5, 2), dtype=bool))
     with pytest.raises(TypeError, match="attn_mask must be boolean or floating-point"):
         mha(x, x, x, attn_mask=np.zeros((5, 5), dtype=np.int64))
-    with pytest.raises(ValueError, match="attn_mask or is_causal"):
+    with pytest.raises(ValueError, match="^scaled_dot_product_attention: pass attn_mask or "
+                                         "is_causal, not both"):
         cr.nn.scaled_dot_product_attention(x, x, x, attn_mask=np.ones((2, 2), bool),
                                            is_causal=True)
+    with pytest.raises(ValueError, match=r"^MultiheadAttention\(embed_dim=8, num_heads=2\): "
+                                         r"expected value of shape \(seq, batch, 8\)"):
+        mha(x, x, cr.tensor(np.zeros((5, 2, 3), dtype=np.float32)))
+
+
+def test_multi_head_attention_forward_errors_name_the_function():
+    mha = cr.nn.MultiheadAttention(8, 2, batch_first=True)
+    x = cr.tensor(np.zeros((2, 5, 8), dtype=np.float32))
+
+    def call(key=x, **options):
+        return cr.nn.functional.multi_head_attention_forward(
+            x, key, x, 2, mha.in_proj_weight, mha.in_proj_bias, mha.out_proj.weight,
+            mha.out_proj.bias, batch_first=True, **options)
+
+    assert call()[0].shape == (2, 5, 8)
+    with pytest.raises(ValueError, match=r"^multi_head_attention_forward: expected key of shape "
+                                         r"\(batch, seq, 8\), got \(2, 5, 6\)"):
+        call(cr.tensor(np.zeros((2, 5, 6), dtype=np.float32)))
+    with pytest.raises(ValueError, match=r"^multi_head_attention_forward: key_padding_mask must "
+                                         r"have shape \(B, S\) = \(2, 5\)"):
+        call(key_padding_mask=np.zeros((5, 2), dtype=bool))
+    with pytest.raises(TypeError, match=r"^multi_head_attention_forward: attn_mask must be "
+                                        r"boolean or floating-point"):
+        call(attn_mask=np.zeros((5, 5), dtype=np.int64))
 
 
 # ------------------------------------------------------------------ Transformer

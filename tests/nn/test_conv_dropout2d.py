@@ -5,7 +5,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.io import module_from_spec, module_spec
-from chainrule.nn.dropout2d import dropout2d
+from chainrule.nn.functional import dropout2d
 
 
 def _ones(*shape, dtype=np.float32):
@@ -59,3 +59,10 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"Dropout2d\(p=0.5\): expected input of shape "
                                          r"\(N, C, H, W\), got \(3, 4\)"):
         cr.nn.Dropout2d()(_ones(3, 4))
+    with pytest.raises(ValueError, match=r"^dropout2d: expected input of shape \(N, C, H, W\), "
+                                         r"got \(3, 4\)"):
+        dropout2d(_ones(3, 4))
+    with pytest.raises(ValueError, match=r"^dropout2d: p must be in \[0, 1\], got -0.5"):
+        dropout2d(_ones(1, 2, 2, 2), -0.5)
+    with pytest.raises(TypeError, match=r"^dropout2d: expected floating-point input"):
+        dropout2d(cr.tensor(np.ones((1, 2, 2, 2), np.int64)))

@@ -6,13 +6,13 @@ import pytest
 from opcases.conv import CONV_CASES, conv_reference
 
 import chainrule as cr
-from chainrule.ops import conv as conv_ops
-from chainrule.ops.conv import conv2d
+from chainrule.backend import patches
+from chainrule.nn.functional import conv2d
 
 
 @pytest.fixture(params=[True, False], ids=["channels_last", "channels_first"])
 def layout(request, monkeypatch):
-    monkeypatch.setattr(conv_ops, "_channels_last", lambda *args: request.param)
+    monkeypatch.setattr(patches, "_channels_last", lambda *args: request.param)
     return request.param
 
 
@@ -20,7 +20,7 @@ def layout(request, monkeypatch):
 def test_both_layouts_match_reference_and_central_differences(case, layout):
     inputs = [cr.tensor(x, requires_grad=True) for x in case.inputs]
     out = case.fn(*inputs)
-    assert out._ctx.channels_last is layout
+    assert out._ctx.patches.channels_last is layout
     np.testing.assert_allclose(out.data, case.ref(*case.inputs), rtol=1e-12, atol=1e-12)
     assert cr.gradcheck(case.fn, *inputs)
 
@@ -79,47 +79,6 @@ def test_bad_input_names_the_function_and_the_shapes(x_shape, w_shape, options, 
 def test_integer_input_is_refused():
     with pytest.raises(TypeError, match="conv2d: expected floating-point input"):
         conv2d(cr.tensor(np.zeros((1, 1, 3, 3), np.int64)), cr.tensor(np.zeros((1, 1, 2, 2))))
-
-
-def test_workspace_reuses_memory_only_once_it_is_free():
-    workspace = conv_ops._Workspace()
-    first = workspace.empty((300, 300), np.float32)
-    address = first.ctypes.data
-    second = workspace.empty((300, 300), np.float32)
-    assert second.ctypes.data != address  # first is alive: it keeps its block
-    view = first[::2]
-    del first
-    third = workspace.empty((300, 300), np.float32)
-    assert third.ctypes.data != address  # a view of first keeps the block too
-    del view
-    fourth = workspace.empty((150, 300), np.float64)  # the same bytes in another dtype
-    assert fourth.ctypes.data == address and fourth.dtype == np.float64
-    assert workspace.empty((10,), np.float32).base is None  # small arrays are not pooled
-
-
-def test_workspace_stays_within_its_budget(monkeypatch):
-    workspace = conv_ops._Workspace()
-    monkeypatch.setattr(workspace, "max_bytes", 5 << 19)  # 2.5 MiB
-    kept = [workspace.empty((1 << 18,), np.float32) for _ in range(2)]  # 2 MiB in use
-    extra = workspace.empty((1 << 18,), np.float32)  # no room: allocated outside the pool
-    assert extra.base is None and len(workspace._blocks) == 2
-    del kept
-    reused = workspace.empty((1 << 18,), np.float32)
-    assert len(workspace._blocks) == 2 and reused.base is not None
-    bigger = workspace.empty((3 << 17,), np.float32)  # 1.5 MiB: the free 1 MiB block goes
-    assert bigger.base is not None and len(workspace._blocks) == 2
-
-
-def test_workspace_evicts_a_free_block_behind_one_in_use(monkeypatch):
-    # Eviction once went through list.remove, which compares arrays with == and raised
-    # ValueError whenever the free block was not the first one in the pool.
-    workspace = conv_ops._Workspace()
-    monkeypatch.setattr(workspace, "max_bytes", 5 << 19)  # 2.5 MiB
-    in_use = workspace.empty((1 << 18,), np.float32)  # 1 MiB, first in the pool
-    workspace.empty((1 << 18,), np.float32)  # 1 MiB, freed at once: second in the pool
-    bigger = workspace.empty((3 << 17,), np.float32)  # 1.5 MiB: only the free block can go
-    assert bigger.base is not None and len(workspace._blocks) == 2
-    assert any(np.shares_memory(block, in_use) for block in workspace._blocks)
 
 
 @pytest.mark.parametrize("in_channels", [1, 4], ids=["channels_first", "channels_last"])

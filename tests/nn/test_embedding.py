@@ -82,7 +82,7 @@ def test_from_pretrained_freezes_by_default():
 
 def test_errors_name_the_layer():
     emb = cr.nn.Embedding(10, 2)
-    with pytest.raises(IndexError, match=r"Embedding: id 10 is out of range .* 0 … 9"):
+    with pytest.raises(IndexError, match=r"^Embedding\(10, 2\): id 10 is out of range .* 0 … 9"):
         emb(np.array([1, 10]))
     with pytest.raises(IndexError, match="id -1"):
         emb(np.array([-1, 2]))
@@ -92,6 +92,19 @@ def test_errors_name_the_layer():
         cr.nn.Embedding(10, 2, padding_idx=10)
     with pytest.raises(ValueError, match="from_pretrained"):
         cr.nn.Embedding.from_pretrained(np.zeros(3))
+
+
+def test_errors_of_the_function_name_it():
+    table = cr.tensor(np.zeros((4, 2), np.float32))
+    with pytest.raises(IndexError, match=r"^embedding: id 4 is out of range for 4 embeddings"):
+        cr.nn.functional.embedding([0, 4], table)
+    with pytest.raises(TypeError, match=r"^embedding: expected integer ids, got dtype float64"):
+        cr.nn.functional.embedding(np.array([0.0]), table)
+    with pytest.raises(ValueError, match=r"^embedding: weight must be a \(num_embeddings, "
+                                         r"embedding_dim\) table, got shape \(4,\)"):
+        cr.nn.functional.embedding([0], cr.tensor(np.zeros(4, np.float32)))
+    with pytest.raises(ValueError, match=r"^embedding: padding_idx 4 is out of range"):
+        cr.nn.functional.embedding([0], table, padding_idx=4)
 
 
 def test_state_dict_and_architecture_round_trip():

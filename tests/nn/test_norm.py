@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.nn.functional as F
 from chainrule.io import module_from_spec, module_spec
 
 
@@ -94,8 +95,8 @@ def test_gradients_through_the_layer_match_central_differences():
     bn = cr.nn.BatchNorm2d(2, dtype=np.float64)
     bn.weight.data[:] = [0.5, 2.0]
     x = _batch(3, 2, 2, 3, dtype=np.float64)
-    assert cr.gradcheck(lambda t, w, b: cr.ops.norm.batch_norm(t, weight=w, bias=b,
-                                                               training=True),
+    assert cr.gradcheck(lambda t, w, b: cr.nn.functional.batch_norm(t, weight=w, bias=b,
+                                                                     training=True),
                         x, bn.weight, bn.bias)
     assert cr.gradcheck(lambda t: bn(t), x)  # the layer itself, statistics updating meanwhile
 
@@ -112,6 +113,23 @@ def test_bad_input_names_the_layer(layer, shape, message):
     with pytest.raises(ValueError, match="^" + repr(layer).replace("(", r"\(").replace(")", r"\)")
                        .replace(".", r"\.") + ": " + message):
         layer(cr.tensor(np.zeros(shape, np.float32)))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: F.batch_norm(x[0, 0], training=True),
+     r"^batch_norm: expected input of shape \(N, C, \.\.\.\), got \(4,\)"),
+    (lambda x: F.batch_norm(x, np.zeros(2), np.ones(3)),
+     r"^batch_norm: running_mean must have shape \(3,\) for input of shape \(2, 3, 4\)"),
+    (lambda x: F.batch_norm(x, np.zeros(3)), r"^batch_norm: pass both running_mean and "),
+    (lambda x: F.layer_norm(x, (4, 3)),
+     r"^layer_norm: expected input of shape \(\*, 4, 3\), got \(2, 3, 4\)"),
+    (lambda x: F.layer_norm(x, 4, bias=cr.tensor(np.zeros(4))), r"^layer_norm: a bias needs "),
+    (lambda x: F.layer_norm(x, 4, cr.tensor(np.ones(3))),
+     r"^layer_norm: weight must have shape \(4,\), got \(3,\)"),
+], ids=["rank", "running_shape", "running_pair", "shape", "bias_alone", "weight_shape"])
+def test_bad_input_names_the_function(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(cr.tensor(np.zeros((2, 3, 4), np.float32)))
 
 
 def test_training_on_one_value_per_channel_is_refused():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.nn.functional as F
 from chainrule.io import module_from_spec, module_spec
 
 
@@ -72,9 +73,26 @@ def test_bad_input_names_the_layer(layer, shape, message):
         layer(cr.tensor(np.zeros(shape, np.float32)))
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda x: F.max_pool2d(x[0], 2),
+     r"^max_pool2d: expected input of shape \(N, C, H, W\), got \(1, 4, 4\)"),
+    (lambda x: F.max_pool2d(x, 5), (r"^max_pool2d: kernel \(5, 5\) with dilation \(1, 1\) spans "
+                                    r"5x5 but the padded input is only 4x4")),
+    (lambda x: F.max_pool2d(x, 2, stride=0), r"^max_pool2d: stride must be an int >= 1"),
+    (lambda x: F.avg_pool2d(x, 2, padding=2),
+     r"^avg_pool2d: padding \(2, 2\) must be at most half the kernel \(2, 2\)"),
+    (lambda x: F.adaptive_avg_pool2d(x, (2, 0)), r"^adaptive_avg_pool2d: output_size must be"),
+], ids=["rank", "kernel", "stride", "padding", "output_size"])
+def test_bad_input_names_the_function(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(cr.tensor(np.zeros((1, 1, 4, 4), np.float32)))
+
+
 def test_integer_input_is_refused():
     with pytest.raises(TypeError, match=r"MaxPool2d\(.*\): expected floating-point input"):
         cr.nn.MaxPool2d(2)(cr.tensor(np.zeros((1, 1, 4, 4), np.int64)))
+    with pytest.raises(TypeError, match=r"^avg_pool2d: expected floating-point input"):
+        F.avg_pool2d(cr.tensor(np.zeros((1, 1, 4, 4), np.int64)), 2)
 
 
 @pytest.mark.parametrize("layer", [

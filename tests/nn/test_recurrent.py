@@ -266,7 +266,8 @@ def test_float32_stays_float32_and_states_follow_the_input(name):
 def test_errors_name_the_layer_and_the_shapes():
     lstm = cr.nn.LSTM(3, 4, num_layers=2)
     x = cr.tensor(np.zeros((5, 2, 3), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"LSTM: expected input of shape .*=3.*\(5, 2, 7\)"):
+    with pytest.raises(ValueError, match=r"^LSTM\(3, 4, num_layers=2\): expected input of shape "
+                                         r".*=3.*\(5, 2, 7\)"):
         lstm(cr.tensor(np.zeros((5, 2, 7), dtype=np.float32)))
     with pytest.raises(ValueError, match=r"h_0 of shape \(2, 2, 4\), got \(1, 2, 4\)"):
         lstm(x, (np.zeros((1, 2, 4)), np.zeros((2, 2, 4))))
@@ -284,12 +285,40 @@ def test_errors_name_the_layer_and_the_shapes():
         lstm(x, lengths=[5, 5], mask=np.ones((2, 5), dtype=bool))
     with pytest.raises(ValueError, match="empty"):
         lstm(cr.tensor(np.zeros((0, 2, 3), dtype=np.float32)))
-    with pytest.raises(ValueError, match="GRUCell: expected input of shape"):
+    with pytest.raises(ValueError, match=r"^GRUCell\(3, 4\): expected input of shape"):
         cr.nn.GRUCell(3, 4)(cr.tensor(np.zeros((2, 5), dtype=np.float32)))
     with pytest.raises(ValueError, match="nonlinearity"):
         cr.nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="dropout"):
         cr.nn.GRU(3, 4, dropout=1.0)
+
+
+def test_errors_of_the_functions_name_them():
+    lstm = cr.nn.LSTM(3, 4)
+    weights = [[lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0]]
+    x = cr.tensor(np.zeros((5, 2, 3), dtype=np.float32))
+    F = cr.nn.functional
+    with pytest.raises(ValueError, match=r"^lstm: expected input of shape \(seq, batch, "
+                                         r"input_size\) .*=3, got \(5, 2, 7\)"):
+        F.lstm(cr.tensor(np.zeros((5, 2, 7), dtype=np.float32)), None, weights)
+    with pytest.raises(TypeError, match=r"^lstm: hx must be a pair \(h_0, c_0\)"):
+        F.lstm(x, np.zeros((1, 2, 4)), weights)
+    with pytest.raises(ValueError, match=r"^lstm: expected c_0 of shape \(1, 2, 4\), got "
+                                         r"\(2, 4\)"):
+        F.lstm(x, (np.zeros((1, 2, 4)), np.zeros((2, 4))), weights)
+    with pytest.raises(ValueError, match=r"^gru: weights of layer 0 \(direction 0\) must have "
+                                         r"shapes \[\(12, 3\), \(12, 4\)"):
+        F.gru(x, None, [weights[0][:2]])  # LSTM weights hold 4 gates, a GRU's 3
+    with pytest.raises(ValueError, match=r"^lstm: weights must hold one group .* \(2 per "
+                                         r"layer\)"):
+        F.lstm(x, None, weights, bidirectional=True)
+    with pytest.raises(ValueError, match=r"^lstm: lengths must lie in \[1, 5\]"):
+        F.lstm(x, None, weights, lengths=[0, 5])
+    with pytest.raises(ValueError, match=r"^rnn: nonlinearity must be 'tanh' or 'relu'"):
+        F.rnn(x, None, weights, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match=r"^lstm_cell: expected h of shape \(2, 4\), got "
+                                         r"\(3, 4\)"):
+        F.lstm_cell(x[0], (np.zeros((3, 4)), None), *weights[0])
 
 
 # ------------------------------------------------------------------ cells and long sequences

@@ -8,10 +8,18 @@ import warnings
 
 import numpy as np
 
-from chainrule.ops.conv import Conv2d, conv2d
+from chainrule.nn.functional import (
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    batch_norm,
+    conv2d,
+    layer_norm,
+    max_pool2d,
+)
+from chainrule.ops.conv import Conv2d
 from chainrule.ops.linalg import MatMul
-from chainrule.ops.norm import BatchNorm, LayerNorm, batch_norm, layer_norm
-from chainrule.ops.pool import AvgPool2d, MaxPool2d, adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from chainrule.ops.norm import BatchNorm, LayerNorm
+from chainrule.ops.pool import AvgPool2d, MaxPool2d
 from chainrule.ops.reduce import Mean
 
 from . import OpCase, uniform

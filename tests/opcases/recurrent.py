@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.ops.recurrent import EmbeddingLookup, GRUSequence, LSTMSequence, RNNSequence
+from chainrule.ops.embedding import EmbeddingLookup
+from chainrule.ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
 
 from . import OpCase, uniform
 

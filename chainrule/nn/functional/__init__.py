@@ -2,16 +2,17 @@
 
 The math lives in ``chainrule.ops``; these functions check their arguments (this is the one
 layer that does: errors name the function, or the layer that called it) and pick the op. One
-file per family: ``linear``, ``activation``, ``loss``, ``dropout``; the shared checks are in
-``_checks``.
+file per family: ``linear``, ``activation``, ``loss``, ``dropout``, ``conv``, ``pooling``,
+``normalization``, ``recurrent``, ``attention``, ``sparse`` (embedding), ``channel_dropout``; the
+shared checks are in ``_checks`` (errors) and ``windows`` (kernel, stride and padding).
 """
 
 from __future__ import annotations
 
-from ...ops.conv import conv2d
-from ...ops.norm import batch_norm, layer_norm
-from ...ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from .attention import multi_head_attention_forward, scaled_dot_product_attention
+from .channel_dropout import dropout2d
+from .conv import conv2d
 from .dropout import dropout
 from .linear import linear
 from .loss import (
@@ -23,11 +24,16 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
+from .normalization import batch_norm, layer_norm
+from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell
+from .sparse import embedding
 
 __all__ = [
     "linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "softmax",
     "log_softmax", "mse_loss", "cross_entropy", "binary_cross_entropy_with_logits",
     "l1_loss", "huber_loss", "nll_loss", "binary_cross_entropy", "dropout",
-    # re-exported from chainrule.ops, where they live, for PyTorch's ``F.conv2d`` habit
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm",
+    "dropout2d", "embedding", "rnn", "lstm", "gru", "rnn_cell", "lstm_cell", "gru_cell",
+    "scaled_dot_product_attention", "multi_head_attention_forward",
 ]

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from ...tensor import Tensor
 
-__all__ = ["ArgumentError", "ArgumentValueError", "ArgumentTypeError", "not_a_tensor",
-           "require_tensor", "require_float", "require_one_of", "require_probability"]
+__all__ = ["ArgumentError", "ArgumentValueError", "ArgumentTypeError", "ArgumentIndexError",
+           "not_a_tensor", "require_tensor", "require_float", "require_one_of",
+           "require_probability"]
 
 
 class ArgumentError(Exception):
@@ -49,6 +50,10 @@ class ArgumentValueError(ArgumentError, ValueError):
 
 class ArgumentTypeError(ArgumentError, TypeError):
     """An argument of the wrong type or dtype."""
+
+
+class ArgumentIndexError(ArgumentError, IndexError):
+    """An index out of range (an embedding id), caught as ``IndexError``."""
 
 
 def not_a_tensor(where: str, x) -> ArgumentTypeError:
