@@ -13,6 +13,7 @@ import pkgutil
 import tempfile
 
 import pytest
+from optional_packages import missing_package, missing_package_in_report
 
 import chainrule
 
@@ -28,14 +29,10 @@ def _docstrings_with_examples() -> tuple[list[doctest.DocTest], list]:
         try:
             module = importlib.import_module(info.name)
         except ImportError as error:
-            if isinstance(error, ModuleNotFoundError):
-                if error.name is None or error.name.partition(".")[0] == "chainrule":
-                    raise
-                reason = f"{info.name} needs {error.name}, which is not installed"
-            elif "pip install" in str(error):  # an optional package's own guard says what
-                reason = str(error)
-            else:
+            missing = missing_package(error)
+            if missing is None:
                 raise
+            reason = f"{info.name}: {missing}"
             unimportable.append(pytest.param(None, id=info.name, marks=pytest.mark.skip(reason)))
             continue
         found.extend(test for test in finder.find(module) if test.examples)
@@ -65,4 +62,7 @@ def test_docstring_example(docstring, tmp_path, monkeypatch):
     if attempted == 0:
         pytest.skip("every example is marked '# doctest: +SKIP'")
     if failed:
+        missing = missing_package_in_report("".join(report))
+        if missing is not None:  # an example of an optional part, on a machine without it
+            pytest.skip(missing)
         pytest.fail("".join(report), pytrace=False)
