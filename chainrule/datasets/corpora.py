@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.split import train_test_split
+from ..io.files import regular_file
 from ..names import normalize
 from ..random import resolve
 from ..text.batch import pad_sequences
@@ -48,9 +49,11 @@ def _stamp(path: Path) -> tuple:
 
 
 def _read(reader, path: Path, function: str):
-    """``reader(path)``, cached until a file changes."""
+    """``reader(path)``, cached until a file changes; a FIFO or device is refused unopened."""
     if not path.exists():
         raise FileNotFoundError(f"{function}: no such file or folder: {path}")
+    if not path.is_dir():
+        regular_file(path, "a corpus file or folder")
     return reader(path, _stamp(path))
 
 
@@ -87,7 +90,7 @@ def _bbc_corpus(folder: Path, stamp: tuple
     command line reads it once for the data and once for the vocabulary it saves."""
     classes = tuple(sorted(d.name for d in folder.iterdir() if d.is_dir()))
     files = [(label, file) for label, name in enumerate(classes)
-             for file in sorted((folder / name).glob("*.txt"))]
+             for file in sorted((folder / name).glob("*.txt")) if file.is_file()]
     if len(classes) < 2 or not files:
         raise ValueError(f"load_bbc_news: {folder} should hold one folder of .txt articles per "
                          f"class, found classes {list(classes)} and {len(files)} articles")
@@ -200,7 +203,8 @@ def load_tweet_sentiment(path=None, test_size: float = 0.2, seed=0, max_len: int
 # ---------------------------------------------------------------------------- Shakespeare
 @functools.lru_cache(maxsize=2)
 def _shakespeare_corpus(folder: Path, stamp: tuple) -> str:
-    files = sorted(folder.glob("*_gut.txt")) or sorted(folder.glob("*.txt"))
+    files = ([f for f in sorted(folder.glob("*_gut.txt")) if f.is_file()]
+             or [f for f in sorted(folder.glob("*.txt")) if f.is_file()])
     if not files:
         raise ValueError(f"load_shakespeare: {folder} holds no .txt files")
     # Texts are separated by a blank line; Windows line ends would double every newline.
