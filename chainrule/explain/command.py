@@ -59,10 +59,9 @@ def run(args) -> None:
 
 
 def _model_file(args) -> None:
-    from . import explain
-
     from ..commands.record import recorded_test_split
     from ..io import load_metadata
+    from . import explain
 
     model = load_model(args.model)
     metadata = load_metadata(args.model)
