@@ -62,7 +62,6 @@ def read_record(path: Path, metadata: dict) -> dict | None:
     record = metadata.get("data")
     if record is None:
         return None
-    shape = record.get("input_shape") if isinstance(record, dict) else None
     checks = {
         "name": lambda v: isinstance(v, str) and v != "",
         "options": lambda v: isinstance(v, dict) and set(v) <= {"seed"}
@@ -81,7 +80,7 @@ def read_record(path: Path, metadata: dict) -> dict | None:
     if bad:
         raise CommandError(f"{path}: its data record has missing or malformed {', '.join(bad)}; "
                            "the file was altered or not written by chainrule train")
-    record["input_shape"] = tuple(shape)
+    record["input_shape"] = tuple(record["input_shape"])
     return record
 
 

@@ -13,7 +13,7 @@ import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -27,7 +27,7 @@ _CHUNK = 1 << 22
 
 
 @contextlib.contextmanager
-def _open(path: Path) -> Iterator[BinaryIO]:
+def _open(path: Path) -> Iterator[IO[bytes] | gzip.GzipFile]:
     """A binary reader of the file's content, decompressing gzip (detected by its magic)."""
     with open_regular(path, "an IDX file") as file:
         compressed = file.read(2) == _GZIP_MAGIC

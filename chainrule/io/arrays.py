@@ -24,7 +24,7 @@ import math
 import os
 import tokenize
 import zipfile
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 import numpy.lib.format as npy_format
@@ -108,7 +108,7 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, archive_size
                         "archive is truncated or corrupt") from None
 
 
-def _read_array(file: BinaryIO, size: int, name: str) -> np.ndarray:
+def _read_array(file: IO[bytes], size: int, name: str) -> np.ndarray:
     """Parse the header at the file's position, check it against ``size`` (the bytes of the
     whole ``.npy`` image), then read exactly the data it claims."""
     try:
