@@ -1,6 +1,6 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
-from . import audio, data, datasets, distributed, models, nn, optim, text
+from . import data, distributed, models, nn, optim
 from .data import DataLoader
 from .explain import explain
 from .gradcheck import GradcheckError, gradcheck
@@ -34,11 +34,19 @@ __all__ = [
 ]
 
 
+# Subpackages loaded on first use (``cr.datasets``, ``cr.text``, …), so ``import chainrule`` stays
+# quick and needs neither onnx nor scikit-learn. (The speech model's front end, a layer that
+# ``load_model`` must know, comes with ``models``.)
+_LAZY = ("audio", "datasets", "text", "onnx", "sklearn")
+
+
 def __getattr__(name: str):
-    # The interoperability packages load on first use (cr.onnx, cr.sklearn), so importing
-    # chainrule needs neither onnx nor scikit-learn.
-    if name in ("onnx", "sklearn"):
+    if name in _LAZY:
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -4,7 +4,7 @@ Each subcommand is a module with ``add_command(subparsers)``, imported here by n
 command's own (``chainrule.commands``) and those beside their feature (``explain.command``,
 ``text.command``). A feature adds its subcommand with one import below and one entry in
 ``_COMMANDS``. Errors (unknown dataset, wrong shapes, a missing or bad file) print one line and
-exit with status 2, never a traceback (``--debug`` shows it).
+exit with status 2, never a traceback (``--debug``, before or after the subcommand, shows it).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .commands import evaluate, predict, train
+from .commands import cache, evaluate, predict, train
 from .distributed import command as launch_command
 from .distributed.world import abort_if_parallel
 from .explain import command as explain_command
@@ -24,7 +24,7 @@ __all__ = ["main", "build_parser"]
 
 # In the order ``chainrule --help`` lists them.
 _COMMANDS = (train, evaluate, predict, explain_command, text_commands, playground_command,
-             onnx_command, launch_command)
+             onnx_command, launch_command, cache)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in _COMMANDS:
         command.add_command(subparsers)
+    for subparser in subparsers.choices.values():  # also after the subcommand's name
+        subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                               help="show tracebacks on errors")
     return parser
 
 

@@ -68,11 +68,12 @@ def test_out_writes_model_history_and_curves(trained):
     if importlib.util.find_spec("matplotlib") is not None:  # curves only with matplotlib
         written.append("curves.png")
         assert (folder / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    written.append("run.json")
     assert sorted(p.name for p in folder.iterdir()) == sorted(written)
     assert f"wrote {', '.join(written)} to run\n" in stdout
     rows = (folder / "history.csv").read_text().splitlines()
     assert rows[0] == "epoch,loss,accuracy,val_loss,val_accuracy,lr"
-    assert [row.split(",")[0] for row in rows[1:]] == ["0", "1", "2"]
+    assert [row.split(",")[0] for row in rows[1:]] == ["1", "2", "3"]  # as the bar counts
     losses = [float(row.split(",")[1]) for row in rows[1:]]
     assert losses == sorted(losses, reverse=True)  # training loss falls
     model = cr.load_model(folder / "model.safetensors")
@@ -102,7 +103,8 @@ def test_predict_prints_the_models_classes(trained, digits_test, tmp_path):
     assert np.mean(np.array(labels) == y_test[:6]) >= 0.8
 
     proba = _chainrule("predict", model_file, "inputs.npy", "--proba", cwd=tmp_path)
-    rows = [line.split() for line in proba.stdout.splitlines()]
+    header, *rows = [line.split("\t") for line in proba.stdout.splitlines()]
+    assert header == ["class"] + [f"p({k})" for k in range(10)]
     assert [int(row[0]) for row in rows] == labels
     p = np.array([[float(v) for v in row[1:]] for row in rows])
     assert p.shape == (6, 10)
@@ -122,11 +124,9 @@ def test_train_on_an_npz_file(tmp_path, digits_test):
     assert _test_accuracy(run.stdout) >= 0.9
 
 
-def test_train_on_fashion_mnist(tmp_path):
+def test_train_on_fashion_mnist(tmp_path, fashion_mnist_files):
     run = _chainrule("train", "--data", "fashion-mnist", "--epochs", "1", "--batch-size", "128",
                      "--quiet", cwd=tmp_path)
-    if run.returncode != 0 and "install Debian's dataset-fashion-mnist" in run.stderr:
-        pytest.skip("Fashion-MNIST is not installed here")
     assert run.returncode == 0, run.stderr
     assert "mlp on fashion-mnist (54000 train, 6000 validation, 10000 test samples, 235,146 " \
         "parameters)" in run.stdout
@@ -161,8 +161,8 @@ def bad_files(tmp_path, trained):
     (["predict", "garbage.safetensors", "wrong.npy"], "chainrule predict: error: garbage."),
     (["predict", "model.safetensors", "missing.npy"], "chainrule predict: error: input file not "
                                                       "found: missing.npy"),
-    (["predict", "model.safetensors", "wrong.npy"], "expected input of shape (..., 64), got "
-                                                    "(3, 5)"),
+    (["predict", "model.safetensors", "wrong.npy"], "model.safetensors takes inputs of shape "
+                                                    "(1, 8, 8) per sample; wrong.npy has (5,)"),
     (["predict", "model.safetensors", "text.npy"], "text.npy holds <U1 data; expected numbers"),
 ])
 def test_runtime_errors_are_one_line(capsys, monkeypatch, bad_files, argv, message):

@@ -358,7 +358,7 @@ def test_a_pickle_renamed_safetensors_is_refused_and_never_executed(tmp_path):
 
 
 def test_directory_is_not_a_file(tmp_path):
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(cr.LoadError, match="is a folder; expected a .safetensors file"):
         cr.load_state(tmp_path)
 
 

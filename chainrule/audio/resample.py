@@ -12,6 +12,9 @@ __all__ = ["resample"]
 # cutoff as a fraction of the lower Nyquist frequency (the rest is the transition band).
 _ZEROS, _BETA, _ROLLOFF = 16, 8.6, 0.94
 _CHUNK = 1 << 21  # output samples x taps gathered at once: bounds memory for long signals
+# The largest term of the reduced ratio up/down: the filter has about 34·max(up, down) taps, so
+# this bounds its memory (2.2 M taps) and set-up time whatever rates a file claims.
+_MAX_TERM = 1 << 16
 
 
 def _filter_bank(up: int, down: int, dtype) -> tuple[np.ndarray, int, int]:
@@ -48,7 +51,8 @@ def resample(x, orig_sr: int, target_sr: int, axis: int = -1) -> np.ndarray:
 
     Args:
         x: the signal(s); floating point keeps its dtype, other input becomes float32.
-        orig_sr, target_sr: positive integer rates in Hz.
+        orig_sr, target_sr: positive integer rates in Hz whose ratio in lowest terms has no
+            term above 65,536 (every common pair qualifies: 44,100 to 16,000 is 160/441).
         axis: the time axis.
 
     Returns:
@@ -69,6 +73,12 @@ def resample(x, orig_sr: int, target_sr: int, axis: int = -1) -> np.ndarray:
             raise ValueError(f"resample: {name} must be a positive integer rate, got {rate}")
     gcd = math.gcd(int(orig_sr), int(target_sr))
     up, down = int(target_sr) // gcd, int(orig_sr) // gcd
+    if max(up, down) > _MAX_TERM:
+        raise ValueError(
+            f"resample: {int(orig_sr):,} Hz to {int(target_sr):,} Hz is the ratio {up}/{down} in "
+            f"lowest terms, beyond {_MAX_TERM:,} (its filter would need about "
+            f"{34 * max(up, down):,} taps); resample from a common rate such as 44,100 or "
+            "48,000 Hz")
     if up == down:
         return x.copy()
     x = np.moveaxis(x, axis, -1)

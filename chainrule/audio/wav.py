@@ -1,18 +1,25 @@
 """Reading and writing WAV files (uncompressed PCM) with Python's ``wave`` module.
 
 Samples are float32 in [-1, 1): 16-bit PCM is signed (``s / 32768``), 8-bit PCM is unsigned
-with 128 as zero (``(s - 128) / 128``), as the WAV format defines them.
+with 128 as zero (``(s - 128) / 128``), as the WAV format defines them. Sample rates outside
+1,000 to 384,000 Hz are refused: a header is a claim, and the rate decides what resampling
+costs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import wave
 from typing import BinaryIO
 
 import numpy as np
 
-__all__ = ["read_wav", "write_wav"]
+from ..io.files import open_regular
+
+__all__ = ["SAMPLE_RATES", "read_wav", "write_wav"]
+
+SAMPLE_RATES = (1_000, 384_000)  # the rates read_wav accepts, in Hz (telephone to studio)
 
 # sample width in bytes -> (stored dtype, value of silence, full scale)
 _FORMATS = {1: (np.dtype(np.uint8), 128, 128.0), 2: (np.dtype("<i2"), 0, 32768.0)}
@@ -25,6 +32,17 @@ def _describe(source) -> str:
 def _openable(source):
     """``wave.open`` takes a str or a file object, not a ``pathlib.Path``."""
     return os.fspath(source) if isinstance(source, os.PathLike) else source
+
+
+@contextlib.contextmanager
+def _reader(source):
+    """A binary reader of ``source``: a path opened only if it is a regular file (a FIFO
+    never blocks), or the caller's file object, left open."""
+    if isinstance(source, (str, os.PathLike)):
+        with open_regular(source, "a .wav file") as file:
+            yield file
+    else:
+        yield source
 
 
 def read_wav(source: str | os.PathLike | BinaryIO, mono: bool = True
@@ -42,8 +60,10 @@ def read_wav(source: str | os.PathLike | BinaryIO, mono: bool = True
         ``(samples, sample_rate)``: float32 samples in [-1, 1) and the rate in Hz.
 
     Raises:
-        ValueError: not a WAV file, compressed or floating-point data, or a sample width other
-            than 8 or 16 bits (the message names the file and what it holds).
+        ValueError: not a WAV file, compressed or floating-point data, a sample width other
+            than 8 or 16 bits, or a sample rate outside ``SAMPLE_RATES`` (the message names the
+            file and what it holds). ``cr.LoadError`` (a ValueError) for a path that is not a
+            regular file.
 
     **Shape**: ``samples`` is ``(L,)`` with ``mono``, else ``(channels, L)``.
 
@@ -57,15 +77,21 @@ def read_wav(source: str | os.PathLike | BinaryIO, mono: bool = True
     """
     name = _describe(source)
     try:
-        with wave.open(_openable(source), "rb") as file:
+        with _reader(source) as reader, wave.open(reader, "rb") as file:
             channels, width, rate = file.getnchannels(), file.getsampwidth(), file.getframerate()
             if width not in _FORMATS:
                 raise ValueError(f"read_wav: {name} holds {8 * width}-bit samples; only 8- and "
                                  "16-bit PCM is supported (convert it, e.g. with sox or ffmpeg)")
+            low, high = SAMPLE_RATES
+            if not low <= rate <= high:
+                raise ValueError(f"read_wav: {name} claims a sample rate of {rate:,} Hz; "
+                                 f"expected {low:,} to {high:,} Hz")
             # The header's frame count can be a placeholder: read everything that is there.
             data = file.readframes(2**31 - 1)
-    except (wave.Error, EOFError) as error:
-        reason = str(error) or "the header is cut short"
+    except (wave.Error, EOFError, RuntimeError) as error:
+        # wave raises a bare RuntimeError when a chunk claims more bytes than the file holds
+        reason = str(error) or ("a chunk claims more bytes than the file holds"
+                                if isinstance(error, RuntimeError) else "the header is cut short")
         raise ValueError(f"read_wav: {name} is not an 8- or 16-bit PCM WAV file ({reason}); "
                          "compressed and floating-point WAV files are not supported") from error
     dtype, zero, scale = _FORMATS[width]

@@ -1,12 +1,12 @@
 """Helpers the ``chainrule`` subcommands share: the one-line user error, argument types, and
-loading data sets and models named on the command line."""
+loading the files and data sets named on the command line."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-__all__ = ["CommandError", "positive_int", "load_data", "load_model"]
+__all__ = ["CommandError", "positive_int", "input_file", "load_data", "load_model"]
 
 
 class CommandError(Exception):
@@ -29,21 +29,43 @@ def positive_int(text: str) -> int:
     return value
 
 
-def load_data(name: str, seed: int):
+def input_file(path: Path, role: str, what: str) -> Path:
+    """``path`` after checking, without opening it, that it is a regular file.
+
+    Args:
+        path: the file named on the command line.
+        role: what the command calls it, for a missing file ("model file", "input file").
+        what: what it should be, for a folder or a FIFO ("a .safetensors file").
+
+    Raises:
+        CommandError: no such file, or a folder, FIFO or other non-regular file.
+    """
+    from ..io import LoadError
+    from ..io.files import regular_file
+
+    try:
+        regular_file(path, what)
+    except FileNotFoundError:
+        raise CommandError(f"{role} not found: {path}") from None
+    except LoadError as error:
+        raise CommandError(str(error)) from None
+    return path
+
+
+def load_data(name: str, seed: int | None = None):
     """``(train, test)`` array pairs of a dataset named on the command line (a catalog name or a
     ``.npz`` path), split with ``seed`` where the data has no split of its own; a missing file
     or unknown name raises ``CommandError``."""
     from .. import datasets
 
-    if name.endswith(".npz") and not Path(name).exists():
-        raise CommandError(f"data file not found: {name}")
-    return datasets.load(name, seed=seed)
+    if name.lower().endswith(".npz"):
+        input_file(Path(name), "data file", "a .npz data file")
+    return datasets.load(name, **({} if seed is None else {"seed": seed}))
 
 
 def load_model(path: Path):
-    """``cr.load_model(path)``, with a missing file reported as a one-line ``CommandError``."""
+    """``cr.load_model(path)``, a missing file or a folder reported as a one-line
+    ``CommandError``."""
     from ..io import load_model as load
 
-    if not path.exists():
-        raise CommandError(f"model file not found: {path}")
-    return load(path)
+    return load(input_file(path, "model file", "a .safetensors model file written by chainrule"))

@@ -1,57 +1,81 @@
 """``chainrule train``: train a model on a data set and report its test accuracy.
 
 With no arguments it is the README's main job: an MLP on the embedded digits, a progress bar,
-and the test accuracy at the end. ``--out DIR`` writes the model, its history and its curves.
-Under ``mpirun`` (``chainrule launch -n 4 -- chainrule train …``) it trains data-parallel with
-the single-process result; rank 0 prints and writes.
+and the test accuracy at the end. ``--out DIR`` writes the model (with a record of its data,
+so ``evaluate`` and ``predict`` see data as training did), its history and its curves, as one
+run that ``--resume`` continues after a crash (``chainrule.commands.run_folder``). Under
+``mpirun`` (``chainrule launch -n 4 -- chainrule train …``) it trains data-parallel with the
+single-process result; rank 0 prints and writes.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from pathlib import Path
 from typing import Any
 
-from .. import datasets, models, optim
-from ..data import train_test_split
-from ..distributed import convert_sync_batchnorm, is_main, world_size
-from ..io import save
-from ..random import manual_seed
-from ..train import evaluate, fit
-from ..train.callbacks import CSVLogger
 from .common import CommandError, load_data, positive_int
 
 __all__ = ["add_command", "run"]
 
+# What a run is: these options, recorded in DIR/run.json, and what --resume reuses.
+_DEFAULTS: dict[str, Any] = {
+    "data": "digits", "model": None, "layers": [256, 128], "activation": "relu",
+    "optimizer": "adam", "lr": 2e-3, "epochs": None, "batch_size": 32, "seed": 0,
+}
+# The model and epochs ``chainrule train --data NAME`` uses unless told otherwise.
+_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
+    "fashion-mnist": {"epochs": 10},
+    "cifar10": {"model": "cnn", "epochs": 10},
+    "bbc-news": {"model": "bow", "epochs": 10},
+    "tweet-sentiment": {"model": "bow", "epochs": 4},
+    "spoken-digits": {"model": "speech-cnn", "epochs": 5},
+}
+_TEXT_DATA = ("bbc-news", "tweet-sentiment")  # their integers are token ids
+_MODELS = ("mlp", "cnn", "speech-cnn", "bow", "lstm", "transformer")
+_MAX_MLP_PARAMETERS = 100_000_000  # 400 MB of float32 weights, 1.6 GB with Adam's state
+_VALIDATION = 0.1  # of the training part, held out to report val_loss
+
 
 def add_command(subparsers) -> None:
     """Add ``train`` to the ``chainrule`` command's subcommands."""
-    train = subparsers.add_parser("train", help="train a model and report its test accuracy")
-    train.add_argument("--data", default="digits",
-                       help="digits (default, embedded), fashion-mnist, mnist-5k, the texts "
-                            "bbc-news or tweet-sentiment, or PATH.npz with x_train, y_train, "
-                            "x_test, y_test")
-    train.add_argument("--model", default=None,
-                       help="mlp or cnn; for texts bow, lstm or transformer; speech-cnn "
-                            "(default: the data set's usual model, see below)")
-    train.add_argument("--layers", type=_layer_sizes, default=(256, 128),
+    from ..datasets import names
+
+    train = subparsers.add_parser(
+        "train", help="train a model and report its test accuracy",
+        description="Train a model on a data set, report its test accuracy and, with --out, "
+                    "write it with its history and curves.")
+    train.add_argument("--data", help=f"{', '.join(names())} (shakespeare: use train-lm), or "
+                                      "PATH.npz holding x_train, y_train, x_test, y_test "
+                                      "(float targets train a regressor); default digits")
+    train.add_argument("--model", help=f"{', '.join(_MODELS)}; default: mlp, cnn for cifar10, "
+                                       "bow for texts, speech-cnn for spoken-digits")
+    train.add_argument("--layers", type=_layer_sizes,
                        help="hidden layer sizes of the MLP (default 256,128)")
-    train.add_argument("--activation", default="relu", help="hidden activation (default relu)")
-    train.add_argument("--optimizer", default="adam", help="sgd, adam, adamw, rmsprop, adagrad")
-    train.add_argument("--lr", type=float, default=2e-3, help="learning rate (default 2e-3)")
-    train.add_argument("--epochs", type=positive_int, default=None,
-                       help="default: 40 for digits, 10 for texts and Fashion-MNIST, 5 for speech")
-    train.add_argument("--batch-size", type=positive_int, default=32)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", type=Path, help="write model.safetensors, history.csv, curves")
+    train.add_argument("--activation", help="hidden activation of the MLP (default relu)")
+    train.add_argument("--optimizer", help="sgd, adam, adamw, rmsprop, adagrad (default adam)")
+    train.add_argument("--lr", type=float, help="learning rate (default 2e-3)")
+    train.add_argument("--epochs", type=positive_int,
+                       help="default: 40 for digits and .npz files, 10 for texts, images and "
+                            "Fashion-MNIST, 4 for tweets, 5 for speech")
+    train.add_argument("--batch-size", type=positive_int, help="default 32")
+    train.add_argument("--seed", type=int, help="seed of the split, the weights and the "
+                                                "shuffling (default 0)")
+    train.add_argument("--out", type=Path, help="write model.safetensors, history.csv, "
+                                                "curves.png and run.json to this folder")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the unfinished run in --out (its settings are reused)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run already in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=run)
 
 
-def _layer_sizes(text: str) -> tuple[int, ...]:
+def _layer_sizes(text: str) -> list[int]:
     try:
-        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+        sizes = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--layers takes sizes like 256,128, got {text!r}") from None
@@ -60,69 +84,173 @@ def _layer_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-# The model and epochs ``chainrule train --data NAME`` uses unless told otherwise.
-_DATA_DEFAULTS: dict[str, dict[str, Any]] = {
-    "fashion-mnist": {"epochs": 10},
-    "bbc-news": {"model": "bow", "epochs": 10},
-    "tweet-sentiment": {"model": "bow", "epochs": 4},
-    "spoken-digits": {"model": "speech-cnn", "epochs": 5},
-}
+def _settings(args, folder) -> dict[str, Any]:
+    """The run's settings: the options given over the defaults, or for ``--resume`` the
+    recorded ones (which options given again must repeat; ``--epochs`` may extend the run)."""
+    given = {key: getattr(args, key) for key in _DEFAULTS if getattr(args, key) is not None}
+    if not args.resume:
+        return {**_DEFAULTS, **given}
+    if folder is None:
+        raise CommandError("--resume needs --out DIR, the folder of the run to continue")
+    from ..distributed import is_main
+
+    # Rank 0 checks that the run is unfinished; the other ranks only read its settings.
+    recorded = folder.start({}, resume=True, overwrite=False) if is_main() else (
+        folder.settings())
+    changed = sorted(key for key, value in given.items()
+                     if key != "epochs" and recorded.get(key) != value)
+    if changed:
+        raise CommandError(f"--resume continues the run in {folder.path} as it was set up; "
+                           f"{', '.join('--' + k.replace('_', '-') for k in changed)} differ "
+                           "from its run.json (only --epochs may change)")
+    return {**_DEFAULTS, **recorded, **given}
 
 
 def run(args) -> None:
-    """Train ``args.model`` on ``args.data``; print the test loss and accuracy; write ``--out``."""
-    defaults = _DATA_DEFAULTS.get(args.data, {})
-    args.model = args.model or defaults.get("model", "mlp")
-    args.epochs = args.epochs or defaults.get("epochs", 40)
-    (x_train, y_train), (x_test, y_test) = load_data(args.data, args.seed)
-    if y_train.ndim != 1:
-        raise CommandError(f"{args.data} has targets of shape {y_train.shape[1:]} per sample, "
-                           "not one class label; for a language model use chainrule train-lm")
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_train, y_train, test_size=0.1, seed=args.seed, stratify=y_train
-    )
-    num_classes = int(max(y_train.max(), y_test.max())) + 1
-    manual_seed(args.seed)
-    options = {"layers": args.layers, "activation": args.activation} if args.model == "mlp" else {}
-    if x_train.dtype.kind in "iu":  # token ids: the model needs the vocabulary's size
-        options["vocab_size"] = int(max(x_train.max(), x_test.max())) + 1
-    model = models.build(args.model, x_train.shape[1:], num_classes, **options)
+    """Train the model ``args`` describe; print the test results; write ``--out``."""
+    from ..datasets import canonical_name
+    from ..distributed import is_main
+    from ..names import lookup, normalize
+    from .run_folder import RunFolder
+
+    folder = RunFolder(args.out) if args.out else None
+    if folder is not None and not args.resume and is_main():  # rank 0 alone owns the folder
+        folder.state()  # refuse a file as --out before the data is loaded
+    settings = _settings(args, folder)
+    settings["data"] = data = canonical_name(settings["data"])
+    defaults = _DATA_DEFAULTS.get(data, {})
+    settings["model"] = settings["model"] or defaults.get("model", "mlp")
+    settings["epochs"] = settings["epochs"] or defaults.get("epochs", 40)
+    if normalize(settings["model"]) == normalize("char-lm"):
+        raise CommandError("char-lm is a language model: train it with chainrule train-lm")
+    settings["model"] = lookup("model", settings["model"], {m: m for m in _MODELS})
+    job = _prepare(data, settings)
+    if folder is not None and not args.resume and is_main():
+        folder.start(settings, resume=False, overwrite=args.overwrite)
+    _train(job, settings, folder, quiet=args.quiet)
+
+
+def _prepare(data: str, settings: dict) -> dict[str, Any]:
+    """Load and check the data, then build the model and the optimizer: everything that can
+    refuse the run happens before a file is written."""
+    from .. import datasets, models, optim
+    from ..data import train_test_split
+    from ..distributed import convert_sync_batchnorm, world_size
+    from ..random import manual_seed
+    from .data import check_finite, model_inputs, targets, task_of, vocabulary_size
+    from .record import make_record
+
+    seed, model_name = settings["seed"], settings["model"]
+    splits_itself = data.endswith(".npz") or datasets.catalog.loader(data)[1]
+    options = {"seed": seed} if splits_itself and not data.endswith(".npz") else {}
+    (x_train, y_train), (x_test, y_test) = load_data(data, seed)
+    task = task_of(data, y_train, y_test)
+    token_ids = data in _TEXT_DATA
+    inputs = {name: model_inputs(data, model_name, x, token_ids)
+              for name, x in (("x_train", x_train), ("x_test", x_test))}
+    check_finite(data, inputs)
+    x_fit, y_fit = inputs["x_train"], targets(task, y_train)
+    if len(x_fit) < 2:
+        raise CommandError(f"{data}: {len(x_fit)} training sample is too few (one tenth is "
+                           "held out for validation)")
+    x_fit, x_val, y_fit, y_val = train_test_split(
+        x_fit, y_fit, test_size=_VALIDATION, seed=seed,
+        stratify=y_fit if task.kind == "classification" else None)
+    build_options: dict[str, Any] = {}
+    if model_name == "mlp":
+        build_options = {"layers": tuple(settings["layers"]),
+                         "activation": settings["activation"]}
+        _check_mlp_size(x_fit.shape[1:], settings["layers"], task.outputs)
+    elif model_name in ("bow", "lstm", "transformer"):
+        build_options["vocab_size"] = vocabulary_size(data, inputs["x_train"], inputs["x_test"])
+    manual_seed(seed)
+    model = models.build(model_name, x_fit.shape[1:], task.outputs, **build_options)
     if world_size() > 1:  # batch statistics of the global batch: the single-process result
         model = convert_sync_batchnorm(model)
-    optimizer = optim.get(args.optimizer, model.parameters(), lr=args.lr)
-    callbacks = []
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        callbacks.append(CSVLogger(args.out / "history.csv"))
+    optimizer = optim.get(settings["optimizer"], model.parameters(), lr=settings["lr"])
+    record = make_record(data, options, task, x_fit, x_test, y_test)
+    return {"data": data, "task": task, "model": model, "optimizer": optimizer,
+            "train": (x_fit, y_fit), "validation": (x_val, y_val),
+            "test": (inputs["x_test"], targets(task, y_test)), "record": record}
 
-    if is_main():  # under mpirun, rank 0 speaks for all
-        print(f"chainrule train: {args.model} on {args.data} "
-              f"({len(x_train)} train, {len(x_val)} validation, {len(x_test)} test samples, "
-              f"{model.num_parameters():,} parameters)")
+
+def _check_mlp_size(input_shape: tuple, layers: list[int], outputs: int) -> None:
+    widths = [math.prod(input_shape), *layers, outputs]
+    count = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+    if count > _MAX_MLP_PARAMETERS:
+        raise CommandError(
+            f"--layers {','.join(map(str, layers))} makes an MLP of {count:,} parameters "
+            f"({4 * count / 2**30:,.1f} GiB of weights); the limit is "
+            f"{_MAX_MLP_PARAMETERS:,}")
+
+
+def _train(job: dict, settings: dict, folder, quiet: bool) -> None:
+    from ..distributed import is_main
+    from ..train import evaluate, fit
+    from ..train.callbacks import BackupAndRestore, CSVLogger
+
+    model, task, data = job["model"], job["task"], job["data"]
+    callbacks: list = []
+    backup = None
+    if folder is not None:
+        backup = BackupAndRestore(folder / folder.BACKUP, delete_checkpoint=False)
+        callbacks = [CSVLogger(folder / folder.HISTORY), backup]
+    kind = "" if task.kind == "classification" else " regressor"
+    if is_main():  # under mpirun, rank 0 speaks for all (and its callbacks alone write)
+        print(f"chainrule train: {settings['model']}{kind} on {data} "
+              f"({len(job['train'][0])} train, {len(job['validation'][0])} validation, "
+              f"{len(job['test'][0])} test samples, {model.num_parameters():,} parameters)")
     start = time.perf_counter()
-    history = fit(
-        model, (x_train, y_train), loss="cross_entropy", optimizer=optimizer,
-        epochs=args.epochs, batch_size=args.batch_size, validation_data=(x_val, y_val),
-        metrics=("accuracy",), callbacks=callbacks, progress=not args.quiet, seed=args.seed,
-    )
+    try:
+        history = fit(model, job["train"], loss=task.loss, optimizer=job["optimizer"],
+                      epochs=settings["epochs"], batch_size=settings["batch_size"],
+                      validation_data=job["validation"], callbacks=callbacks,
+                      progress=not quiet, seed=settings["seed"])
+    except KeyboardInterrupt:
+        if folder is not None:
+            print(f"interrupted; continue with: chainrule train --out {folder.path} --resume")
+        raise
     seconds = time.perf_counter() - start
     if not is_main():  # rank 0 evaluates, reports and writes the files
         return
-    result = evaluate(model, (x_test, y_test), loss="cross_entropy", metrics=("accuracy",))
-    print(f"trained {len(history.epoch)} epochs in {seconds:.1f} s")
-    print(f"test loss {result['loss']:.4f}  test accuracy {result['accuracy']:.4f}")
-    if args.out:
-        # Text data: the vocabulary (and class names) travel with the weights.
-        metadata = datasets.text_metadata(args.data, seed=args.seed)
-        save(model, args.out / "model.safetensors", metadata=metadata)
-        written = ["model.safetensors", "history.csv"]
-        if _plot_history(history.history, args.out / "curves.png"):
-            written.append("curves.png")
-        print(f"wrote {', '.join(written)} to {args.out}")
+    result = evaluate(model, job["test"], loss=task.loss)
+    epochs = len(history.epoch)
+    resumed = f" (resumed after epoch {backup.restored_epoch})" if (
+        backup is not None and backup.restored_epoch) else ""
+    print(f"trained {epochs} epoch{'s' if epochs != 1 else ''}{resumed} in {seconds:.1f} s")
+    print(describe(result, "test"))
+    if folder is not None:
+        _write(folder, job, history.history, data, settings["seed"])
 
 
-def _plot_history(history: dict, path: Path) -> bool:
-    """Loss and accuracy curves as a PNG, when matplotlib is installed."""
+def describe(result: dict[str, float], prefix: str) -> str:
+    """``test loss 0.2101  test accuracy 0.9417``: a result of ``evaluate`` in one line, metric
+    names as the user knows them (mae, r2)."""
+    short = {"mean_absolute_error": "mae", "r2_score": "r2"}
+    return "  ".join(f"{prefix} {short.get(k, k)} {v:.4f}" for k, v in result.items())
+
+
+def _write(folder, job: dict, history: dict, data: str, seed: int) -> None:
+    """The model with its metadata, then the curves; the backup goes last."""
+    from .. import datasets
+    from ..io import save
+
+    metadata = dict(datasets.text_metadata(data, seed=seed) or {})
+    classes = datasets.class_names(data)
+    metadata.update({"data": job["record"], **({"classes": classes} if classes else {})})
+    save(job["model"], folder / folder.MODEL, metadata=metadata)
+    written = [folder.MODEL, folder.HISTORY, folder.SETTINGS]
+    if _plot_history(history, folder):
+        written.insert(2, folder.CURVES)
+    else:
+        print("curves.png not written: matplotlib is not installed (pip install matplotlib, or "
+              "install chainrule with its plots extra)")
+    folder.finish()
+    print(f"wrote {', '.join(written)} to {folder.path}")
+
+
+def _plot_history(history: dict, folder) -> bool:
+    """The loss and first metric curves as ``curves.png``, when matplotlib is installed."""
     try:
         import matplotlib
 
@@ -130,15 +258,18 @@ def _plot_history(history: dict, path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for axis, metric in zip(axes, ("loss", "accuracy")):
-        for key in (metric, f"val_{metric}"):
+    metric = next((k for k in history if k not in ("loss", "lr") and not k.startswith("val_")),
+                  None)
+    panels = ["loss"] + ([metric] if metric else [])
+    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4), squeeze=False)
+    for axis, name in zip(axes[0], panels):
+        for key in (name, f"val_{name}"):
             if key in history:
                 axis.plot(range(1, len(history[key]) + 1), history[key], label=key)
         axis.set_xlabel("epoch")
-        axis.set_title(metric)
+        axis.set_title(name)
         axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    folder.replace_with(folder.CURVES, lambda path: figure.savefig(path, dpi=100, format="png"))
     plt.close(figure)
     return True

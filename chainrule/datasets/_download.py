@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
+from ._progress import _steps
 from .idx import _open
 
 __all__: list[str] = []
@@ -42,12 +43,17 @@ def _download(url: str, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
         with os.fdopen(fd, "wb") as out:
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response:
-                    shutil.copyfileobj(response, out, 1 << 20)
+                    length = response.headers.get("Content-Length")
+                    with _steps(int(length) if length and length.isdigit() else None,
+                                f"downloading {dest.name}", "B") as bar:
+                        for chunk in iter(lambda: response.read(1 << 20), b""):
+                            out.write(chunk)
+                            bar.update(len(chunk))
             except (urllib.error.URLError, OSError) as exc:
                 raise ConnectionError(f"could not download {url}: {exc}") from exc
         try:
             actual = _content_sha256(tmp)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"downloaded {url} is not valid gzip data ({exc})") from exc
         if actual != sha256:
             raise ValueError(

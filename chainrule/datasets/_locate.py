@@ -9,6 +9,9 @@ from pathlib import Path
 __all__: list[str] = []
 
 CACHE_DIR = Path("~/.cache/chainrule")
+# Set (to anything but "" or "0") to ignore the data that system packages install, as a machine
+# without them would: the test suite's check of a fresh machine uses it.
+NO_SYSTEM_DATA = "CHAINRULE_NO_SYSTEM_DATA"
 
 
 def _data_roots(data_dir, cache_dir) -> list[Path]:
@@ -19,6 +22,12 @@ def _data_roots(data_dir, cache_dir) -> list[Path]:
     """
     roots = [data_dir, os.environ.get("CHAINRULE_DATA") or None, cache_dir]
     return [Path(r).expanduser() for r in roots if r is not None]
+
+
+def _system_folders(*folders: Path) -> list[Path]:
+    """``folders`` installed by system packages (Debian's ``/usr/share/datasets/...``), or
+    none when ``$CHAINRULE_NO_SYSTEM_DATA`` is set."""
+    return [] if os.environ.get(NO_SYSTEM_DATA, "") not in ("", "0") else list(folders)
 
 
 def _package_path(module: str, pip_name: str, relative: str, function: str,

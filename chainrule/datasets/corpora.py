@@ -23,16 +23,18 @@ from pathlib import Path
 import numpy as np
 
 from ..data.split import train_test_split
+from ..io.files import regular_file
 from ..names import normalize
 from ..random import resolve
 from ..text.batch import pad_sequences
 from ..text.tokenize import word_tokenize
 from ..text.vocab import Vocabulary
 from ._locate import _package_path
+from ._progress import _steps
 
 __all__ = [
-    "TWEET_SENTIMENT_CLASSES", "load_bbc_news", "load_shakespeare", "load_shakespeare_text",
-    "load_tweet_sentiment", "text_metadata",
+    "TWEET_SENTIMENT_CLASSES", "bbc_classes", "load_bbc_news", "load_shakespeare",
+    "load_shakespeare_text", "load_tweet_sentiment", "text_metadata",
 ]
 
 TWEET_SENTIMENT_CLASSES = ("negative", "neutral", "positive")
@@ -47,9 +49,11 @@ def _stamp(path: Path) -> tuple:
 
 
 def _read(reader, path: Path, function: str):
-    """``reader(path)``, cached until a file changes."""
+    """``reader(path)``, cached until a file changes; a FIFO or device is refused unopened."""
     if not path.exists():
         raise FileNotFoundError(f"{function}: no such file or folder: {path}")
+    if not path.is_dir():
+        regular_file(path, "a corpus file or folder")
     return reader(path, _stamp(path))
 
 
@@ -85,16 +89,24 @@ def _bbc_corpus(folder: Path, stamp: tuple
     """(tokens per article, labels, class names) of ``folder/<class>/*.txt``, cached: the
     command line reads it once for the data and once for the vocabulary it saves."""
     classes = tuple(sorted(d.name for d in folder.iterdir() if d.is_dir()))
-    texts, labels = [], []
-    for label, name in enumerate(classes):
-        for file in sorted((folder / name).glob("*.txt")):
-            texts.append(file.read_text(encoding="latin-1"))
-            labels.append(label)
-    if len(classes) < 2 or not texts:
+    files = [(label, file) for label, name in enumerate(classes)
+             for file in sorted((folder / name).glob("*.txt")) if file.is_file()]
+    if len(classes) < 2 or not files:
         raise ValueError(f"load_bbc_news: {folder} should hold one folder of .txt articles per "
-                         f"class, found classes {list(classes)} and {len(texts)} articles")
-    texts, label_array = _unique(texts, labels)
-    return tuple(word_tokenize(t) for t in texts), label_array, classes
+                         f"class, found classes {list(classes)} and {len(files)} articles")
+    texts = [file.read_text(encoding="latin-1") for _, file in files]
+    texts, label_array = _unique(texts, [label for label, _ in files])
+    return _tokenized(texts, "bbc-news"), label_array, classes
+
+
+def _tokenized(texts: list[str], name: str) -> tuple[list[str], ...]:
+    """The texts' tokens, with a progress bar when that takes long (a terminal only)."""
+    with _steps(len(texts), f"{name}: tokenising", "text") as bar:
+        tokens = []
+        for text in texts:
+            tokens.append(word_tokenize(text))
+            bar.update()
+    return tuple(tokens)
 
 
 def _bbc_folder(path) -> Path:
@@ -154,7 +166,7 @@ def _tweet_corpus(file: Path, stamp: tuple) -> tuple[tuple[list[str], ...], np.n
         raise ValueError(f"load_tweet_sentiment: {file} has a row {bad!r:.100} whose sentiment "
                          f"is not one of {TWEET_SENTIMENT_CLASSES}")
     texts, labels = _unique([r[2] for r in rows[1:]], [index[r[0]] for r in rows[1:]])
-    return tuple(word_tokenize(t) for t in texts), labels
+    return _tokenized(texts, "tweet-sentiment"), labels
 
 
 def load_tweet_sentiment(path=None, test_size: float = 0.2, seed=0, max_len: int = 50,
@@ -191,7 +203,8 @@ def load_tweet_sentiment(path=None, test_size: float = 0.2, seed=0, max_len: int
 # ---------------------------------------------------------------------------- Shakespeare
 @functools.lru_cache(maxsize=2)
 def _shakespeare_corpus(folder: Path, stamp: tuple) -> str:
-    files = sorted(folder.glob("*_gut.txt")) or sorted(folder.glob("*.txt"))
+    files = ([f for f in sorted(folder.glob("*_gut.txt")) if f.is_file()]
+             or [f for f in sorted(folder.glob("*.txt")) if f.is_file()])
     if not files:
         raise ValueError(f"load_shakespeare: {folder} holds no .txt files")
     # Texts are separated by a blank line; Windows line ends would double every newline.
@@ -274,9 +287,14 @@ def load_shakespeare(path=None, seq_len: int = 100, test_size: float = 0.1, seed
 
 
 # ---------------------------------------------------------------------------- metadata
+def bbc_classes(path=None) -> list[str]:
+    """The BBC News topics in label order (the class folders, alphabetically)."""
+    return list(_read(_bbc_corpus, _bbc_folder(path), "load_bbc_news")[2])
+
+
 def _classes(name: str, options: dict) -> list[str]:
     if name == "bbc-news":
-        return list(_read(_bbc_corpus, _bbc_folder(options.get("path")), "text_metadata")[2])
+        return bbc_classes(options.get("path"))
     if name == "tweet-sentiment":
         return list(TWEET_SENTIMENT_CLASSES)
     return []

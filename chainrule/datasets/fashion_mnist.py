@@ -3,8 +3,9 @@
 The four IDX files are looked for, in order, in an explicit folder (``path``), in
 ``<data_dir>/fashion-mnist``, in ``$CHAINRULE_DATA/fashion-mnist``, in the user cache
 (``~/.cache/chainrule/fashion-mnist``) and in the folder of Debian's ``dataset-fashion-mnist``
-package; failing all of those they are downloaded from the official site, checked against known
-SHA-256 sums, into the first of ``data_dir``, ``$CHAINRULE_DATA`` or the cache.
+package (unless ``$CHAINRULE_NO_SYSTEM_DATA`` is set); failing all of those they are
+downloaded from the official site, checked against known SHA-256 sums, into the first of
+``data_dir``, ``$CHAINRULE_DATA`` or the cache.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import numpy as np
 
 from ._download import _download
 from ._images import _to_images
-from ._locate import CACHE_DIR, _data_roots
+from ._locate import CACHE_DIR, _data_roots, _system_folders
+from ._progress import _say
+from .cache import note
 from .idx import read_idx
 
 __all__ = ["FASHION_MNIST_CLASSES", "FASHION_MNIST_URL", "load_fashion_mnist"]
@@ -61,7 +64,7 @@ def _locate(path, data_dir, download: bool, url: str) -> dict[str, Path]:
             )
         return found
     roots = _data_roots(data_dir, CACHE_DIR)
-    folders = [root / _SUBDIR for root in roots] + [DEBIAN_DIR]
+    folders = [root / _SUBDIR for root in roots] + _system_folders(DEBIAN_DIR)
     for folder in folders:
         found = _files_in(folder)
         if found is not None:
@@ -73,10 +76,11 @@ def _locate(path, data_dir, download: bool, url: str) -> dict[str, Path]:
             "dataset-fashion-mnist package, or allow download=True"
         )
     target = roots[0] / _SUBDIR
-    return {
-        name: _download(f"{url}{name}.gz", target / f"{name}.gz", sha256)
-        for name, sha256 in _FILES.items()
-    }
+    _say(f"fashion-mnist: downloading its 4 files (30 MB) from {url} into {target} (once)")
+    files = {name: _download(f"{url}{name}.gz", target / f"{name}.gz", sha256)
+             for name, sha256 in _FILES.items()}
+    _say(note(target))
+    return files
 
 
 def _read_part(images_file: Path, labels_file: Path) -> tuple[np.ndarray, np.ndarray]:

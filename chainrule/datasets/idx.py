@@ -6,12 +6,18 @@ one big-endian uint32 per dimension, then the values in C order, big-endian.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import os
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
+
+from ..io.files import open_regular
 
 __all__ = ["read_idx"]
 
@@ -20,11 +26,17 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 22
 
 
-def _open(path: Path):
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[IO[bytes] | gzip.GzipFile]:
     """A binary reader of the file's content, decompressing gzip (detected by its magic)."""
-    with open(path, "rb") as f:
-        compressed = f.read(2) == _GZIP_MAGIC
-    return gzip.open(path, "rb") if compressed else open(path, "rb")
+    with open_regular(path, "an IDX file") as file:
+        compressed = file.read(2) == _GZIP_MAGIC
+        file.seek(0)
+        if not compressed:
+            yield file
+            return
+        with gzip.GzipFile(fileobj=file, mode="rb") as content:
+            yield content
 
 
 def _read_exactly(f, size: int) -> bytes:
@@ -50,8 +62,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         The array, e.g. ``uint8`` of shape ``(60000, 28, 28)`` for MNIST training images.
 
     Raises:
-        ValueError: the file is not IDX, or its size disagrees with its header (the message
-            names the file and both sizes).
+        ValueError: the file is not IDX, its gzip data is corrupt, or its size disagrees with
+            its header (the message names the file and both sizes). ``cr.LoadError`` (a
+            ValueError) for a path that is not a regular file.
     """
     path = Path(path)
     try:
@@ -69,7 +82,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             shape = tuple(int(d) for d in np.frombuffer(header, dtype=">u4"))
             expected = math.prod(shape) * dtype.itemsize
             payload = _read_exactly(f, expected + 1)
-    except (EOFError, gzip.BadGzipFile) as exc:
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise ValueError(f"{path}: corrupt gzip data ({exc})") from exc
     if len(payload) != expected:
         found = "more than" if len(payload) > expected else f"{len(payload)} bytes, not"

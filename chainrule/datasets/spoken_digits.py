@@ -9,7 +9,9 @@ voices), so it measures recognition of voices the model never heard; it gets whi
 Synthesised clips are cached as WAV files in FSDD's layout (``{digit}_{speaker}_{index}.wav``,
 readable by ``load_fsdd``), and the finished feature arrays as a ``.npz``, in
 ``<cache_dir>/spoken-digits`` (``cache_dir`` is, in order, the argument, ``$CHAINRULE_DATA`` or
-``~/.cache/chainrule``); a second call with the same settings only reads the arrays.
+``~/.cache/chainrule``); a second call with the same settings only reads the arrays. The first
+call says on standard error what it synthesises (with a progress bar in a terminal) and, at the
+end, where the cache is and how big (``chainrule cache --clear`` empties it).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from ..audio.effects import augment as _augment_clips
 from ..audio.frontend import SpeechFeatures
 from ..audio.wav import read_wav, write_wav
 from ._locate import CACHE_DIR, _data_roots
+from ._progress import _say, _steps
+from .cache import note
 
 __all__ = [
     "DIGIT_WORDS", "ESPEAK_ACCENTS", "ESPEAK_VARIANTS", "FLITE_VOICES", "TEST_VARIANTS",
@@ -143,11 +147,17 @@ def _audio(clips: list[_Clip], folder: Path, features: SpeechFeatures, jobs: int
     """The clips' trimmed audio, synthesising those not yet in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     missing = [c for c in clips if not (folder / c.filename).is_file()]
-    for synth in sorted({c.synth for c in missing}):
+    synths = sorted({c.synth for c in missing})
+    for synth in synths:
         _require(synth)
+    if missing:
+        _say(f"spoken-digits: synthesising {len(missing):,} clips with {' and '.join(synths)} "
+             f"into {folder} (once; about a minute per 5,000 clips on two cores)")
     # Each job waits on a synthesiser process, so threads give real parallelism.
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(lambda c: _synthesise(c, folder / c.filename, features), missing))
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool, _steps(
+            len(missing), "spoken-digits: synthesising", "clip") as bar:
+        for _ in pool.map(lambda c: _synthesise(c, folder / c.filename, features), missing):
+            bar.update()
     return [read_wav(folder / c.filename)[0] for c in clips]
 
 
@@ -157,12 +167,15 @@ def _features(clips, features: SpeechFeatures, waveforms: bool, generator,
     drawn afresh), as features or waveforms, in one array: ``(len(copies) * len(clips), ...)``."""
     shape = (features.num_samples,) if waveforms else features.output_shape
     out = np.empty((len(copies) * len(clips), *shape), dtype=np.float32)
-    for copy, effects in enumerate(copies):
-        for begin in range(0, len(clips), _CHUNK):
-            windows = _augment_clips(clips[begin:begin + _CHUNK], features.num_samples,
-                                     generator, **effects)
-            at = copy * len(clips) + begin
-            out[at:at + len(windows)] = windows if waveforms else features.transform(windows)
+    with _steps(len(out), "spoken-digits: features", "clip") as bar:
+        for copy, effects in enumerate(copies):
+            for begin in range(0, len(clips), _CHUNK):
+                windows = _augment_clips(clips[begin:begin + _CHUNK], features.num_samples,
+                                         generator, **effects)
+                at = copy * len(clips) + begin
+                out[at:at + len(windows)] = windows if waveforms else features.transform(
+                    windows)
+                bar.update(len(windows))
     return out
 
 
@@ -276,4 +289,5 @@ def spoken_digits(
         with os.fdopen(fd, "wb") as file:
             np.savez(file, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
         os.replace(tmp, cached)
+        _say(note(root))
     return (x_train, y_train), (x_test, y_test)

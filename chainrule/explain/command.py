@@ -59,10 +59,16 @@ def run(args) -> None:
 
 
 def _model_file(args) -> None:
+    from ..commands.record import recorded_test_split
+    from ..io import load_metadata
     from . import explain
 
     model = load_model(args.model)
-    _, (x_test, y_test) = load_data(args.data or "digits", args.seed)
+    metadata = load_metadata(args.model)
+    if "data" in metadata:  # written by chainrule train: its recorded test split, prepared
+        x_test, y_test, _, _ = recorded_test_split(args.model, metadata, args.data, None)
+    else:
+        _, (x_test, y_test) = load_data(args.data or "digits", args.seed)
     if len(x_test) == 0:
         raise CommandError(f"the test split of {args.data} is empty")
     x, y = x_test[:args.batch], y_test[:args.batch]

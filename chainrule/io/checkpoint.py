@@ -115,7 +115,7 @@ def load_checkpoint(path: str | os.PathLike, *, model: Module, optimizer=None, s
                             f"{type(target).__name__}: {error}") from None
     try:
         set_rng_state(tree["rng_state"])
-    except (KeyError, ValueError, TypeError) as error:
+    except (KeyError, ValueError, TypeError, OverflowError) as error:
         raise LoadError(f"{path}: the saved random-generator state is invalid: {error}") from None
     return {"epoch": tree["epoch"], "extra": tree["extra"], "rng_state": tree["rng_state"]}
 

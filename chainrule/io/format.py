@@ -202,11 +202,10 @@ def read_info(path: str | os.PathLike) -> dict:
 
 def _validated_header(path: str) -> tuple[dict, dict]:
     """Check the whole header against the file before any tensor is read."""
-    with open(path, "rb") as file:
-        status = os.fstat(file.fileno())
-        if not stat.S_ISREG(status.st_mode):
-            raise LoadError(f"{path} is not a regular file")
-        size = status.st_size
+    from .files import open_regular  # imported here: files imports LoadError from this module
+
+    with open_regular(path, "a .safetensors file") as file:
+        size = os.fstat(file.fileno()).st_size
         if size < 8:
             raise LoadError(f"{path} is {size} bytes, too short for a safetensors file (an "
                             "8-byte header length, then the header): truncated or not one")

@@ -28,16 +28,17 @@ def add_command(subparsers) -> None:
     lm.add_argument("--layers", type=positive_int, default=1, help="stacked LSTM layers (1)")
     lm.add_argument("--embedding", type=positive_int, default=64,
                     help="character vector size (64)")
-    lm.add_argument("--dropout", type=float, default=0.0)
-    lm.add_argument("--epochs", type=positive_int, default=1)
+    lm.add_argument("--dropout", type=float, default=0.0, help="between LSTM layers (0)")
+    lm.add_argument("--epochs", type=positive_int, default=1, help="passes over the text (1)")
     lm.add_argument("--max-steps", type=positive_int, help="stop after this many updates")
     lm.add_argument("--max-minutes", type=float, help="stop after this much training time")
     lm.add_argument("--batch-size", type=positive_int, default=64, help="parallel streams (64)")
     lm.add_argument("--seq-len", type=positive_int, default=100,
                     help="backpropagation window in characters (100)")
-    lm.add_argument("--lr", type=float, default=2e-3)
-    lm.add_argument("--eval-every", type=positive_int, default=200)
-    lm.add_argument("--seed", type=int, default=0)
+    lm.add_argument("--lr", type=float, default=2e-3, help="initial learning rate (2e-3)")
+    lm.add_argument("--eval-every", type=positive_int, default=200,
+                    help="updates between validation lines (200)")
+    lm.add_argument("--seed", type=int, default=0, help="seed of the split and weights (0)")
     lm.add_argument("--out", type=Path, help="write model.safetensors (with its vocabulary)")
     lm.add_argument("--quiet", action="store_true", help="no progress lines")
     lm.set_defaults(run=_train_lm)
@@ -46,11 +47,12 @@ def add_command(subparsers) -> None:
                                                       "model (from chainrule train-lm)")
     generate.add_argument("model", type=Path, help="a .safetensors file with a vocabulary")
     generate.add_argument("--prompt", default="", help="text to continue (default: none)")
-    generate.add_argument("--length", type=int, default=300, help="characters to generate")
+    generate.add_argument("--length", type=int, default=300,
+                          help="characters to generate (default 300)")
     generate.add_argument("--temperature", type=float, default=0.8,
                           help="< 1 safer, > 1 more surprising; 0 always the likeliest (0.8)")
     generate.add_argument("--top-k", type=positive_int, help="sample among the k likeliest")
-    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--seed", type=int, default=0, help="seed of the sampling (0)")
     generate.set_defaults(run=_generate)
 
 
@@ -90,7 +92,8 @@ def _train_lm(args) -> None:
         model, train_ids, val_ids, epochs=args.epochs, batch_size=args.batch_size,
         seq_len=args.seq_len, lr=args.lr, max_steps=args.max_steps,
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
-        eval_every=args.eval_every, seed=args.seed, print_fn=None if args.quiet else print)
+        eval_every=args.eval_every, seed=args.seed, print_fn=None if args.quiet else print,
+        unit="char")
     val = history["val_loss"][-1]
     print(f"trained {history['steps']} steps in {history['train_seconds']:.0f} s; validation "
           f"loss {val:.4f} nats/char ({val / math.log(2):.4f} bits/char)")

@@ -59,7 +59,8 @@ def train_language_model(model, train_ids, val_ids=None, *, epochs: int = 1,
                          batch_size: int = 64, seq_len: int = 100, lr: float = 2e-3,
                          max_norm: float = 5.0, max_steps: int | None = None,
                          max_seconds: float | None = None, eval_every: int = 500,
-                         seed=0, print_fn: Callable[[str], None] | None = print) -> dict:
+                         seed=0, print_fn: Callable[[str], None] | None = print,
+                         unit: str = "token") -> dict:
     """Train a language model on a token stream with Adam, a cosine learning-rate decay (to
     lr/10) and gradient clipping, by truncated backpropagation through time.
 
@@ -80,6 +81,8 @@ def train_language_model(model, train_ids, val_ids=None, *, epochs: int = 1,
         eval_every: evaluate on ``val_ids`` every this many updates (and at the end).
         seed: int or ``numpy.random.Generator`` for the offsets.
         print_fn: called with one progress line per evaluation (None: quiet).
+        unit: what a token is, for the progress line's bits per unit (``"char"`` for a
+            character model).
 
     Returns:
         ``{"step": [...], "loss": [...], "val_loss": [...], "seconds": [...]}`` at each
@@ -110,7 +113,7 @@ def train_language_model(model, train_ids, val_ids=None, *, epochs: int = 1,
         history["seconds"].append(seconds)
         if print_fn is not None:
             print_fn(f"step {step}/{total}  loss {history['loss'][-1]:.4f}  val_loss {val:.4f} "
-                     f"({val / math.log(2):.3f} bits/token)  {seconds:.0f} s")
+                     f"({val / math.log(2):.3f} bits/{unit})  {seconds:.0f} s")
         running, counted = 0.0, 0
 
     model.train()

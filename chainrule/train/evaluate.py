@@ -37,7 +37,7 @@ def evaluate_batches(model: Module, batches: Iterable, loss_fn: Callable | None,
     return tally.results(prefix)
 
 
-def evaluate(model: Module, data, *, loss=None, metrics=("accuracy",), batch_size: int = 256
+def evaluate(model: Module, data, *, loss=None, metrics="auto", batch_size: int = 256
              ) -> dict[str, float]:
     """Loss and metrics of ``model`` on ``data``, in evaluation mode without a graph.
 
@@ -45,7 +45,7 @@ def evaluate(model: Module, data, *, loss=None, metrics=("accuracy",), batch_siz
         model: the model (its mode is restored afterwards).
         data: ``(x, y)`` arrays or a ``DataLoader`` of ``(x, y)`` batches.
         loss: a loss callable or name; omitted, no ``"loss"`` is reported.
-        metrics: as in ``fit``.
+        metrics: as in ``fit``; ``"auto"`` follows the loss, and is accuracy without one.
         batch_size: batch size for arrays.
 
     Returns:
@@ -63,7 +63,7 @@ def evaluate(model: Module, data, *, loss=None, metrics=("accuracy",), batch_siz
     """
     loss_fn = None if loss is None else resolve_loss(loss, "evaluate")
     loader = as_loader(data, owner="evaluate", role="data", batch_size=batch_size)
-    return evaluate_batches(model, loader, loss_fn, resolve(metrics), "evaluate")
+    return evaluate_batches(model, loader, loss_fn, resolve(metrics, loss=loss_fn), "evaluate")
 
 
 def predict(model: Module, x, batch_size: int = 256) -> np.ndarray:

@@ -34,7 +34,7 @@ __all__ = ["fit"]
 
 
 def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_data=None,
-        metrics=("accuracy",), callbacks: Sequence[Callback] = (), progress=True,
+        metrics="auto", callbacks: Sequence[Callback] = (), progress=True,
         batch_size: int = 32, shuffle: bool = True, seed: int | None = None, scheduler=None,
         validation_batch_size: int = 256) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_data``; return the ``History``.
@@ -61,6 +61,8 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         metrics: names (``'accuracy'``, ``'top_k_accuracy'``, ``'mae'``, ``'r2'``) or
             functions ``f(y_true, y_pred) -> float`` of NumPy arrays; a function of yours that
             a callback monitors declares which way is better (``f.greater_is_better = True``).
+            ``"auto"`` (the default) reports what suits the loss: accuracy for cross-entropy,
+            MAE and R² for MSE, L1 and Huber (``cr.metrics.defaults_for``).
         callbacks: ``Callback`` objects (``cr.callbacks.EarlyStopping(...)``, …).
         progress: True (a bar in a terminal, one line per epoch otherwise), ``'bar'``,
             ``'lines'`` or False.
@@ -98,7 +100,7 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
     loss_fn = resolve_loss(loss, "fit")
     world = fit_context()  # under MPI: sharded data, averaged gradients, rank 0's callbacks
     optimizer = world.optimizer(resolve_optimizer(optimizer, model))
-    metric_functions = resolve(metrics)
+    metric_functions = resolve(metrics, loss=loss_fn)
     train_loader = as_loader(train_data, owner="fit", role="train_data", batch_size=batch_size,
                              shuffle=shuffle, seed=seed, shard=world.shard)
     val_loader = None if validation_data is None else as_loader(

@@ -10,6 +10,10 @@ model or stop early never guess from the name; a metric of your own declares it 
     def precision(y_true, y_pred): ...
     precision.greater_is_better = True
 
+``cr.fit`` and ``cr.evaluate`` report, unless told otherwise (``metrics="auto"``), the metrics that
+suit the loss (``defaults_for``): accuracy for a classification loss, binary accuracy for a
+binary one, MAE and R² for a regression loss.
+
 ``cr.fit`` streams these over batches: the mean-type metrics (accuracy, top-k accuracy, MAE) are
 averaged weighted by batch size, and R² keeps exact running sums (``_R2Stream``), so an epoch's
 value equals the metric over the whole epoch's predictions (``stream``).
@@ -22,11 +26,13 @@ from collections.abc import Callable
 import numpy as np
 
 from ..names import lookup
+from ..nn import functional as F
+from ..nn import loss as losses
 from ..tensor import Tensor
 
 __all__ = [
-    "accuracy", "top_k_accuracy", "confusion_matrix", "mean_absolute_error", "r2_score", "get",
-    "greater_is_better", "resolve", "stream",
+    "accuracy", "binary_accuracy", "top_k_accuracy", "confusion_matrix", "mean_absolute_error",
+    "r2_score", "get", "greater_is_better", "defaults_for", "resolve", "stream",
 ]
 
 
@@ -86,6 +92,36 @@ def accuracy(y_true, y_pred, *, threshold: float | None = None) -> float:
         y_pred = p.astype(np.int64)
     t, p = _labels(y_true, y_pred, "accuracy")
     return float(np.count_nonzero(t == p)) / t.size if t.size else float("nan")
+
+
+def binary_accuracy(y_true, y_pred, *, threshold: float = 0.5) -> float:
+    """Fraction of binary predictions right: ``mean([ŷᵢ > threshold] == [yᵢ > 0.5])``.
+
+    The targets may be floats (as binary cross-entropy takes them) or integers 0/1.
+
+    Args:
+        y_true: targets 0 or 1.
+        y_pred: probabilities (threshold 0.5) or logits (threshold 0) of y_true's shape.
+        threshold: the score above which a prediction is 1.
+
+    **Shape**: y_true and y_pred ``(N, *)``, equal. Returns a float.
+
+    Example:
+        >>> import numpy as np
+        >>> from chainrule.train.metrics import binary_accuracy
+        >>> binary_accuracy(np.array([[1.0], [0.0], [1.0]]), np.array([[0.9], [0.2], [0.4]]))
+        0.6666666666666666
+    """
+    t, p = _regression(y_true, y_pred, "binary_accuracy")
+    return float(np.count_nonzero((p > threshold) == (t > 0.5))) / t.size if t.size else (
+        float("nan"))
+
+
+def _binary_accuracy_of_logits(y_true, y_pred) -> float:
+    return binary_accuracy(y_true, y_pred, threshold=0.0)
+
+
+_binary_accuracy_of_logits.__name__ = "binary_accuracy"  # logged under the metric's name
 
 
 def top_k_accuracy(y_true, y_score, *, k: int = 5) -> float:
@@ -245,13 +281,18 @@ class _R2Stream:
 
 
 accuracy.greater_is_better = True  # type: ignore[attr-defined]
+binary_accuracy.greater_is_better = True  # type: ignore[attr-defined]
+_binary_accuracy_of_logits.greater_is_better = True  # type: ignore[attr-defined]
 top_k_accuracy.greater_is_better = True  # type: ignore[attr-defined]
+binary_accuracy.greater_is_better = True  # type: ignore[attr-defined]
+_binary_accuracy_of_logits.greater_is_better = True  # type: ignore[attr-defined]
 mean_absolute_error.greater_is_better = False  # type: ignore[attr-defined]
 r2_score.greater_is_better = True  # type: ignore[attr-defined]
 
 _METRICS: dict[str, Callable] = {
     "accuracy": accuracy,
     "acc": accuracy,
+    "binary_accuracy": binary_accuracy,
     "top_k_accuracy": top_k_accuracy,
     "top5": top_k_accuracy,
     "mean_absolute_error": mean_absolute_error,
@@ -282,12 +323,48 @@ def greater_is_better(metric: str | Callable) -> bool | None:
     return None if declared is None else bool(declared)
 
 
-def resolve(metrics) -> dict[str, Callable]:
+# What a loss measures decides what is worth reporting beside it: (loss classes and functions,
+# the default metrics).
+_DEFAULTS: tuple[tuple[tuple, tuple], ...] = (
+    ((losses.CrossEntropyLoss, losses.NLLLoss, F.cross_entropy, F.nll_loss), (accuracy,)),
+    ((losses.BCELoss, F.binary_cross_entropy), (binary_accuracy,)),
+    ((losses.BCEWithLogitsLoss, F.binary_cross_entropy_with_logits),
+     (_binary_accuracy_of_logits,)),
+    ((losses.MSELoss, losses.L1Loss, losses.HuberLoss, F.mse_loss, F.l1_loss, F.huber_loss),
+     (mean_absolute_error, r2_score)),
+)
+
+
+def defaults_for(loss) -> tuple[Callable, ...]:
+    """The metrics ``metrics="auto"`` reports with ``loss``: accuracy for cross-entropy and NLL,
+    binary accuracy for binary cross-entropy (thresholded at 0.5, or at 0 for logits), MAE and
+    R² for MSE, L1 and Huber; none for a loss of your own; accuracy when there is no loss.
+
+    Args:
+        loss: a loss module, function or name (``"mse"``), or None.
+
+    Example:
+        >>> [f.__name__ for f in defaults_for("mse")]
+        ['mean_absolute_error', 'r2_score']
+    """
+    if loss is None:
+        return (accuracy,)
+    loss = losses.get_loss(loss) if isinstance(loss, (str, type)) else loss
+    for kinds, metrics in _DEFAULTS:
+        classes = tuple(k for k in kinds if isinstance(k, type))
+        if isinstance(loss, classes) or any(loss is k for k in kinds):
+            return metrics
+    return ()
+
+
+def resolve(metrics, loss=None) -> dict[str, Callable]:
     """The metric functions of ``fit``'s ``metrics`` argument, keyed by the name each is logged
     under (its ``__name__``: ``"acc"`` logs as ``"accuracy"``).
 
     Args:
-        metrics: None, one name or function, or a sequence of them.
+        metrics: ``"auto"`` (``defaults_for(loss)``), None, one name or function, or a
+            sequence of them.
+        loss: the loss, for ``"auto"``.
 
     Raises:
         ValueError: an unknown name, or ``confusion_matrix`` (not one number per epoch).
@@ -296,8 +373,10 @@ def resolve(metrics) -> dict[str, Callable]:
         >>> list(resolve(["acc", "mae"]))
         ['accuracy', 'mean_absolute_error']
     """
-    if metrics is None:
-        entries: tuple = ()
+    if isinstance(metrics, str) and metrics == "auto":
+        entries: tuple = defaults_for(loss)
+    elif metrics is None:
+        entries = ()
     elif isinstance(metrics, str) or callable(metrics):
         entries = (metrics,)
     else:

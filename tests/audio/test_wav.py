@@ -1,6 +1,7 @@
 """WAV reading and writing: 8- and 16-bit PCM, stereo mixing, streams without a length, errors."""
 
 import io
+import os
 import struct
 import wave
 
@@ -98,3 +99,42 @@ def test_write_rejects_bad_input(tmp_path):
         write_wav(tmp_path / "x.wav", np.zeros((1, 2, 3)), 8000)
     with pytest.raises(ValueError, match="sample_width must be 1 or 2"):
         write_wav(tmp_path / "x.wav", np.zeros(3), 8000, sample_width=3)
+
+
+def _header_edit(offset: int, value: int) -> bytes:
+    """A valid 16-bit mono WAV of 100 samples with one 4-byte header field replaced."""
+    buffer = io.BytesIO()
+    write_wav(buffer, np.zeros(100, np.float32), 16000)
+    raw = bytearray(buffer.getvalue())
+    struct.pack_into("<I", raw, offset, value)
+    return bytes(raw)
+
+
+def test_a_chunk_larger_than_the_file_is_a_value_error_naming_the_file(tmp_path):
+    path = tmp_path / "big-chunk.wav"
+    path.write_bytes(_header_edit(16, 10**6))  # the fmt chunk claims a megabyte
+    with pytest.raises(ValueError, match=r"big-chunk.wav is not .*a chunk claims more bytes"):
+        read_wav(path)
+
+
+@pytest.mark.parametrize("rate", [0, 999, 384_001, 1_000_003, 2**31 - 1])
+def test_sample_rates_out_of_bounds_are_refused_and_named(tmp_path, rate):
+    path = tmp_path / "rate.wav"
+    path.write_bytes(_header_edit(24, rate))
+    with pytest.raises(ValueError, match=f"claims a sample rate of {rate:,} Hz; expected 1,000 "
+                                         "to 384,000 Hz"):
+        read_wav(path)
+
+
+@pytest.mark.parametrize("rate", [1_000, 8_000, 44_100, 384_000])
+def test_sample_rates_within_bounds_are_read(rate):
+    samples, got = read_wav(io.BytesIO(_header_edit(24, rate)))
+    assert got == rate and samples.shape == (100,)
+
+
+def test_a_fifo_or_folder_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe.wav")
+    with pytest.raises(ValueError, match="is a FIFO"):
+        read_wav(tmp_path / "pipe.wav")
+    with pytest.raises(ValueError, match="is a folder; expected a .wav file"):
+        read_wav(tmp_path)

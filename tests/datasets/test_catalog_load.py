@@ -45,12 +45,12 @@ def test_npz_round_trip_and_errors(tmp_path):
     with pytest.raises(ValueError, match=r"lacks arrays \['x_test', 'y_test'\]"):
         datasets.load(str(path))
     np.savez(path, **{**arrays, "y_test": np.arange(3)})
-    with pytest.raises(ValueError, match=r"x_test \(2, 2, 3\) and y_test \(3,\)"):
+    with pytest.raises(ValueError, match=r"x_test \(2, 2, 3\) and y_test \(3,\) must hold one "):
         datasets.load(str(path))
     path.write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match="cannot read .* as a .npz data file"):
         datasets.load(str(path))
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(FileNotFoundError):
         datasets.load(str(tmp_path / "absent.npz"))
 
 
@@ -58,9 +58,61 @@ def test_npy_renamed_npz_is_rejected(tmp_path):
     path = tmp_path / "single.npz"
     with open(path, "wb") as f:
         np.save(f, np.zeros(3))
-    with pytest.raises(ValueError, match="single array, not a .npz archive"):
+    with pytest.raises(ValueError, match="is not a .npz archive but one .npy array"):
         datasets.load(str(path))
     np.savez(path, x_train=np.array([{}], dtype=object), y_train=np.arange(1),
              x_test=np.zeros(1), y_test=np.arange(1))  # fmt: skip
-    with pytest.raises(ValueError, match="cannot read .*allow_pickle"):
+    with pytest.raises(ValueError, match="cannot read .*holds object data"):
         datasets.load(str(path))  # object arrays would need pickle: refused
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"x_test": np.zeros((0, 2), np.float32), "y_test": np.zeros(0, np.int64)},
+     "x_test holds no samples; a data file needs at least one test sample"),
+    ({"x_train": np.array([["a", "b"]] * 4)}, "x_train holds <U1 data; inputs must be numbers"),
+])
+def test_npz_contents_are_checked(tmp_path, arrays, message):
+    path = tmp_path / "d.npz"
+    good = {"x_train": np.ones((4, 2), np.float32), "y_train": np.arange(4),
+            "x_test": np.ones((2, 2), np.float32), "y_test": np.arange(2)}
+    np.savez(path, **{**good, **arrays})
+    with pytest.raises(ValueError, match=f"{path}: {message}"):
+        datasets.load(str(path))
+
+
+def test_names_cost_no_loader_import():
+    """Naming data sets (the CLI's help and checks) imports no loader module."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from chainrule.datasets import catalog; "
+            "catalog.canonical_name('Spoken_Digits'); catalog.names(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('chainrule.text', "
+            "'chainrule.datasets.corpora', 'chainrule.datasets.fashion', 'urllib.request'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_class_names():
+    assert datasets.class_names("Fashion_MNIST")[9] == "Ankle boot"
+    assert datasets.class_names("spoken-digits")[:2] == ["zero", "one"]
+    assert datasets.class_names("cifar10")[0] == "airplane"
+    assert datasets.class_names("digits") is None and datasets.class_names("x.npz") is None
+
+
+def test_long_steps_show_a_bar_only_in_a_terminal(monkeypatch):
+    import io
+    import sys
+
+    from chainrule.datasets._progress import _steps
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with _steps(3, "reading") as bar:
+        assert bar.disable  # a log file or pipe gets no bar
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    with _steps(3, "reading") as bar:
+        assert not bar.disable and bar.delay == 1.0  # short steps draw nothing

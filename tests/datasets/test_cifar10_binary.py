@@ -48,3 +48,27 @@ def test_bad_files(cifar):
     (folder / "test_batch.bin").unlink()
     with pytest.raises(FileNotFoundError, match="lacks test_batch.bin"):
         load_cifar10(folder)
+
+
+def test_found_in_the_data_folders_like_fashion_mnist(cifar, tmp_path, monkeypatch):
+    folder, _ = cifar
+    data = tmp_path / "data"
+    (data / "cifar10").mkdir(parents=True)
+    folder.rename(data / "cifar10" / folder.name)
+    monkeypatch.setenv("CHAINRULE_DATA", str(data))
+    (x_train, _), _ = load_cifar10()
+    assert x_train.shape == (10, 3, 32, 32)
+    monkeypatch.delenv("CHAINRULE_DATA")
+    (x_train, _), _ = load_cifar10(data_dir=data)
+    assert x_train.shape == (10, 3, 32, 32)
+
+
+def test_absent_files_say_where_they_were_looked_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAINRULE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(FileNotFoundError) as error:
+        load_cifar10()
+    message = str(error.value)
+    assert str(tmp_path / "data" / "cifar10") in message
+    assert str(tmp_path / "home" / ".cache" / "chainrule" / "cifar10") in message
+    assert "cifar-10-binary.tar.gz" in message and "https://" in message

@@ -18,10 +18,12 @@ _REAL = fm.DEBIAN_DIR
 
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
-    """No real data anywhere: empty cache, no Debian folder, no CHAINRULE_DATA."""
+    """No real data anywhere: empty cache, no Debian folder (where these tests put one, it is
+    looked at), no CHAINRULE_DATA."""
     monkeypatch.setattr(fm, "CACHE_DIR", tmp_path / "cache")
     monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "no-debian")
     monkeypatch.delenv("CHAINRULE_DATA", raising=False)
+    monkeypatch.delenv("CHAINRULE_NO_SYSTEM_DATA", raising=False)
     return tmp_path
 
 
@@ -36,7 +38,8 @@ def _check_matches(result, arrays, flatten=False):
 
 
 @pytest.mark.skipif(not (_REAL / "train-images-idx3-ubyte.gz").is_file(),
-                    reason="Debian's dataset-fashion-mnist is not installed")  # fmt: skip
+                    reason="Debian's dataset-fashion-mnist is not installed (apt-get install "
+                           "dataset-fashion-mnist); this test checks its files")  # fmt: skip
 def test_real_files_and_hard_coded_checksums():
     for name, sha256 in fm._FILES.items():
         with gzip.open(_REAL / f"{name}.gz") as f:
@@ -155,3 +158,16 @@ def test_download_failure_is_a_connection_error(isolated, server):
     with pytest.raises(ConnectionError, match="could not download .*missing/train-images"):
         load_fashion_mnist(data_dir=isolated / "data", url=url + "missing/")
     assert list((isolated / "data" / "fashion-mnist").iterdir()) == []
+
+
+def test_system_data_can_be_hidden(isolated, fake_fashion, monkeypatch):
+    """$CHAINRULE_NO_SYSTEM_DATA makes the loader act as on a machine without Debian's package
+    (how the suite checks that it passes there)."""
+    folder, _ = fake_fashion
+    monkeypatch.setattr(fm, "DEBIAN_DIR", folder)
+    monkeypatch.setenv("CHAINRULE_NO_SYSTEM_DATA", "1")
+    with pytest.raises(FileNotFoundError) as error:
+        load_fashion_mnist(download=False)
+    assert str(folder) not in str(error.value)
+    monkeypatch.setenv("CHAINRULE_NO_SYSTEM_DATA", "0")
+    assert load_fashion_mnist(download=False)[0][0].shape == (6, 1, 28, 28)

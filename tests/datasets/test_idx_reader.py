@@ -1,6 +1,7 @@
 """read_idx: gzip and raw files, dtypes, and clear errors on corrupt or hostile files."""
 
 import gzip
+import os
 import struct
 
 import numpy as np
@@ -61,4 +62,22 @@ def test_corrupt_gzip(tmp_path, write_idx):
     path = tmp_path / "b.gz"
     path.write_bytes(good[: len(good) // 2])
     with pytest.raises(ValueError, match="corrupt gzip"):
+        read_idx(path)
+
+
+def test_corrupt_deflate_data_is_a_value_error_not_zlib_error(tmp_path, write_idx):
+    rng = np.random.default_rng(0)
+    raw = bytearray(write_idx(tmp_path / "a.gz", rng.integers(0, 9, (50, 50), np.uint8))
+                    .read_bytes())
+    raw[20:40] = b"\xff" * 20  # inside the deflate stream: zlib reports an invalid code
+    path = tmp_path / "b.gz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="b.gz: corrupt gzip data"):
+        read_idx(path)
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    with pytest.raises(ValueError, match="is a FIFO"):
         read_idx(path)

@@ -13,7 +13,7 @@ import pytest
 import chainrule as cr
 from chainrule.audio import SpeechFeatures
 from chainrule.cli import main
-from chainrule.datasets import catalog, load, load_fsdd, spoken_digits
+from chainrule.datasets import load, load_fsdd, spoken_digits
 
 # The package's name ``spoken_digits`` is the function; the module is reached by its path.
 module = importlib.import_module("chainrule.datasets.spoken_digits")
@@ -31,8 +31,13 @@ def cache(tmp_path_factory):
 
 
 @needs_espeak
-def test_small_subset_shapes_split_and_caches(cache):
+def test_small_subset_shapes_split_and_caches(cache, capsys):
     (x_train, y_train), (x_test, y_test) = spoken_digits(cache, augment=1, **SMALL)
+    # The first call says what it synthesises, then where the cache is and how big.
+    said = capsys.readouterr().err.splitlines()
+    assert said[0].startswith("spoken-digits: synthesising 60 clips with espeak-ng into ")
+    assert said[-1].startswith("spoken-digits: ") and f"cached in {cache / 'spoken-digits'} " \
+        "(chainrule cache lists the cache; chainrule cache --clear empties it)" in said[-1]
     assert x_train.shape == (80, 1, 32, 63) and x_test.shape == (20, 1, 32, 63)
     assert x_train.dtype == np.float32 and y_train.dtype == np.int64
     np.testing.assert_array_equal(np.bincount(y_train), [8] * 10)
@@ -53,6 +58,7 @@ def test_small_subset_shapes_split_and_caches(cache):
     (again, _), _ = spoken_digits(cache, augment=1, **SMALL)
     assert time.perf_counter() - start < 2.0
     np.testing.assert_array_equal(again, x_train)
+    assert capsys.readouterr().err == ""  # read from the cache: nothing to say
 
 
 @needs_espeak
@@ -122,8 +128,7 @@ def test_predict_command_names_the_digit_in_a_recording(trained, tmp_path, capsy
 @needs_espeak
 def test_train_command_on_spoken_digits(cache, tmp_path, monkeypatch, capsys):
     # The command loads the data set by name; a small subset keeps this test quick.
-    monkeypatch.setitem(catalog._LOADERS, "spoken-digits",
-                        (functools.partial(spoken_digits, cache, **SMALL), False))
+    monkeypatch.setattr(module, "spoken_digits", functools.partial(spoken_digits, cache, **SMALL))
     status = main(["train", "--data", "spoken-digits", "--model", "speech-cnn", "--epochs", "1",
                    "--quiet", "--out", str(tmp_path)])
     assert status == 0

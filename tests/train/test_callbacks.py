@@ -255,7 +255,7 @@ def test_csv_logger_writes_the_history(blobs, tmp_path):
     assert rows[0] == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"]
     assert len(rows) == 4
     for epoch, row in enumerate(rows[1:]):
-        assert int(row[0]) == epoch
+        assert int(row[0]) == epoch + 1  # counted as the progress display counts them
         assert [float(v) for v in row[1:]] == [history.history[k][epoch] for k in rows[0][1:]]
 
 

@@ -98,9 +98,38 @@ def test_progress_bar_shows_batches_and_values(blobs):
     stream = io.StringIO()
     _fit(mlp(), blobs[0], epochs=2, batch_size=30, callbacks=[ProgressBar(file=stream)])
     text = stream.getvalue()
-    assert "Epoch 1/2" in text and "Epoch 2/2" in text
-    assert "4/4" in text and re.search(r"loss: \d\.\d{4}, accuracy: \d\.\d{4}|"
-                                       r"loss: \d\.\d{4} - accuracy: \d\.\d{4}", text)
+    assert "Epoch 1/2" in text and "Epoch 2/2" in text and "/4 " in text
+    assert re.search(r"Epoch 2/2  \d\.\d\ds  loss \d\.\d{4}  acc \d\.\d{4}\n", text)
+
+
+def _bar_lines(blobs, monkeypatch, columns: str, metrics="auto") -> list[str]:
+    """What the bar leaves in a terminal of ``columns`` (carriage returns resolved)."""
+    monkeypatch.setenv("COLUMNS", columns)
+    stream = io.StringIO()
+    x, y = blobs[0]
+    _fit(mlp(), (x, y), epochs=3, batch_size=30, validation_data=(x[:40], y[:40]),
+         metrics=metrics, callbacks=[ProgressBar(file=stream)])
+    return [line.rsplit("\r", 1)[-1] for line in stream.getvalue().split("\n")[:-1]]
+
+
+def test_progress_bar_keeps_validation_values_visible_at_80_columns(blobs, monkeypatch):
+    lines = _bar_lines(blobs, monkeypatch, "80")
+    assert len(lines) == 3 and all(len(line) <= 80 for line in lines), lines
+    for epoch, line in enumerate(lines, 1):
+        assert re.fullmatch(rf"Epoch {epoch}/3  \d\.\d\ds  loss \d\.\d{{4}}  acc \d\.\d{{4}}  "
+                            r"val_loss \d\.\d{4}  val_acc \d\.\d{4}", line), line
+
+
+def test_progress_bar_wraps_what_does_not_fit(blobs, monkeypatch):
+    lines = _bar_lines(blobs, monkeypatch, "80", metrics=["accuracy", "top_k_accuracy"])
+    assert len(lines) == 6 and all(len(line) <= 80 for line in lines), lines
+    assert lines[1].startswith("    ") and "val_top_k" in lines[1]
+
+
+def test_progress_bar_on_a_terminal_of_no_width_prints_no_blank_lines(blobs, monkeypatch):
+    lines = _bar_lines(blobs, monkeypatch, "0")
+    assert len(lines) == 3 and all(line.startswith("Epoch ") for line in lines), lines
+    assert all("val_acc" in line and len(line) <= 80 for line in lines)
 
 
 def test_progress_picks_a_bar_only_for_terminals():

@@ -13,9 +13,10 @@ __all__ = ["CSVLogger"]
 class CSVLogger(Callback):
     """Write one CSV row per epoch: ``epoch`` then every logged value.
 
-    The file is rewritten from the run's ``History`` when training starts logging, so a resumed
-    run (``BackupAndRestore``) holds every epoch once; later rows are appended and flushed as
-    each epoch ends.
+    Epochs are counted from 1, as the progress display shows them ("Epoch 1/10"). The file is
+    rewritten from the run's ``History`` when training starts logging, so a resumed run
+    (``BackupAndRestore``) holds every epoch once; later rows are appended and flushed as each
+    epoch ends.
     """
 
     def __init__(self, path: str | os.PathLike, separator: str = ","):
@@ -35,9 +36,10 @@ class CSVLogger(Callback):
             keys = list(self.history.history)
             self._writer.writerow(["epoch", *keys])
             for row, past in enumerate(self.history.epoch):
-                self._writer.writerow([past, *(self.history.history[k][row] for k in keys)])
+                self._writer.writerow([past + 1,
+                                       *(self.history.history[k][row] for k in keys)])
         else:
-            self._writer.writerow([epoch, *(logs.get(k, "") for k in self.history.history)])
+            self._writer.writerow([epoch + 1, *(logs.get(k, "") for k in self.history.history)])
         self._file.flush()
 
     def on_train_end(self, logs=None):
