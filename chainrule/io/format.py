@@ -160,8 +160,10 @@ def read_safetensors(path: str | os.PathLike, *, kind: str | None = None
 
 def _read_tensors(path: str, header: dict) -> dict[str, np.ndarray]:
     """Read each tensor from its validated span, in file order, into an array of its own."""
+    from .files import open_regular  # imported here: files imports LoadError from this module
+
     tensors = {}
-    with open(path, "rb") as file:
+    with open_regular(path, "a .safetensors file") as file:
         (length,) = struct.unpack("<Q", file.read(8))
         for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
             begin, end = entry["data_offsets"]
