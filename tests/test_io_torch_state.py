@@ -210,3 +210,15 @@ def test_reading_bfloat16_takes_a_small_multiple_of_the_file(tmp_path):
         tracemalloc.stop()
     # the 2-byte payloads, their 4-byte widening, and nothing the size of the file besides
     assert peak < 3.2 * 2**21
+
+
+def test_a_file_cut_after_its_header_was_checked_raises_load_error(tmp_path, monkeypatch):
+    from chainrule.io import format as file_format
+
+    path = tmp_path / "cut.safetensors"
+    safetensors_torch.save_file({"w": torch.ones(64, dtype=torch.bfloat16)}, path)
+    header = file_format._validated_header(str(path))
+    path.write_bytes(path.read_bytes()[:-10])  # as by a writer racing the reader
+    monkeypatch.setattr(file_format, "_validated_header", lambda _: header)
+    with pytest.raises(LoadError, match="'w' ends past the end of the file"):
+        read_safetensors(path)

@@ -168,9 +168,10 @@ def _read_tensors(path: str, header: dict) -> dict[str, np.ndarray]:
         for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
             begin, end = entry["data_offsets"]
             stored = _READ_AS[entry["dtype"]].newbyteorder("<")  # the format is little-endian
-            array = np.empty((end - begin) // stored.itemsize, dtype=stored)
+            count = (end - begin) // stored.itemsize
             file.seek(8 + length + begin)
-            if file.readinto(array.view(np.uint8).data) != end - begin:
+            array = np.fromfile(file, dtype=stored, count=count)
+            if array.size != count:
                 raise LoadError(f"{path}: tensor {name!r} ends past the end of the file, which "
                                 "was truncated while it was being read")
             if entry["dtype"] == _BFLOAT16:
