@@ -1,0 +1,67 @@
+"""Instructions per training step of the overhead benchmark's chainrule step, counted by
+callgrind: a figure that other processes on a shared machine cannot disturb, unlike time.
+
+The step is ``overhead.framework_step`` on chainrule (2-16-16-1 tanh MLP, MSE, SGD, batch 32).
+Callgrind counts every instruction of a whole process, import included, so the script runs the
+step twice under it, ``--steps`` and ``2 * --steps`` steps after the same warm-up, and reports
+the difference divided by ``--steps``: the instructions of one step alone.
+
+Usage:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \\
+        python benchmarks/step_instructions.py [--steps 200] [--warmup 50]
+
+Needs valgrind. ``--run N`` runs ``N`` steps after the warm-up without valgrind (what each
+callgrind process executes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+__all__ = ["main"]
+
+
+def _run(steps: int, warmup: int) -> None:
+    from overhead import _problem, framework_step
+
+    import chainrule as cr
+
+    step = framework_step(cr.nn, cr.optim, cr.tensor, *_problem())
+    for _ in range(warmup + steps):
+        step()
+
+
+def _instructions(steps: int, warmup: int) -> int:
+    """Instructions callgrind counted for a whole process running ``steps`` steps."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+               sys.executable, __file__, "--run", str(steps), "--warmup", str(warmup)]
+    # A fixed hash seed: set and dict layouts (and so the work of lookups) differ between runs.
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
+    match = re.search(r"Collected : (\d+)", result.stderr)
+    if match is None:
+        raise SystemExit("callgrind printed no instruction count:\n" + result.stderr[-2000:])
+    return int(match.group(1))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--run", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run is not None:
+        _run(args.run, args.warmup)
+        return
+    short = _instructions(args.steps, args.warmup)
+    long = _instructions(2 * args.steps, args.warmup)
+    print(f"instructions per step: {(long - short) / args.steps:,.0f} "
+          f"(callgrind, {args.steps} vs {2 * args.steps} steps after {args.warmup} warm-up)")
+
+
+if __name__ == "__main__":
+    main()
