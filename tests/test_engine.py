@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.tensor import Function
+from chainrule.autograd import Function
 
 
 def _leaf(values, dtype=np.float64):

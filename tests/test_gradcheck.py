@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.autograd import Function
 from chainrule.ops.elementwise import Mul
-from chainrule.tensor import Function
 
 
 class _WrongSquare(Function):

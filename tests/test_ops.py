@@ -10,7 +10,7 @@ import pytest
 from opcases import CASES
 
 import chainrule as cr
-from chainrule.tensor import Function
+from chainrule.autograd import Function
 
 SMOOTH = [case for case in CASES if case.kink_grads is None]
 KINKS = [case for case in CASES if case.kink_grads is not None]

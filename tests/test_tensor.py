@@ -72,8 +72,15 @@ def test_attributes():
 def test_repr_shows_values_and_graph_state():
     assert repr(cr.tensor([1.0, 2.5])) == "tensor([1. , 2.5])"
     assert "requires_grad=True" in repr(cr.tensor([1.0], requires_grad=True))
-    assert "grad_fn=Mul" in repr(cr.tensor([1.0], requires_grad=True) * 2)
+    assert "grad_fn=<MulBackward>" in repr(cr.tensor([1.0], requires_grad=True) * 2)
     assert "dtype=float64" in repr(cr.tensor(np.array([1.0])))
+
+
+def test_an_op_prints_apart_from_the_layer_of_the_same_name():
+    x = _f32(np.ones((2, 3)))
+    y = cr.nn.Linear(3, 4)(x)
+    assert y.grad_fn.name == "Linear" and repr(y.grad_fn) == "<LinearBackward>"
+    assert repr(y).endswith("grad_fn=<LinearBackward>)")
 
 
 def test_len_of_0d_raises():

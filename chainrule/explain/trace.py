@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import random as cr_random
-from .. import tensor as tensor_module
+from ..autograd import creation_mark, recorded_ops
 from ..nn.module import Module
 from ..tensor import Tensor
 from .formulas import OP_SETTINGS, LossFormula, loss_formula
@@ -87,7 +87,7 @@ def record(model: Module, x, y, loss) -> Trace:
     handles = []
 
     def before(module, inputs):
-        starts.setdefault(id(module), []).append(next(tensor_module._op_counter))
+        starts.setdefault(id(module), []).append(creation_mark())
 
     def after(module, inputs, output, name=""):
         start = starts[id(module)].pop()
@@ -96,7 +96,7 @@ def record(model: Module, x, y, loss) -> Trace:
         primary = output if isinstance(output, Tensor) else (
             _first_tensor(output) if isinstance(output, (tuple, list)) else None)
         if primary is not None:
-            calls.append((start, next(tensor_module._op_counter), name, module,
+            calls.append((start, creation_mark(), name, module,
                           _first_tensor(inputs), primary))
 
     root_name = type(model).__name__
@@ -117,7 +117,7 @@ def record(model: Module, x, y, loss) -> Trace:
         floating = x_data.dtype.kind == "f"
         inputs = Tensor(x_data.copy(), requires_grad=floating) if floating else Tensor(x_data)
         target = y if isinstance(y, Tensor) else Tensor(np.asarray(y))
-        begin = next(tensor_module._op_counter)
+        begin = creation_mark()
         output = model(inputs)
         if not isinstance(output, Tensor):
             raise TypeError(f"explain needs a model that returns one tensor, got {type(output)}")
@@ -132,7 +132,7 @@ def record(model: Module, x, y, loss) -> Trace:
             retained.update((id(t), t) for t in tensors if t is not None)
         for t in retained.values():
             t.retain_grad()  # once per tensor: a second hook would count its gradient twice
-        formula = loss_formula(objective._ctx, np.asarray(target.data), output.shape)
+        formula = loss_formula(objective.grad_fn, np.asarray(target.data), output.shape)
         objective.backward()
         for step, (out_tensor, in_tensor), module in steps:
             step.grad_output = out_tensor.grad
@@ -184,26 +184,18 @@ def _steps(calls, output: Tensor, begin: int):
         steps.append((start, step, (out, x), module))
 
     module_outputs = {id(out) for *_, out in calls}
-    seen: set[int] = set()
     uses: dict[int, int] = {}
-    stack = [output]
-    while stack:
-        t = stack.pop()
-        ctx = t._ctx
-        if ctx is None or id(t) in seen or ctx.order < begin:
-            continue
-        seen.add(id(t))
-        stack.extend(ctx.parents)
-        for parent in ctx.parents:
+    for t, op in recorded_ops(output, since=begin):
+        for parent in op.parents:
             uses[id(parent)] = uses.get(id(parent), 0) + 1
-        if id(t) in module_outputs or any(s < ctx.order < e for s, e in inside):
+        if id(t) in module_outputs or any(s < op.order < e for s, e in inside):
             continue
-        x = _first_tensor(ctx.parents)
-        step = Step(name=ctx.name, kind=ctx.name, is_op=True,
+        x = _first_tensor(op.parents)
+        step = Step(name=op.name, kind=op.name, is_op=True,
                     input=None if x is None else x.data, output=t.data,
-                    settings=_settings_of(ctx),
-                    arguments=tuple(p.data for p in ctx.parents if isinstance(p, Tensor)))
-        steps.append((ctx.order, step, (t, x), None))
+                    settings=_settings_of(op),
+                    arguments=tuple(p.data for p in op.parents if isinstance(p, Tensor)))
+        steps.append((op.order, step, (t, x), None))
     steps.sort(key=lambda item: item[0])
     for _, step, (_, x), _ in steps:
         step.input_uses = max(uses.get(id(x), 1), 1)

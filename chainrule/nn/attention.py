@@ -17,9 +17,8 @@ import math
 
 import numpy as np
 
-from ..ops import where
 from ..random import resolve
-from ..tensor import Tensor
+from ..tensor import Tensor, where
 from . import functional as F
 from . import init
 from .linear import Linear

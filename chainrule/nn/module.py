@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..tensor import Tensor, no_grad
+from ..autograd import no_grad
+from ..tensor import Tensor
 from .functional._checks import ArgumentError
 
 __all__ = ["Module", "Parameter", "module_spec", "module_from_spec", "REGISTRY", "HookHandle"]

@@ -26,10 +26,9 @@ import math
 
 import numpy as np
 
-from ..ops import concatenate, stack
 from ..ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
 from ..random import resolve
-from ..tensor import Tensor
+from ..tensor import Tensor, concatenate, stack
 from . import functional as F
 from . import init
 from .module import Module, Parameter

@@ -25,8 +25,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..autograd import Function
 from ..backend import array_module, sliding_window_view
-from ..tensor import Function, Tensor
+from ..tensor import Tensor
 
 __all__ = ["Conv2d", "conv2d"]
 

@@ -3,8 +3,8 @@ stable backward rule (``softmax(x) - onehot``, ``σ(x) - y``) and one graph node
 
 from __future__ import annotations
 
+from ..autograd import Function
 from ..backend import array_module
-from ..tensor import Function
 from .activation import _sigmoid
 
 __all__ = ["CrossEntropy", "BCEWithLogits", "MSE", "REDUCTIONS"]

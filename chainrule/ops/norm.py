@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numbers
 
+from ..autograd import Function
 from ..backend import array_module
-from ..tensor import Function, Tensor
+from ..tensor import Tensor
 from .conv import _empty
 
 __all__ = ["BatchNorm", "LayerNorm", "batch_norm", "layer_norm"]

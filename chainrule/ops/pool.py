@@ -12,8 +12,9 @@ skipping the zero-fill in backward.
 
 from __future__ import annotations
 
+from ..autograd import Function
 from ..backend import array_module
-from ..tensor import Function, Tensor
+from ..tensor import Tensor
 from .conv import _crop, _empty, _Geometry, _geometry, _pad, _pair, _zeros
 
 __all__ = ["AvgPool2d", "MaxPool2d", "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d"]

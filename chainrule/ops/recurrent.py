@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import Function
 from ..backend import array_module, scatter_add
-from ..tensor import Function
 
 __all__ = ["EmbeddingLookup", "GRUSequence", "LSTMSequence", "RNNSequence"]
 

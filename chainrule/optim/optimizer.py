@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from ..autograd import enable_grad, increment_version
 from ..backend import array_module
-from ..tensor import Tensor, enable_grad
+from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
 
@@ -220,6 +221,7 @@ class Optimizer:
                 if param_state is None:
                     param_state = state[param] = {}
                 self._update(param.data, grad, param_state, group)
+                increment_version(param)  # a backward through the old values now raises
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:

@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..data import DataLoader
 from ..nn.module import Module
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from .callbacks import BackupAndRestore, Callback, LearningRateScheduler, _runs_per_batch
 from .history import History
 from .metrics import _stream

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops import activation, linalg, loss, where
+from ...ops import activation, linalg, loss
 from ...ops.conv import conv2d
 from ...ops.norm import batch_norm, layer_norm
 from ...ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ...random import resolve
-from ...tensor import Tensor
+from ...tensor import Tensor, where
 from ._checks import ArgumentValueError, require_float, require_tensor
 
 __all__ = [
