@@ -16,23 +16,30 @@ gradients of intermediate tensors are kept per op, not in ``.grad``.
 saved arrays go, so intermediates can be collected); a second ``backward`` through it raises
 unless the first passed ``retain_graph=True``.
 
-**Version counters.** Every tensor has a version: 0 when made, and a fresh value of the clock
-whenever it is changed in place (assigning ``.data``, as ``w.data += 1`` does after updating the
-array; an in-place operator under ``no_grad``; an optimizer step, through
-``increment_version``). Because versions and op orders come from the same clock, "changed after
-op f ran" is one compare, ``version > f.order``: no bookkeeping per op, no array compares.
-Before any rule runs, ``backward`` checks every input of every op it will visit (and every
-intermediate tensor against the op that made it) and names the op whose saved values are stale.
-The check is conservative: it assumes every op saved all its inputs and its output (PyTorch
-tracks each saved tensor), so changing an input that an op's rule never reads (the addend of an
-``Add``) also raises. What is not tracked: writes through an array obtained earlier
-(``a = w.data; a += 1``, ``w.data[0] = 1``, ``np.add(w.data, 1, out=w.data)``) and through
-another tensor sharing the memory (``w.detach()``, a ``reshape`` view): versions belong to
-tensors, not to memory. Code that writes such arrays in place calls ``increment_version``.
+**Version counters.** A tensor's version is 0 when made and a fresh value of the clock whenever
+it is changed in place: assigning ``.data`` (as ``w.data += 1`` does, after updating the array),
+an in-place operator under ``no_grad``, an optimizer step (``increment_version``). As versions
+and op orders come from one clock, "changed after op f ran" is one compare, ``version >
+f.order``, with no bookkeeping per op and no array compares. ``backward`` first compares the
+newest version of any tensor with the order of the oldest op in the graph; only if something
+changed since (an optimizer step between two backwards of one forward, say) does it check every
+input of every op, and every intermediate tensor against the op that made it, and raise naming
+the op whose saved values are stale. The check is conservative: it assumes every op saved its
+inputs and its output (PyTorch tracks each saved tensor), so changing an input that an op's rule
+never reads (the addend of an ``Add``) also raises. Not tracked: writes through an array
+obtained earlier (``a = w.data; a += 1``, ``w.data[0] = 1``, ``np.add(w.data, 1,
+out=w.data)``) and through another tensor sharing the memory (``w.detach()``, a ``reshape``
+view), as versions belong to tensors, not to memory; code that writes arrays in place like this
+calls ``increment_version`` itself.
+
+**Hooks.** ``register_hook`` on a tensor made by an op sees (and may replace) the gradient
+arriving at it before its op's rule runs. A post-accumulate hook on a leaf runs once per
+backward, as soon as the last op that reads the leaf has added its gradient to ``.grad``, while
+backward goes on (data parallelism starts reducing finished gradients then).
 
 **Grad mode** is per thread, as in PyTorch: ``no_grad`` in one thread leaves recording on in the
 others. While no thread has it off, ``apply`` reads one module global, as cheap as a
-process-wide flag; only then does it read the thread's own state.
+process-wide flag; only otherwise does it read the thread's own state.
 
 The engine sits below the ops in the layering (ops import ``Function`` from here) and the
 ``Tensor`` above them (its methods call the ops), so the engine never imports ``tensor.py``:
@@ -57,7 +64,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Function", "RemovableHandle", "backward", "no_grad", "enable_grad", "is_grad_enabled",
-    "creation_mark", "increment_version", "recorded_ops", "register_tensor_class",
+    "creation_mark", "increment_version", "recorded_ops", "register_post_accumulate_grad_hook",
+    "register_tensor_class",
 ]
 
 
@@ -72,8 +80,9 @@ class _ThreadState(threading.local):
 
 
 _state = _ThreadState()
-_threads_off = 0  # threads whose grad mode is off now; while 0, apply skips the thread-local read
+_threads_off = 0  # threads whose grad mode is off now
 _threads_off_lock = threading.Lock()
+_all_threads_record = True  # _threads_off == 0 (a bool: the hot path tests it without a call)
 
 
 def is_grad_enabled() -> bool:
@@ -82,11 +91,12 @@ def is_grad_enabled() -> bool:
 
 
 def _set_grad_enabled(enabled: bool) -> None:
-    global _threads_off
+    global _threads_off, _all_threads_record
     if enabled == _state.enabled:
         return
     with _threads_off_lock:  # `+=` on a global is not atomic between threads
         _threads_off += -1 if enabled else 1
+        _all_threads_record = _threads_off == 0
     _state.enabled = enabled
 
 
@@ -139,6 +149,8 @@ def enable_grad() -> _GradMode:
 
 # ---------------------------------------------------------------------------- clock and versions
 _clock = itertools.count()  # op orders, tensor versions and creation marks, increasing
+_last_change = -1  # the newest version of any tensor: backward checks versions only if it is new
+_any_accumulate_hooks = False  # whether a post-accumulate hook was ever registered
 _Tensor: type  # the class of op outputs (see register_tensor_class)
 
 
@@ -164,25 +176,29 @@ def creation_mark() -> int:
     return next(_clock)
 
 
-def increment_version(tensor: Tensor) -> None:
-    """Record that ``tensor``'s array was changed in place, so a ``backward`` through an op that
-    saved it raises instead of using the new values.
+def increment_version(*tensors: Tensor) -> None:
+    """Record that the arrays of ``tensors`` were changed in place, so a ``backward`` through an
+    op that saved one of them raises instead of using the new values.
 
-    Assigning ``.data`` and the in-place operators do this themselves; code that writes the
+    Assigning ``.data`` and the in-place operators do this themselves; code that writes an
     array directly (optimizers, ``np.add(w.data, d, out=w.data)``) calls it after the write.
 
     Example:
         >>> import numpy as np, chainrule as cr
         >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
         >>> y = (w * w).sum()
-        >>> np.add(w.data, 10, out=w.data)  # doctest: +ELLIPSIS
-        array(...)
+        >>> _ = np.add(w.data, 10, out=w.data)
         >>> cr.autograd.increment_version(w)
-        >>> y.backward()
+        >>> y.backward()  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         RuntimeError: backward through Mul: its input 0 (shape (2,)) was changed in place ...
     """
-    tensor._version = next(_clock)
+    # Two threads changing tensors at the same moment may leave _last_change at the older of
+    # their versions; such a program races on the arrays themselves, which no check can fix.
+    global _last_change
+    version = _last_change = next(_clock)
+    for tensor in tensors:
+        tensor._version = version
 
 
 def _changed_in_place(op: Function, what: str, shape: tuple) -> RuntimeError:
@@ -252,9 +268,7 @@ class Function:
         out.grad = None
         out.requires_grad = False
         out._ctx = None
-        out._version = 0
-        out._accumulate_hooks = None
-        if not _threads_off or _state.enabled:
+        if _all_threads_record or _state.enabled:
             for t in inputs:
                 if t.requires_grad:
                     ctx.order = next(_clock)
@@ -320,88 +334,66 @@ def recorded_ops(output: Tensor, since: int) -> list[tuple[Tensor, Function]]:
 
 # ---------------------------------------------------------------------------- backward
 def backward(tensor: Tensor, grad=None, retain_graph: bool = False) -> None:
-    """Accumulate ``d tensor / d leaf`` into the ``.grad`` of every leaf that requires it
-    (``Tensor.backward`` calls this; see there)."""
+    """Accumulate ``d tensor / d leaf`` into the ``.grad`` of every leaf that requires it.
+
+    This is ``Tensor.backward`` (``y.backward()`` calls it with ``tensor=y``). Each op's rule
+    runs once, on the sum of the gradients its output received from all its consumers;
+    gradients of intermediate tensors are not kept (``retain_grad`` keeps one).
+
+    Args:
+        tensor: the output to differentiate, ``L``.
+        grad: the upstream gradient ``dL/dtensor``, of ``tensor``'s shape; may be omitted only
+            for a one-element tensor (then 1).
+        retain_graph: keep the graph so ``backward`` can run through it again.
+
+    Raises:
+        RuntimeError: when nothing requires grad, when the graph was freed by an earlier
+            backward, or when a tensor an op saved was changed in place since (naming the op).
+        ValueError: when ``grad`` has another shape than ``tensor``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = x * x
+        >>> y.backward([1.0, 0.5])
+        >>> x.grad
+        array([2., 2.], dtype=float32)
+    """
     if not tensor.requires_grad:
         raise RuntimeError(
             "backward() on a tensor that does not require grad: no input of the computation "
             "had requires_grad=True (or it ran under no_grad)"
         )
     data = tensor._data
-    xp = array_module(data)
     if grad is None:
         if data.size != 1:
             raise RuntimeError(
                 f"backward() without a gradient needs a scalar output, got shape {data.shape}; "
                 "reduce it first (e.g. .sum()) or pass grad=<array of that shape>"
             )
-        grad = xp.ones_like(data)
+        grad = data.copy()  # dL/dL = 1, in the output's shape, dtype and device; copy and fill
+        grad.fill(1)  # cost a third of ones_like, which the loss of every step pays
     else:
-        grad = xp.array(grad._data if isinstance(grad, _Tensor) else grad, dtype=data.dtype)
+        grad = array_module(data).array(grad._data if isinstance(grad, _Tensor) else grad,
+                                        dtype=data.dtype)
         if grad.shape != data.shape:
             raise ValueError(f"backward(grad=...) got shape {grad.shape}, expected {data.shape}")
-    _run_backward(tensor, grad, retain_graph)
-
-
-_creation_order = operator.attrgetter("order")
-
-
-def _graph_nodes(root: Tensor) -> tuple[list[Function], dict[Tensor, int]]:
-    """The ops reachable from ``root``, latest first (a topological order, see the module), and
-    for each leaf with post-accumulate hooks the number of edges that lead to it. Raises when an
-    op's saved values were changed in place since it ran."""
-    start = root._ctx
-    if start.parents is not None and root._version > start.order:  # (freed: raised below)
-        raise _changed_in_place(start, "its output", root.shape)
-    nodes = []
-    hooked: dict[Tensor, int] = {}
-    seen = {start}
-    stack = [start]
-    while stack:
-        ctx = stack.pop()
-        parents = ctx.parents
-        if parents is None:
-            raise RuntimeError(
-                "backward() through a graph that was already freed by an earlier backward(); "
-                "call the first backward(retain_graph=True) to run through it again"
-            )
-        nodes.append(ctx)
-        order = ctx.order
-        for i, parent in enumerate(parents):
-            parent_ctx = parent._ctx
-            if parent_ctx is None:
-                if parent._version > order:
-                    raise _changed_in_place(ctx, f"its input {i}", parent.shape)
-                if parent._accumulate_hooks and parent.requires_grad:
-                    hooked[parent] = hooked.get(parent, 0) + 1
-            else:
-                # An intermediate tensor changed since the op that made it ran: stale for that
-                # op (if it saved its output) and for this one.
-                if parent._version > parent_ctx.order:
-                    raise _changed_in_place(parent_ctx, "its output", parent.shape)
-                if parent_ctx not in seen:
-                    seen.add(parent_ctx)
-                    stack.append(parent_ctx)
-    nodes.sort(key=_creation_order, reverse=True)
-    return nodes, hooked
-
-
-def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
-    """Apply each op's backward rule from ``root`` down, summing the gradients an op's output
-    receives from all its consumers before that op runs. Gradients of non-leaf tensors are
-    kept per op (one output each); leaves accumulate into ``.grad`` as soon as they arrive."""
-    given_to_leaves: set[int] = set()
-    if root._ctx is None:
-        _accumulate_leaf(root, grad, given_to_leaves)
-        if root._accumulate_hooks:
-            _call_accumulate_hooks(root)
+    if tensor._ctx is None:  # a leaf: d leaf / d leaf = 1, and grad is a fresh array
+        tensor.grad = grad if tensor.grad is None else array_module(grad).asarray(
+            tensor.grad + grad)
+        if _any_accumulate_hooks:
+            _call_accumulate_hooks(tensor)
         return
-    nodes, hooked = _graph_nodes(root)
-    grads = {root._ctx: grad}
+    nodes = _graph_nodes(tensor._ctx)
+    if _last_change > nodes[-1].order:  # something changed in place since the oldest op ran
+        _check_versions(tensor, nodes)
+    hooked = _hooked_leaves(nodes) if _any_accumulate_hooks else None
+    grads = {tensor._ctx: grad}
+    given_to_leaves: set[int] = set()  # ids of the arrays that became a leaf's .grad
     for ctx in nodes:
         g = grads.pop(ctx, None)
         if g is None:  # every consumer returned None for this output
-            if hooked:
+            if hooked is not None:
                 _edges_done(ctx, hooked)
             continue
         if ctx.hooks is not None:
@@ -424,15 +416,82 @@ def _run_backward(root: Tensor, grad, retain_graph: bool) -> None:
             if pg.dtype is not data.dtype and pg.dtype != data.dtype:  # `is`: the common case
                 pg = pg.astype(data.dtype)
             parent_ctx = parent._ctx
-            if parent_ctx is None:
-                _accumulate_leaf(parent, pg, given_to_leaves)
-            else:
+            if parent_ctx is not None:
                 previous = grads.get(parent_ctx)
                 grads[parent_ctx] = pg if previous is None else previous + pg
-        if hooked:
+            elif parent.grad is None:
+                # A rule may pass one array to several inputs, or a view of another; optimizers
+                # and clip_grad_norm_ update .grad in place, so each leaf gets memory of its own.
+                if pg.base is not None or id(pg) in given_to_leaves or not pg.flags.writeable:
+                    pg = pg.copy(order="K")
+                given_to_leaves.add(id(pg))
+                parent.grad = pg
+            else:
+                # Out of place: ``pg`` may still be pending for another op. asarray keeps 0-d
+                # results arrays (NumPy returns scalars for 0-d + 0-d).
+                parent.grad = array_module(pg).asarray(parent.grad + pg)
+        if hooked is not None:
             _edges_done(ctx, hooked)
         if not retain_graph:
             vars(ctx).clear()  # frees saved arrays; ctx.parents falls back to None ("freed")
+
+
+_creation_order = operator.attrgetter("order")
+
+
+def _graph_nodes(start: Function) -> list[Function]:
+    """The ops reachable from ``start``, latest first (a topological order, see the module)."""
+    nodes = []
+    seen = {start}
+    stack = [start]
+    while stack:
+        ctx = stack.pop()
+        parents = ctx.parents
+        if parents is None:
+            raise RuntimeError(
+                "backward() through a graph that was already freed by an earlier backward(); "
+                "call the first backward(retain_graph=True) to run through it again"
+            )
+        nodes.append(ctx)
+        for parent in parents:
+            parent_ctx = parent._ctx
+            if parent_ctx is not None and parent_ctx not in seen:
+                seen.add(parent_ctx)
+                stack.append(parent_ctx)
+    nodes.sort(key=_creation_order, reverse=True)
+    return nodes
+
+
+def _check_versions(root: Tensor, nodes: list[Function]) -> None:
+    """Raise, naming the op, if a tensor an op may have saved changed in place since it ran:
+    an input of the op, or the output of the op that made it."""
+    if _version(root) > root._ctx.order:
+        raise _changed_in_place(root._ctx, "its output", root.shape)
+    for ctx in nodes:
+        for i, parent in enumerate(ctx.parents):
+            made_by = parent._ctx
+            if made_by is None and _version(parent) > ctx.order:
+                raise _changed_in_place(ctx, f"its input {i}", parent.shape)
+            if made_by is not None and _version(parent) > made_by.order:
+                # stale for the op that made it (if it saved its output) and for this one
+                raise _changed_in_place(made_by, "its output", parent.shape)
+
+
+def _version(tensor: Tensor) -> int:
+    # Unset until the tensor is first changed in place: ops do not spend a store on it.
+    return getattr(tensor, "_version", 0)
+
+
+def _hooked_leaves(nodes: list[Function]) -> dict[Tensor, int]:
+    """For each leaf with post-accumulate hooks, the number of edges of the graph that lead to it
+    (its hooks run when the last of them is done)."""
+    hooked: dict[Tensor, int] = {}
+    for ctx in nodes:
+        for parent in ctx.parents:
+            if parent._ctx is None and parent.requires_grad and getattr(
+                    parent, "_accumulate_hooks", None):
+                hooked[parent] = hooked.get(parent, 0) + 1
+    return hooked
 
 
 def _edges_done(ctx: Function, hooked: dict[Tensor, int]) -> None:
@@ -451,20 +510,21 @@ def _edges_done(ctx: Function, hooked: dict[Tensor, int]) -> None:
 
 
 def _call_accumulate_hooks(leaf: Tensor) -> None:
-    for hook in list(leaf._accumulate_hooks.values()):
+    for hook in list(getattr(leaf, "_accumulate_hooks", {}).values()):
         hook(leaf)
 
 
-def _accumulate_leaf(leaf: Tensor, g, given_to_leaves: set[int]) -> None:
-    """``leaf.grad += g``, making sure every leaf owns its gradient array."""
-    if leaf.grad is None:
-        # A rule may pass one array to several inputs, or a view of another; optimizers and
-        # clip_grad_norm_ update .grad in place, so each leaf gets memory of its own.
-        if g.base is not None or id(g) in given_to_leaves or not g.flags.writeable:
-            g = g.copy()
-        given_to_leaves.add(id(g))
-        leaf.grad = g
-    else:
-        # Out of place: ``g`` may still be pending for another op. asarray keeps 0-d results
-        # arrays (NumPy returns scalars for 0-d + 0-d).
-        leaf.grad = array_module(g).asarray(leaf.grad + g)
+def register_post_accumulate_grad_hook(tensor: Tensor, hook: Callable) -> RemovableHandle:
+    """Call ``hook(tensor)`` in each backward once the leaf's ``.grad`` is final (see
+    ``Tensor.register_post_accumulate_grad_hook``, which calls this)."""
+    global _any_accumulate_hooks
+    if tensor._ctx is not None or not tensor.requires_grad:
+        raise RuntimeError(
+            "register_post_accumulate_grad_hook() is for leaf tensors that require grad "
+            "(parameters); for a tensor made by an op use register_hook"
+        )
+    hooks = getattr(tensor, "_accumulate_hooks", None)
+    if hooks is None:
+        hooks = tensor._accumulate_hooks = {}
+    _any_accumulate_hooks = True  # from now on backward looks for hooked leaves
+    return RemovableHandle(hooks, hook)

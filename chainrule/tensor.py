@@ -66,7 +66,8 @@ class Tensor:
         array([2., 4., 6.], dtype=float32)
     """
 
-    # _version and _accumulate_hooks belong to the engine (see chainrule.autograd).
+    # _version and _accumulate_hooks belong to the engine and stay unset until it needs them
+    # (see chainrule.autograd).
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "_accumulate_hooks",
                  "__weakref__")
     __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators (array * tensor)
@@ -86,23 +87,21 @@ class Tensor:
         self.grad = None
         self._ctx = None
         self.requires_grad = False
-        self._version = 0
-        self._accumulate_hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
     # ------------------------------------------------------------------ attributes
-    @property
-    def data(self):
-        """The array. Assigning it (``w.data = a``, or ``w.data += 1``, which assigns the
-        updated array back) counts as an in-place change: a ``backward`` through an op that
-        saved this tensor earlier raises (see ``chainrule.autograd``)."""
-        return self._data
-
-    @data.setter
-    def data(self, array) -> None:
+    def _set_data(self, array) -> None:
         self._data = array
         increment_version(self)
+
+    # The getter is attrgetter (C), not a Python function: user code, layers and optimizers read
+    # .data in every step, and a Python-level getter would cost a frame per read.
+    data = property(operator.attrgetter("_data"), _set_data, doc="""The array.
+
+        Assigning it (``w.data = a``, or ``w.data += 1``, which assigns the updated array back)
+        counts as an in-place change: a ``backward`` through an op that saved this tensor earlier
+        raises (see ``chainrule.autograd``).""")
 
     @property
     def shape(self) -> tuple:
@@ -186,14 +185,7 @@ class Tensor:
             >>> (w * w + w).sum().backward()
             final [3. 5.]
         """
-        if self._ctx is not None or not self.requires_grad:
-            raise RuntimeError(
-                "register_post_accumulate_grad_hook() is for leaf tensors that require grad "
-                "(parameters); for a tensor made by an op use register_hook"
-            )
-        if self._accumulate_hooks is None:
-            self._accumulate_hooks = {}
-        return RemovableHandle(self._accumulate_hooks, hook)
+        return autograd.register_post_accumulate_grad_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep ``dL/dself`` in ``.grad`` after backward, for a tensor made by an op."""
@@ -265,20 +257,7 @@ class Tensor:
         return self.astype(np.float64)
 
     # ------------------------------------------------------------------ backward
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
-        """Accumulate ``d self / d leaf`` into the ``.grad`` of every leaf that requires it.
-
-        Args:
-            grad: the upstream gradient ``dL/dself``; may be omitted only for one-element
-                tensors (then 1).
-            retain_graph: keep the graph so ``backward`` can run through it again.
-
-        Raises:
-            RuntimeError: when nothing requires grad, when the graph was freed by an earlier
-                backward, or when a tensor an op saved was changed in place since (naming the
-                op).
-        """
-        autograd.backward(self, grad, retain_graph)
+    backward = autograd.backward  # the engine's entry point is the method itself: no extra call
 
     # ------------------------------------------------------------------ operators
     def __add__(self, other):
