@@ -65,7 +65,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Function", "RemovableHandle", "backward", "no_grad", "enable_grad", "is_grad_enabled",
     "creation_mark", "increment_version", "recorded_ops", "register_post_accumulate_grad_hook",
-    "register_tensor_class",
 ]
 
 

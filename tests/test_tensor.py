@@ -194,6 +194,47 @@ def test_tensors_hash_by_identity():
     assert len({a, b}) == 2
 
 
+# ------------------------------------------------------------------ in-place operators
+def test_in_place_operator_on_a_leaf_that_requires_grad_raises():
+    w = _f32([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"in-place.*leaf.*requires grad.*no_grad"):
+        w += 1
+    assert w.is_leaf and w.requires_grad
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+
+
+@pytest.mark.parametrize(("update", "expected"), [
+    (operator.iadd, [3.0, 4.0]), (operator.isub, [-1.0, 0.0]), (operator.imul, [2.0, 4.0]),
+    (operator.itruediv, [0.5, 1.0]), (operator.ipow, [1.0, 4.0]),
+], ids=["add", "sub", "mul", "div", "pow"])
+def test_in_place_operator_under_no_grad_updates_the_array_itself(update, expected):
+    w = _f32([1.0, 2.0])
+    array = w.data
+    with cr.no_grad():
+        result = update(w, 2)
+    assert result is w and w.data is array and w.is_leaf and w.dtype == F32
+    np.testing.assert_array_equal(w.data, expected)
+
+
+def test_in_place_operator_on_a_tensor_in_the_graph_makes_a_new_one():
+    x = _f32([1.0, 2.0])
+    h = x * 3
+    before = h
+    h += x  # the name now holds h + x; the graph stays right
+    assert h is not before and h.grad_fn.name == "Add"
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 4.0])
+
+
+def test_in_place_operator_on_constants_updates_in_place():
+    total = cr.tensor(np.zeros(2, dtype=F32))
+    array = total.data
+    total += cr.tensor([1.0, 2.0])
+    total -= np.array([0.5, 0.5], dtype=F32)
+    assert total.data is array
+    np.testing.assert_array_equal(total.data, [0.5, 1.5])
+
+
 # ------------------------------------------------------------------ dtype rules
 def test_python_data_becomes_float32_int64_bool():
     assert cr.tensor([1.0, 2.0]).dtype == F32 and cr.tensor(1.5).dtype == F32
