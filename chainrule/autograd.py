@@ -370,8 +370,10 @@ def backward(tensor: Tensor, grad=None, retain_graph: bool = False) -> None:
                 f"backward() without a gradient needs a scalar output, got shape {data.shape}; "
                 "reduce it first (e.g. .sum()) or pass grad=<array of that shape>"
             )
-        grad = data.copy()  # dL/dL = 1, in the output's shape, dtype and device; copy and fill
-        grad.fill(1)  # cost a third of ones_like, which the loss of every step pays
+        # dL/dL = 1 in the output's shape, dtype and device. Copy and fill cost a third of
+        # ones_like (a Python function in NumPy), and every training step's loss pays it.
+        grad = data.copy()
+        grad.fill(1)
     else:
         grad = array_module(data).array(grad._data if isinstance(grad, _Tensor) else grad,
                                         dtype=data.dtype)

@@ -58,6 +58,11 @@ class Tensor:
         requires_grad: record operations on this tensor so ``backward`` fills ``.grad``.
         dtype: convert to this dtype.
 
+    In-place operators (``+=``, ``-=``, ``*=``, ``/=``, ``**=``) change the array itself when no
+    graph is recorded (under ``no_grad``, or when nothing involved requires grad), which counts
+    as a change for the version check of ``backward``. With grad mode on they raise on a leaf
+    that requires grad, and on a tensor in a graph they make a new tensor, as ``x = x + y``.
+
     Example:
         >>> import chainrule as cr
         >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
