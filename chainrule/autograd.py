@@ -53,7 +53,7 @@ import itertools
 import operator
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,6 +61,8 @@ from .backend import array_module
 
 if TYPE_CHECKING:
     from .tensor import Tensor
+
+Array = Any  # a NumPy array (a CuPy one on a GPU)
 
 __all__ = [
     "Function", "RemovableHandle", "backward", "no_grad", "enable_grad", "is_grad_enabled",
@@ -74,7 +76,7 @@ class _ThreadState(threading.local):
 
     enabled = True
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.previous: list[bool] = []  # what each open no_grad/enable_grad block replaced
 
 
@@ -113,9 +115,8 @@ class _GradMode(contextlib.ContextDecorator):
         _state.previous.append(_state.enabled)
         _set_grad_enabled(self.enabled)
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc: object) -> None:
         _set_grad_enabled(_state.previous.pop())
-        return False
 
 
 def no_grad() -> _GradMode:
@@ -150,10 +151,10 @@ def enable_grad() -> _GradMode:
 _clock = itertools.count()  # op orders, tensor versions and creation marks, increasing
 _last_change = -1  # the newest version of any tensor: backward checks versions only if it is new
 _any_accumulate_hooks = False  # whether a post-accumulate hook was ever registered
-_Tensor: type  # the class of op outputs (see register_tensor_class)
+_Tensor: type[Tensor]  # the class of op outputs (see register_tensor_class)
 
 
-def register_tensor_class(cls: type) -> None:
+def register_tensor_class(cls: type[Tensor]) -> None:
     """Make ``cls`` the class of the tensors ops return; ``chainrule.tensor`` calls it once."""
     global _Tensor
     _Tensor = cls
@@ -200,7 +201,7 @@ def increment_version(*tensors: Tensor) -> None:
         tensor._version = version
 
 
-def _changed_in_place(op: Function, what: str, shape: tuple) -> RuntimeError:
+def _changed_in_place(op: Function, what: str, shape: tuple[int, ...]) -> RuntimeError:
     return RuntimeError(
         f"backward through {op.name}: {what} (shape {shape}) was changed in place after "
         f"{op.name} ran (an optimizer step, an update of .data, an in-place operator under "
@@ -242,11 +243,12 @@ class Function:
         array([6.], dtype=float32)
     """
 
-    parents: tuple | None = None  # the input tensors while the graph is alive; None once freed
-    hooks: dict | None = None  # functions called with the output's gradient (register_hook)
+    parents: tuple[Tensor, ...] | None = None  # the inputs while the graph lives; None once freed
+    hooks: dict[int, Callable[[Array], Array | None]] | None = None  # see Tensor.register_hook
+    order: int  # set when the op is recorded
 
     @classmethod
-    def apply(cls, *inputs: Tensor, **params) -> Tensor:
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         """Run ``forward`` on the inputs' arrays and record the op when a gradient is needed."""
         # The hot path of every op. The common arities are unrolled (a list comprehension costs
         # more than a small op's forward) and the order is drawn only for ops that are recorded.
@@ -277,10 +279,10 @@ class Function:
                     break
         return out
 
-    def forward(self, *arrays, **params):  # pragma: no cover - the contract
+    def forward(self, *arrays: Any, **params: Any) -> Any:  # pragma: no cover - the contract
         raise NotImplementedError
 
-    def backward(self, grad):  # pragma: no cover - the contract
+    def backward(self, grad: Any) -> Any:  # pragma: no cover - the contract
         raise NotImplementedError
 
     @property
@@ -297,7 +299,7 @@ class RemovableHandle:
 
     _keys = itertools.count()
 
-    def __init__(self, hooks: dict, hook: Callable):
+    def __init__(self, hooks: dict[int, Any], hook: Callable[..., Any]):
         self._hooks, self._key = hooks, next(self._keys)
         hooks[self._key] = hook
 
@@ -307,7 +309,7 @@ class RemovableHandle:
     def __enter__(self) -> RemovableHandle:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
 
@@ -316,7 +318,7 @@ def recorded_ops(output: Tensor, since: int) -> list[tuple[Tensor, Function]]:
     """The ops recorded after ``since`` (a ``creation_mark()``) that ``output`` depends on, each
     with the tensor it made, in creation order. The walk stops at ops recorded before ``since``
     and at leaves. See ``creation_mark`` for an example."""
-    found = []
+    found: list[tuple[Tensor, Function]] = []
     seen: set[int] = set()
     stack = [output]
     while stack:
@@ -326,13 +328,13 @@ def recorded_ops(output: Tensor, since: int) -> list[tuple[Tensor, Function]]:
             continue
         seen.add(id(t))
         found.append((t, op))
-        stack.extend(op.parents)
+        stack.extend(op.parents or ())
     found.sort(key=lambda pair: pair[1].order)
     return found
 
 
 # ---------------------------------------------------------------------------- backward
-def backward(tensor: Tensor, grad=None, retain_graph: bool = False) -> None:
+def backward(tensor: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
     """Accumulate ``d tensor / d leaf`` into the ``.grad`` of every leaf that requires it.
 
     This is ``Tensor.backward`` (``y.backward()`` calls it with ``tensor=y``). Each op's rule
@@ -385,11 +387,12 @@ def backward(tensor: Tensor, grad=None, retain_graph: bool = False) -> None:
         if _any_accumulate_hooks:
             _call_accumulate_hooks(tensor)
         return
-    nodes = _graph_nodes(tensor._ctx)
+    start = tensor._ctx
+    nodes = _graph_nodes(start)
     if _last_change > nodes[-1].order:  # something changed in place since the oldest op ran
-        _check_versions(tensor, nodes)
+        _check_versions(tensor, start, nodes)
     hooked = _hooked_leaves(nodes) if _any_accumulate_hooks else None
-    grads = {tensor._ctx: grad}
+    grads = {start: grad}
     given_to_leaves: set[int] = set()  # ids of the arrays that became a leaf's .grad
     for ctx in nodes:
         g = grads.pop(ctx, None)
@@ -405,7 +408,9 @@ def backward(tensor: Tensor, grad=None, retain_graph: bool = False) -> None:
         input_grads = ctx.backward(g)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        for parent, pg in zip(ctx.parents, input_grads):
+        parents = ctx.parents
+        assert parents is not None  # the walk raised for a freed op
+        for parent, pg in zip(parents, input_grads):
             if pg is None or not parent.requires_grad:
                 continue
             data = parent._data
@@ -463,13 +468,13 @@ def _graph_nodes(start: Function) -> list[Function]:
     return nodes
 
 
-def _check_versions(root: Tensor, nodes: list[Function]) -> None:
+def _check_versions(root: Tensor, start: Function, nodes: list[Function]) -> None:
     """Raise, naming the op, if a tensor an op may have saved changed in place since it ran:
-    an input of the op, or the output of the op that made it."""
-    if _version(root) > root._ctx.order:
-        raise _changed_in_place(root._ctx, "its output", root.shape)
+    an input of the op, or the output of the op that made it (``start`` made ``root``)."""
+    if _version(root) > start.order:
+        raise _changed_in_place(start, "its output", root.shape)
     for ctx in nodes:
-        for i, parent in enumerate(ctx.parents):
+        for i, parent in enumerate(ctx.parents or ()):
             made_by = parent._ctx
             if made_by is None and _version(parent) > ctx.order:
                 raise _changed_in_place(ctx, f"its input {i}", parent.shape)
@@ -480,7 +485,8 @@ def _check_versions(root: Tensor, nodes: list[Function]) -> None:
 
 def _version(tensor: Tensor) -> int:
     # Unset until the tensor is first changed in place: ops do not spend a store on it.
-    return getattr(tensor, "_version", 0)
+    version: int = getattr(tensor, "_version", 0)
+    return version
 
 
 def _hooked_leaves(nodes: list[Function]) -> dict[Tensor, int]:
@@ -488,7 +494,7 @@ def _hooked_leaves(nodes: list[Function]) -> dict[Tensor, int]:
     (its hooks run when the last of them is done)."""
     hooked: dict[Tensor, int] = {}
     for ctx in nodes:
-        for parent in ctx.parents:
+        for parent in ctx.parents or ():
             if parent._ctx is None and parent.requires_grad and getattr(
                     parent, "_accumulate_hooks", None):
                 hooked[parent] = hooked.get(parent, 0) + 1
@@ -498,7 +504,7 @@ def _hooked_leaves(nodes: list[Function]) -> dict[Tensor, int]:
 def _edges_done(ctx: Function, hooked: dict[Tensor, int]) -> None:
     """Count ``ctx``'s edges to hooked leaves as done; a leaf whose last edge this was has its
     final ``.grad`` for this backward, so its post-accumulate hooks run now."""
-    for parent in ctx.parents:
+    for parent in ctx.parents or ():
         remaining = hooked.get(parent)
         if remaining is None:
             continue
@@ -515,7 +521,8 @@ def _call_accumulate_hooks(leaf: Tensor) -> None:
         hook(leaf)
 
 
-def register_post_accumulate_grad_hook(tensor: Tensor, hook: Callable) -> RemovableHandle:
+def register_post_accumulate_grad_hook(tensor: Tensor, hook: Callable[[Tensor], None]
+                                       ) -> RemovableHandle:
     """Call ``hook(tensor)`` in each backward once the leaf's ``.grad`` is final (see
     ``Tensor.register_post_accumulate_grad_hook``, which calls this)."""
     global _any_accumulate_hooks

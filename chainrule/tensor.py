@@ -12,8 +12,10 @@ import numbers
 import operator
 import weakref
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import autograd
 from .autograd import Function, RemovableHandle, increment_version, is_grad_enabled
@@ -40,6 +42,8 @@ from .ops.reduce import Max, Mean, Min, Sum
 from .ops.shape import Concatenate, Index, Reshape, Stack, Transpose, Where
 
 __all__ = ["Tensor", "tensor", "concatenate", "stack", "where", "maximum", "minimum"]
+
+Axis = int | Sequence[int] | None  # an axis or axes of a reduction (None: all)
 
 
 def _default_dtype(array: np.ndarray) -> np.ndarray:
@@ -71,13 +75,19 @@ class Tensor:
         array([2., 4., 6.], dtype=float32)
     """
 
-    # _version and _accumulate_hooks belong to the engine and stay unset until it needs them
-    # (see chainrule.autograd).
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_version", "_accumulate_hooks",
                  "__weakref__")
+    _data: npt.NDArray[Any]  # the array (see data; a CuPy array on a GPU)
+    grad: Any  # dL/dself after backward, an array like data, or None
+    requires_grad: bool
+    _ctx: Function | None  # the op that made this tensor, if recorded (see grad_fn)
+    # The engine's, unset until it needs them (see chainrule.autograd): the clock value of the
+    # last in-place change, and the post-accumulate hooks by handle.
+    _version: int
+    _accumulate_hooks: dict[int, Callable[[Tensor], None]]
     __array_ufunc__ = None  # make NumPy defer to Tensor's reflected operators (array * tensor)
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: npt.DTypeLike | None = None):
         if isinstance(data, Tensor):
             data = data._data
         if dtype is not None:
@@ -96,7 +106,7 @@ class Tensor:
             self.requires_grad_(True)
 
     # ------------------------------------------------------------------ attributes
-    def _set_data(self, array) -> None:
+    def _set_data(self, array: Any) -> None:
         self._data = array
         increment_version(self)
 
@@ -109,7 +119,7 @@ class Tensor:
         raises (see ``chainrule.autograd``).""")
 
     @property
-    def shape(self) -> tuple:
+    def shape(self) -> tuple[int, ...]:
         return self._data.shape
 
     @property
@@ -117,7 +127,7 @@ class Tensor:
         return self._data.ndim
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         return self._data.dtype
 
     @property
@@ -146,7 +156,7 @@ class Tensor:
         return self
 
     # ------------------------------------------------------------------ hooks
-    def register_hook(self, hook: Callable) -> RemovableHandle:
+    def register_hook(self, hook: Callable[[Any], Any]) -> RemovableHandle:
         """Call ``hook(grad)`` with ``dL/dself`` when backward reaches this tensor.
 
         The hook may return a replacement gradient. Tensors made by ops only: a leaf's gradient
@@ -198,7 +208,7 @@ class Tensor:
             return
         target = weakref.ref(self)
 
-        def keep(grad):
+        def keep(grad: Any) -> None:
             tensor = target()
             if tensor is not None:  # a copy: the same array may become a leaf's .grad
                 tensor.grad = np.array(grad) if tensor.grad is None else tensor.grad + grad
@@ -238,20 +248,20 @@ class Tensor:
         """The underlying array (shared, not copied)."""
         return self._data
 
-    def item(self):
+    def item(self) -> Any:
         """The single value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self._data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self._data.tolist()
 
     def detach(self) -> Tensor:
         """A tensor sharing the data but cut from the graph."""
         return Tensor(self._data)
 
-    def astype(self, dtype) -> Tensor:
+    def astype(self, dtype: npt.DTypeLike) -> Tensor:
         """A copy in another dtype (differentiable between float dtypes)."""
         return Cast.apply(self, dtype=np.dtype(dtype))
 
@@ -265,55 +275,56 @@ class Tensor:
     backward = autograd.backward  # the engine's entry point is the method itself: no extra call
 
     # ------------------------------------------------------------------ operators
-    def __add__(self, other):
+    def __add__(self, other: Any) -> Tensor:
         return _binary(Add, self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other: Any) -> Tensor:
         return _binary(Add, other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other: Any) -> Tensor:
         return _binary(Sub, self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: Any) -> Tensor:
         return _binary(Sub, other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other: Any) -> Tensor:
         return _binary(Mul, self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: Any) -> Tensor:
         return _binary(Mul, other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Any) -> Tensor:
         return _binary(Div, self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other: Any) -> Tensor:
         return _binary(Div, other, self)
 
-    def __pow__(self, exponent):
+    def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool):
             return PowScalar.apply(self, exponent=exponent)
         return _binary(Pow, self, exponent)
 
-    def __rpow__(self, base):
+    def __rpow__(self, base: Any) -> Tensor:
         return _binary(Pow, base, self)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other: Any) -> Tensor:
         return MatMul.apply(self, _as_tensor(other, self))
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other: Any) -> Tensor:
         return MatMul.apply(_as_tensor(other, self), self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return Neg.apply(self)
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self):
+    def __abs__(self) -> Tensor:
         return self.abs()
 
     # ------------------------------------------------------------------ in-place operators
-    def _in_place(self, other, out_of_place: Callable, update: Callable) -> Tensor:
+    def _in_place(self, other: Any, out_of_place: Callable[[Tensor, Any], Tensor],
+                  update: Callable[[Any, Any], Any]) -> Tensor:
         """``self ∘= other``: in place (a version bump) when no graph is recorded.
 
         With grad mode on and a gradient involved, the array cannot change under the graph: a
@@ -334,115 +345,115 @@ class Tensor:
         increment_version(self)
         return self
 
-    def __iadd__(self, other):
+    def __iadd__(self, other: Any) -> Tensor:
         return self._in_place(other, Tensor.__add__, operator.iadd)
 
-    def __isub__(self, other):
+    def __isub__(self, other: Any) -> Tensor:
         return self._in_place(other, Tensor.__sub__, operator.isub)
 
-    def __imul__(self, other):
+    def __imul__(self, other: Any) -> Tensor:
         return self._in_place(other, Tensor.__mul__, operator.imul)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other: Any) -> Tensor:
         return self._in_place(other, Tensor.__truediv__, operator.itruediv)
 
-    def __ipow__(self, other):
+    def __ipow__(self, other: Any) -> Tensor:
         return self._in_place(other, Tensor.__pow__, operator.ipow)
 
     # ------------------------------------------------------------------ comparisons
-    def _compare(self, other, op):
+    def _compare(self, other: Any, op: np.ufunc) -> Tensor:
         other = other._data if isinstance(other, Tensor) else other
         return Tensor(op(self._data, other))
 
-    def __lt__(self, other):
+    def __lt__(self, other: Any) -> Tensor:
         return self._compare(other, np.less)
 
-    def __le__(self, other):
+    def __le__(self, other: Any) -> Tensor:
         return self._compare(other, np.less_equal)
 
-    def __gt__(self, other):
+    def __gt__(self, other: Any) -> Tensor:
         return self._compare(other, np.greater)
 
-    def __ge__(self, other):
+    def __ge__(self, other: Any) -> Tensor:
         return self._compare(other, np.greater_equal)
 
-    def __eq__(self, other):
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
 
-    def __ne__(self, other):
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.not_equal)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Tensor:
         return Index.apply(self, index=_unwrap_index(index))
 
     # ------------------------------------------------------------------ math methods
-    def exp(self):
+    def exp(self) -> Tensor:
         return Exp.apply(self)
 
-    def log(self):
+    def log(self) -> Tensor:
         return Log.apply(self)
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         return Sqrt.apply(self)
 
-    def abs(self):
+    def abs(self) -> Tensor:
         return Abs.apply(self)
 
-    def clip(self, lo=None, hi=None):
+    def clip(self, lo: Any = None, hi: Any = None) -> Tensor:
         """Limit values to ``[lo, hi]``; the gradient passes where ``lo <= x <= hi``."""
         if lo is None and hi is None:
             raise ValueError("clip() needs lo, hi or both")
         return Clip.apply(self, lo=lo, hi=hi)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         return Tanh.apply(self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         return Sigmoid.apply(self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         return ReLU.apply(self)
 
-    def softmax(self, axis: int = -1):
+    def softmax(self, axis: int = -1) -> Tensor:
         return Softmax.apply(self, axis=axis)
 
-    def log_softmax(self, axis: int = -1):
+    def log_softmax(self, axis: int = -1) -> Tensor:
         return LogSoftmax.apply(self, axis=axis)
 
-    def sum(self, axis=None, keepdims: bool = False):
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return Sum.apply(self, axis=_norm_axis(axis, self._data.ndim), keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims: bool = False):
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return Mean.apply(self, axis=_norm_axis(axis, self._data.ndim), keepdims=keepdims)
 
-    def max(self, axis=None, keepdims: bool = False):
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Largest value; ties share the gradient equally."""
         return Max.apply(self, axis=_norm_axis(axis, self._data.ndim), keepdims=keepdims)
 
-    def min(self, axis=None, keepdims: bool = False):
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Smallest value; ties share the gradient equally."""
         return Min.apply(self, axis=_norm_axis(axis, self._data.ndim), keepdims=keepdims)
 
-    def var(self, axis=None, keepdims: bool = False, ddof: int = 0):
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Variance ``mean((x - mean(x))²)``, built from primitives."""
         centred = self - self.mean(axis=axis, keepdims=True)
         axes = _norm_axis(axis, self.ndim)
         count = math.prod(self.shape if axes is None else (self.shape[a] for a in axes))
         return (centred * centred).sum(axis=axis, keepdims=keepdims) / (count - ddof)
 
-    def argmax(self, axis=None) -> Tensor:
+    def argmax(self, axis: int | None = None) -> Tensor:
         return Tensor(self._data.argmax(axis=axis))
 
-    def argmin(self, axis=None) -> Tensor:
+    def argmin(self, axis: int | None = None) -> Tensor:
         return Tensor(self._data.argmin(axis=axis))
 
     # ------------------------------------------------------------------ shape methods
-    def reshape(self, *shape):
+    def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return Reshape.apply(self, shape=shape)
 
-    def transpose(self, *axes):
+    def transpose(self, *axes: Any) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         if not axes:
@@ -469,7 +480,7 @@ class Tensor:
         shape.insert(axis if axis >= 0 else len(shape) + axis + 1, 1)
         return self.reshape(*shape)
 
-    def squeeze(self, axis=None) -> Tensor:
+    def squeeze(self, axis: int | None = None) -> Tensor:
         """Remove axes of length 1 (all, or the given one)."""
         return self.reshape(*self._data.squeeze(axis=axis).shape)
 
@@ -478,22 +489,22 @@ autograd.register_tensor_class(Tensor)
 
 
 # ---------------------------------------------------------------------------- functions
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+def tensor(data: Any, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> Tensor:
     """Make a tensor (see ``Tensor``); NumPy arrays keep their dtype and memory."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing ``axis`` (NumPy's ``concatenate``)."""
     return Concatenate.apply(*_tensors(tensors), axis=axis)
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new ``axis`` (NumPy's ``stack``)."""
     return Stack.apply(*_tensors(tensors), axis=axis)
 
 
-def where(condition, a, b) -> Tensor:
+def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` holds, else ``b``, with broadcasting; ``condition`` is constant."""
     condition = condition._data if isinstance(condition, Tensor) else condition
     condition = np.asarray(condition, dtype=bool)
@@ -501,18 +512,18 @@ def where(condition, a, b) -> Tensor:
     return Where.apply(a, b, condition=condition)
 
 
-def maximum(a, b) -> Tensor:
+def maximum(a: Any, b: Any) -> Tensor:
     """Element-wise maximum; where ``a == b`` each gets half the gradient."""
     return _binary(Maximum, a, b)
 
 
-def minimum(a, b) -> Tensor:
+def minimum(a: Any, b: Any) -> Tensor:
     """Element-wise minimum; where ``a == b`` each gets half the gradient."""
     return _binary(Minimum, a, b)
 
 
 # ---------------------------------------------------------------------------- helpers
-def _tensors(tensors: Sequence) -> tuple[Tensor, ...]:
+def _tensors(tensors: Sequence[Any]) -> tuple[Tensor, ...]:
     if not tensors:
         raise ValueError("need at least one tensor")
     like = next((t for t in tensors if isinstance(t, Tensor)), None)
@@ -521,7 +532,7 @@ def _tensors(tensors: Sequence) -> tuple[Tensor, ...]:
     return tuple(_as_tensor(t, like) for t in tensors)
 
 
-def _as_tensor(value, like: Tensor) -> Tensor:
+def _as_tensor(value: Any, like: Tensor) -> Tensor:
     """Wrap a constant so it computes in ``like``'s dtype (Python scalars never upcast)."""
     if isinstance(value, Tensor):
         return value
@@ -529,13 +540,13 @@ def _as_tensor(value, like: Tensor) -> Tensor:
         return Tensor(value)
     if isinstance(value, np.generic):
         value = value.item()  # a NumPy scalar counts as a Python scalar: it never upcasts
-    if isinstance(value, numbers.Number):
+    if isinstance(value, (int, float, complex)):
         # NumPy's rules for a Python scalar beside an array: float32 stays float32.
         return Tensor(np.asarray(value, dtype=np.result_type(like._data, value)))
     return Tensor(np.asarray(value, dtype=like.dtype if like.dtype.kind == "f" else None))
 
 
-def _binary(op, a, b) -> Tensor:
+def _binary(op: type[Function], a: Any, b: Any) -> Tensor:
     if not isinstance(a, Tensor):
         a = _as_tensor(a, b)
     elif not isinstance(b, Tensor):
@@ -543,11 +554,11 @@ def _binary(op, a, b) -> Tensor:
     return op.apply(a, b)
 
 
-def _norm_axis(axis, ndim: int):
+def _norm_axis(axis: Axis, ndim: int) -> tuple[int, ...] | None:
     """An int or tuple axis as a sorted tuple of non-negative axes (None stays None)."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, numbers.Integral)) else tuple(axis)
     for a in axes:
         if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for a {ndim}-d tensor")
@@ -556,7 +567,7 @@ def _norm_axis(axis, ndim: int):
     return tuple(sorted(a % ndim for a in axes))
 
 
-def _unwrap_index(index):
+def _unwrap_index(index: Any) -> Any:
     if isinstance(index, Tensor):
         return index._data
     if isinstance(index, tuple):
