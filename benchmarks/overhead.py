@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-import torch
 from _common import add_arguments, alternate, machine, summary
 
 import chainrule as cr
@@ -86,6 +85,8 @@ def numpy_step(layers, x, y):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args = add_arguments(parser, steps=200, samples=30, warmup=300).parse_args(argv)
+    import torch  # here, not at the top: step_instructions.py reuses the steps without it
+
     problem = _problem()
     steps = {
         "chainrule": framework_step(cr.nn, cr.optim, cr.tensor, *problem),

@@ -1,6 +1,7 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
-from . import data, distributed, models, nn, optim
+from . import autograd, data, distributed, models, nn, optim
+from .autograd import enable_grad, is_grad_enabled, no_grad
 from .data import DataLoader
 from .explain import explain
 from .gradcheck import GradcheckError, gradcheck
@@ -15,9 +16,8 @@ from .io import (
     save_checkpoint,
     save_state,
 )
-from .ops import concatenate, maximum, minimum, stack, where
 from .random import get_rng_state, manual_seed, set_rng_state
-from .tensor import Tensor, enable_grad, from_dlpack, is_grad_enabled, no_grad, tensor
+from .tensor import Tensor, concatenate, from_dlpack, maximum, minimum, stack, tensor, where
 from .train import callbacks, evaluate, fit, metrics, predict
 
 __version__ = "0.1.0"
@@ -30,7 +30,7 @@ __all__ = [
     "save_checkpoint", "load_checkpoint", "load_torch_state",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
-    "audio", "distributed",
+    "audio", "distributed", "autograd",
 ]
 
 

@@ -1,13 +1,15 @@
 """The backward engine: graph shapes (reuse, diamonds, long chains), accumulation, freeing,
-no_grad, the shape check that names a wrong op, and gradients that never alias."""
+grad mode (per thread), version counters, hooks, the shape check that names a wrong op, and
+gradients that never alias."""
 
+import threading
 import weakref
 
 import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.tensor import Function
+from chainrule.autograd import Function
 
 
 def _leaf(values, dtype=np.float64):
@@ -271,3 +273,235 @@ def test_indexing_with_repeated_indices_scatter_adds():
     x.grad = None
     x[[1, 1]].backward(np.array([2.0, 5.0]))
     np.testing.assert_array_equal(x.grad, [0.0, 7.0, 0.0])
+
+
+# ------------------------------------------------------------------ grad mode is per thread
+def _in_thread(target):
+    results = []
+    thread = threading.Thread(target=lambda: results.append(target()))
+    thread.start()
+    thread.join(timeout=10)
+    assert results, "the thread did not finish"
+    return results[0]
+
+
+def test_no_grad_in_one_thread_leaves_recording_on_in_another():
+    x = _leaf([1.0])
+    entered, leave = threading.Event(), threading.Event()
+
+    def infer():
+        with cr.no_grad():
+            entered.set()
+            leave.wait(10)
+            return (x * 2).requires_grad
+
+    thread_result = []
+    thread = threading.Thread(target=lambda: thread_result.append(infer()))
+    thread.start()
+    try:
+        assert entered.wait(10)
+        assert cr.is_grad_enabled() and (x * 2).requires_grad
+    finally:
+        leave.set()
+        thread.join(timeout=10)
+    assert thread_result == [False]
+    assert (x * 2).requires_grad
+
+
+def test_a_thread_records_while_the_main_thread_is_in_no_grad():
+    x = _leaf([1.0])
+    with cr.no_grad():
+        assert _in_thread(lambda: cr.is_grad_enabled() and (x * 2).requires_grad)
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+
+def test_no_grad_decorator_runs_in_several_threads_at_once():
+    x = _leaf([1.0])
+    barrier = threading.Barrier(4)
+
+    @cr.no_grad()
+    def infer():
+        barrier.wait(10)  # all four inside the same decorated function at once
+        return (x * 2).requires_grad
+
+    threads_results = []
+    threads = [threading.Thread(target=lambda: threads_results.append(infer())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert threads_results == [False] * 4
+    assert cr.is_grad_enabled() and (x * 2).requires_grad
+    assert _in_thread(lambda: (x * 2).requires_grad)
+
+
+# ------------------------------------------------------------------ version counters
+_CHANGED = "changed in place"
+
+
+def test_changing_a_saved_input_through_data_raises_naming_the_op():
+    w = _leaf([1.0, 2.0, 3.0])
+    y = (w * w).sum()
+    with cr.no_grad():
+        w.data += 10  # the data setter runs after the array's in-place add
+    with pytest.raises(RuntimeError, match=rf"Mul: its input 0 \(shape \(3,\)\) was {_CHANGED}"):
+        y.backward()
+    assert w.grad is None  # raised before any rule ran
+
+
+def _assigned_data():
+    w = _leaf([1.0, 2.0])
+    y = w.tanh().sum()
+    w.data = np.array([5.0, 6.0])  # assigning .data counts as a change
+    return y, "Tanh: its input 0"
+
+
+def _changed_constant():
+    w, c = _leaf([1.0, 2.0]), cr.tensor(np.array([3.0, 4.0]))
+    y = (w * c).sum()
+    with cr.no_grad():
+        c *= 2
+    return y, "Mul: its input 1"
+
+
+def _changed_saved_output():
+    h = _leaf([0.5, 1.0]).exp()  # Exp's rule reads its output
+    y = (h * 2).sum()
+    with cr.no_grad():
+        h *= 3
+    return y, "Exp: its output"
+
+
+def _changed_root():
+    y = _leaf([0.5, 1.0]).exp()
+    y.data = y.data * 2
+    return y, "Exp: its output"
+
+
+@pytest.mark.parametrize("case", [_assigned_data, _changed_constant, _changed_saved_output,
+                                  _changed_root], ids=lambda case: case.__name__[1:])
+def test_a_change_after_the_forward_pass_raises_naming_the_op(case):
+    y, message = case()
+    with pytest.raises(RuntimeError, match=f"{message}.*{_CHANGED}"):
+        y.backward(np.ones(y.shape))
+
+
+def test_increment_version_marks_a_raw_write():
+    w = _leaf([1.0, 2.0])
+    y = (w * w).sum()
+    np.add(w.data, 10, out=w.data)  # a raw write is not seen by itself...
+    cr.autograd.increment_version(w)  # ...until its author says so
+    with pytest.raises(RuntimeError, match=_CHANGED):
+        y.backward()
+
+
+def test_a_change_before_the_forward_pass_is_fine():
+    w = _leaf([1.0, 2.0])
+    with cr.no_grad():
+        w += 1
+    (w * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [4.0, 6.0])
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: cr.optim.SGD(ps, lr=0.1), lambda ps: cr.optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: cr.optim.Adam(ps), lambda ps: cr.optim.AdamW(ps),
+    lambda ps: cr.optim.RMSprop(ps), lambda ps: cr.optim.Adagrad(ps),
+], ids=["sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad"])
+def test_an_optimizer_step_between_two_backwards_of_one_forward_raises(make):
+    cr.manual_seed(0)
+    model = cr.nn.Linear(3, 2)
+    optimizer = make(model.parameters())
+    x = cr.tensor(np.ones((4, 3), dtype=np.float32))
+    loss = (model(x) ** 2).mean()
+    loss.backward(retain_graph=True)
+    optimizer.step()
+    with pytest.raises(RuntimeError, match=f"Linear: its input 1.*{_CHANGED}"):
+        loss.backward()
+
+
+def test_training_steps_raise_nothing():
+    cr.manual_seed(0)
+    model = cr.nn.Linear(3, 1)
+    optimizer = cr.optim.SGD(model.parameters(), lr=0.1)
+    x = cr.tensor(np.ones((4, 3), dtype=np.float32))
+    for _ in range(3):
+        optimizer.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() > 0
+
+
+# ------------------------------------------------------------------ hooks
+def test_register_hook_sees_and_may_replace_the_gradient_until_removed():
+    x = _leaf([1.0, 2.0])
+    h = x * 3
+    seen = []
+    handle = h.register_hook(lambda g: seen.append(g.copy()) or g * 10)
+    h.sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(seen[0], [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [30.0, 30.0])
+    handle.remove()
+    x.grad = None
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    assert len(seen) == 1
+
+
+def test_post_accumulate_grad_hook_runs_once_with_the_final_gradient():
+    w = _leaf([1.0, 2.0])
+    calls = []
+    w.register_post_accumulate_grad_hook(lambda p: calls.append(p.grad.copy()))
+    (w * w + w * 3 + w).sum().backward()  # three ops add to w.grad
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0], 2 * w.data + 4)
+    np.testing.assert_array_equal(w.grad, calls[0])
+
+
+def test_post_accumulate_grad_hook_runs_while_backward_goes_on():
+    # y = w2 · tanh(w1 x): w2's gradient is final before backward reaches w1.
+    x = cr.tensor(np.array([0.5, -1.0]))
+    w1, w2 = _leaf([0.3, 0.7]), _leaf([2.0, -1.0])
+    w1_grad_when_w2_was_final = []
+    w2.register_post_accumulate_grad_hook(
+        lambda p: w1_grad_when_w2_was_final.append(w1.grad))
+    (w2 * (w1 * x).tanh()).sum().backward()
+    assert w1_grad_when_w2_was_final == [None] and w1.grad is not None
+
+
+def test_post_accumulate_grad_hook_runs_in_each_backward_until_removed():
+    w = _leaf([1.0])
+    calls = []
+    handle = w.register_post_accumulate_grad_hook(lambda p: calls.append(p))
+    (w * 2).sum().backward()
+    w.backward()  # backward on the leaf itself
+    assert calls == [w, w]
+    handle.remove()
+    (w * 2).sum().backward()
+    assert len(calls) == 2
+
+
+def test_post_accumulate_grad_hook_is_for_leaves_that_require_grad():
+    with pytest.raises(RuntimeError, match="leaf"):
+        (_leaf([1.0]) * 2).register_post_accumulate_grad_hook(print)
+    with pytest.raises(RuntimeError, match="leaf"):
+        cr.tensor([1.0]).register_post_accumulate_grad_hook(print)
+
+
+# ------------------------------------------------------------------ reading the graph
+def test_recorded_ops_lists_the_ops_since_a_mark_in_creation_order():
+    x = _leaf([1.0, 2.0])
+    before = x * 2
+    mark = cr.autograd.creation_mark()
+    y = (before.exp() + x).sum()
+    recorded = cr.autograd.recorded_ops(y, since=mark)
+    assert [op.name for _, op in recorded] == ["Exp", "Add", "Sum"]
+    assert recorded[-1][0] is y and all(t.grad_fn is op for t, op in recorded)
+    assert [op.name for _, op in cr.autograd.recorded_ops(y, since=-1)][0] == "Mul"
+
+
+def test_an_op_prints_as_its_backward():
+    y = _leaf([1.0]).tanh()
+    assert repr(y.grad_fn) == "<TanhBackward>" and y.grad_fn.name == "Tanh"

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.autograd import Function
 from chainrule.gradcheck import central_difference
 from chainrule.ops.elementwise import Mul
-from chainrule.tensor import Function
 
 
 class _WrongSquare(Function):

@@ -11,7 +11,7 @@ from opcases import CASES
 from optional_packages import missing_package
 
 import chainrule as cr
-from chainrule.tensor import Function
+from chainrule.autograd import Function
 
 SMOOTH = [case for case in CASES if case.kink_grads is None]
 KINKS = [case for case in CASES if case.kink_grads is not None]

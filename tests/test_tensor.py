@@ -72,8 +72,15 @@ def test_attributes():
 def test_repr_shows_values_and_graph_state():
     assert repr(cr.tensor([1.0, 2.5])) == "tensor([1. , 2.5])"
     assert "requires_grad=True" in repr(cr.tensor([1.0], requires_grad=True))
-    assert "grad_fn=Mul" in repr(cr.tensor([1.0], requires_grad=True) * 2)
+    assert "grad_fn=<MulBackward>" in repr(cr.tensor([1.0], requires_grad=True) * 2)
     assert "dtype=float64" in repr(cr.tensor(np.array([1.0])))
+
+
+def test_an_op_prints_apart_from_the_layer_of_the_same_name():
+    x = _f32(np.ones((2, 3)))
+    y = cr.nn.Linear(3, 4)(x)
+    assert y.grad_fn.name == "Linear" and repr(y.grad_fn) == "<LinearBackward>"
+    assert repr(y).endswith("grad_fn=<LinearBackward>)")
 
 
 def test_len_of_0d_raises():
@@ -185,6 +192,47 @@ def test_comparison_results_work_as_masks_and_conditions():
 def test_tensors_hash_by_identity():
     a, b = cr.tensor([1.0]), cr.tensor([1.0])
     assert len({a, b}) == 2
+
+
+# ------------------------------------------------------------------ in-place operators
+def test_in_place_operator_on_a_leaf_that_requires_grad_raises():
+    w = _f32([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=r"in-place.*leaf.*requires grad.*no_grad"):
+        w += 1
+    assert w.is_leaf and w.requires_grad
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+
+
+@pytest.mark.parametrize(("update", "expected"), [
+    (operator.iadd, [3.0, 4.0]), (operator.isub, [-1.0, 0.0]), (operator.imul, [2.0, 4.0]),
+    (operator.itruediv, [0.5, 1.0]), (operator.ipow, [1.0, 4.0]),
+], ids=["add", "sub", "mul", "div", "pow"])
+def test_in_place_operator_under_no_grad_updates_the_array_itself(update, expected):
+    w = _f32([1.0, 2.0])
+    array = w.data
+    with cr.no_grad():
+        result = update(w, 2)
+    assert result is w and w.data is array and w.is_leaf and w.dtype == F32
+    np.testing.assert_array_equal(w.data, expected)
+
+
+def test_in_place_operator_on_a_tensor_in_the_graph_makes_a_new_one():
+    x = _f32([1.0, 2.0])
+    h = x * 3
+    before = h
+    h += x  # the name now holds h + x; the graph stays right
+    assert h is not before and h.grad_fn.name == "Add"
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 4.0])
+
+
+def test_in_place_operator_on_constants_updates_in_place():
+    total = cr.tensor(np.zeros(2, dtype=F32))
+    array = total.data
+    total += cr.tensor([1.0, 2.0])
+    total -= np.array([0.5, 0.5], dtype=F32)
+    assert total.data is array
+    np.testing.assert_array_equal(total.data, [0.5, 1.5])
 
 
 # ------------------------------------------------------------------ dtype rules

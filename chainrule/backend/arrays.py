@@ -16,7 +16,7 @@ __all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
            "sliding_window_view", "squared_norm", "zeros_like_readonly"]
 
 
-def array_module(array):
+def array_module(array: Any) -> Any:
     """Return the array module (``numpy`` today) that ``array`` belongs to."""
     if type(array) is np.ndarray or np.isscalar(array):
         return np

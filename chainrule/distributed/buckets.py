@@ -25,7 +25,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..tensor import Tensor
-from ._grad_hooks import register_post_accumulate_grad_hook
 from .sharding import share_scale
 
 __all__ = ["GradientBuckets"]
@@ -61,8 +60,7 @@ class _Bucket:
     def unpack(self) -> None:
         """Make the averages the gradients (views of the buffer)."""
         for param, view, flag in zip(self.params, self.views, self.flags):
-            # Tensor.grad is not declared yet (the engine's typing to do): mypy sees only None.
-            param.grad = view if flag else None  # type: ignore[assignment]
+            param.grad = view if flag else None
 
 
 def _view_like(flat: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -103,7 +101,7 @@ class GradientBuckets:
         self._bucket_of = {id(p): b for b, bucket in enumerate(self.buckets) for p in bucket.params}
         self._ready: set[int] = set()
         self._launched = 0  # buckets 0 … _launched-1 are on their way
-        self._handles = ([register_post_accumulate_grad_hook(p, self._on_gradient)
+        self._handles = ([p.register_post_accumulate_grad_hook(self._on_gradient)
                           for p in trainable] if self.overlap else [])
 
     def _on_gradient(self, param: Tensor) -> None:

@@ -128,8 +128,9 @@ def _xor(args) -> None:
 def _gradient_step(model, x, y, loss, lr: float, optimizer) -> None:
     """Print ``θ ← θ − η ∂J/∂θ`` with its numbers for every parameter, take the same step with
     the optimizer, and show that it agrees and that J fell."""
+    from ..autograd import no_grad
     from ..nn import Linear
-    from ..tensor import Tensor, no_grad
+    from ..tensor import Tensor
     from .render_text import format_array
 
     print(f"\nGRADIENT DESCENT  θ ← θ − η ∂J/∂θ,  η = {lr:g}")

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import random as cr_random
+from ..autograd import is_grad_enabled
 from ..backend import squared_norm
-from ..tensor import Tensor, is_grad_enabled
+from ..tensor import Tensor
 from ..train.callbacks import Callback
 from . import plots
 from . import trace as _trace

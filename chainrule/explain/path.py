@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import random as cr_random
+from ..autograd import no_grad
 from ..nn.module import Module
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from .explanation import Explanation, LayerView, Quantity
 from .trace import model_output
 

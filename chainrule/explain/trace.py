@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import random as cr_random
+from ..autograd import creation_mark, recorded_ops
 from ..nn.module import Module
 from ..tensor import Tensor
 from .formulas import OP_SETTINGS, LossFormula, loss_formula
-from .graph import creation_mark, grad_fn, recorded_ops
 
 __all__ = ["Value", "Step", "Trace", "record", "model_output", "is_recording"]
 
@@ -176,9 +176,9 @@ def record(model: Module, x, y, loss) -> Trace:
         steps, h = recorder.build(output, begin)
         tensors = recorder.tensors
         for tensor in tensors.values():
-            if grad_fn(tensor) is not None:
+            if tensor.grad_fn is not None:
                 tensor.retain_grad()  # once per tensor: a second hook counts its gradient twice
-        formula = loss_formula(grad_fn(objective), np.asarray(target.data), output.shape)
+        formula = loss_formula(objective.grad_fn, np.asarray(target.data), output.shape)
         objective.backward()
         for value, tensor in tensors.items():
             value.grad = tensor.grad

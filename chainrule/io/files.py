@@ -12,7 +12,7 @@ Example:
     >>> regular_file(folder, "a model file")
     Traceback (most recent call last):
     ...
-    chainrule.io.format.LoadError: ... is a folder; expected a model file
+    chainrule.io.files.LoadError: ... is a folder; expected a model file
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ import os
 import stat
 from typing import BinaryIO
 
-from .format import LoadError
-
-__all__ = ["open_regular", "regular_file"]
+__all__ = ["LoadError", "open_regular", "regular_file"]
 
 _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"))
+
+
+class LoadError(ValueError):
+    """A file cannot be loaded: truncated, corrupted, hostile, or not what the caller expects."""
 
 
 def _refuse(path, mode: int, what: str) -> None:

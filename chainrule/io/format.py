@@ -37,6 +37,7 @@ import numpy as np
 import safetensors.numpy
 
 from ..tensor import Tensor
+from .files import LoadError, open_regular
 
 __all__ = ["LoadError", "read_info", "read_safetensors", "write_safetensors"]
 
@@ -57,10 +58,6 @@ _NUMPY_DTYPES = frozenset(_DTYPES.values())
 # bfloat16 has no NumPy dtype: its 16-bit payloads are read as uint16 and widened to float32.
 _BFLOAT16 = "BF16"
 _READ_AS = {**_DTYPES, _BFLOAT16: np.dtype(np.uint16)}  # header dtype -> dtype of its bytes
-
-
-class LoadError(ValueError):
-    """A file cannot be loaded: truncated, corrupted, hostile, or not what the caller expects."""
 
 
 # ---------------------------------------------------------------------------------- writing
@@ -160,7 +157,6 @@ def read_safetensors(path: str | os.PathLike, *, kind: str | None = None
 
 def _read_tensors(path: str, header: dict) -> dict[str, np.ndarray]:
     """Read each tensor from its validated span, in file order, into an array of its own."""
-    from .files import open_regular  # imported here: files imports LoadError from this module
 
     tensors = {}
     with open_regular(path, "a .safetensors file") as file:
@@ -205,7 +201,6 @@ def read_info(path: str | os.PathLike) -> dict:
 
 def _validated_header(path: str) -> tuple[dict, dict]:
     """Check the whole header against the file before any tensor is read."""
-    from .files import open_regular  # imported here: files imports LoadError from this module
 
     with open_regular(path, "a .safetensors file") as file:
         size = os.fstat(file.fileno()).st_size

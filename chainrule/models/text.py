@@ -14,9 +14,8 @@ import math
 import numpy as np
 
 from .. import nn
-from ..ops import concatenate, where
 from ..random import resolve
-from ..tensor import Tensor
+from ..tensor import Tensor, concatenate, where
 
 __all__ = [
     "BagOfEmbeddings", "LSTMClassifier", "TransformerClassifier", "CharLSTM", "masked_pool",

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..names import lookup
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from .functional._checks import ArgumentError
 
 __all__ = ["Module", "Parameter", "module_from_name", "REGISTRY", "HookHandle"]

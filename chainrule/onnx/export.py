@@ -6,8 +6,9 @@ import os
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..nn.module import Module
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from .graph import Graph, Value
 
 __all__ = ["export", "DEFAULT_OPSET", "MIN_OPSET"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ..autograd import Function
 from ..backend import array_module, zeros_like_readonly
-from ..tensor import Function
 
 __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",

@@ -6,8 +6,8 @@ The products run over a copied patch matrix (im2col) in whichever layout copies 
 
 from __future__ import annotations
 
+from ..autograd import Function
 from ..backend.patches import Im2col
-from ..tensor import Function
 
 __all__ = ["Conv2d"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numbers
 
+from ..autograd import Function
 from ..backend import array_module
-from ..tensor import Function
 
 __all__ = [
     "unbroadcast", "Add", "Sub", "Mul", "Div", "Neg", "Pow", "PowScalar", "Exp", "Log", "Sqrt",

@@ -3,8 +3,8 @@ one-hot). Arguments are checked by ``chainrule.nn.functional.embedding``."""
 
 from __future__ import annotations
 
+from ..autograd import Function
 from ..backend import array_module, scatter_add_rows
-from ..tensor import Function
 
 __all__ = ["EmbeddingLookup"]
 

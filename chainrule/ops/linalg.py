@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..autograd import Function
 from ..backend import array_module
-from ..tensor import Function
 from .elementwise import unbroadcast
 
 __all__ = ["MatMul", "Linear"]

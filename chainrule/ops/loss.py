@@ -6,8 +6,8 @@ The ops assume valid arguments (shapes that match, labels that are classes, a kn
 
 from __future__ import annotations
 
+from ..autograd import Function
 from ..backend import array_module
-from ..tensor import Function
 from .activation import _sigmoid
 
 __all__ = ["CrossEntropy", "BCEWithLogits", "MSE", "REDUCTIONS", "counted_labels"]

@@ -12,10 +12,10 @@ checked by ``chainrule.nn.functional`` (``batch_norm``, ``layer_norm``).
 
 from __future__ import annotations
 
+from ..autograd import Function
 from ..backend import array_module
 from ..backend.normalization import multiply_subtract, sum_product
 from ..backend.workspace import empty
-from ..tensor import Function
 
 __all__ = ["BatchNorm", "LayerNorm"]
 

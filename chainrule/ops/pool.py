@@ -1,4 +1,5 @@
-"""2-d max and average pooling on NCHW batches, and adaptive average pooling built from them.
+"""2-d max and average pooling on NCHW batches, and the averaging matrices of adaptive average
+pooling (which ``chainrule.nn.functional.adaptive_avg_pool2d`` builds from these ops).
 
 Window maxima and sums run as two strided 1-d passes; see ``chainrule.backend.pooling``.
 Arguments are checked by ``chainrule.nn.functional`` (``max_pool2d``, ``avg_pool2d``,
@@ -7,13 +8,12 @@ Arguments are checked by ``chainrule.nn.functional`` (``max_pool2d``, ``avg_pool
 
 from __future__ import annotations
 
+from ..autograd import Function
 from ..backend import array_module
 from ..backend import pooling as kernels
-from ..backend.windows import Windows
 from ..backend.workspace import empty
-from ..tensor import Function, Tensor
 
-__all__ = ["AvgPool2d", "MaxPool2d", "adaptive_avg_pool2d", "averaging_matrix"]
+__all__ = ["AvgPool2d", "MaxPool2d", "averaging_matrix"]
 
 
 class MaxPool2d(Function):
@@ -56,26 +56,6 @@ class AvgPool2d(Function):
 
     def backward(self, grad):
         return kernels.sum_grad(grad / self.divisor, self.windows, self.shape)
-
-
-def adaptive_avg_pool2d(x: Tensor, size: tuple[int, int]) -> Tensor:
-    """Mean over ``size`` = (OH, OW) windows that split the input as evenly as possible: output
-    cell ``y`` averages input rows ``⌊y·H/OH⌋ … ⌈(y+1)·H/OH⌉ - 1`` (likewise columns).
-
-    1x1 (global average pooling) is one mean; sizes that divide the input are ``AvgPool2d``;
-    others are two products with averaging matrices, ``A_h x A_wᵀ``.
-    """
-    height, width = x.shape[2:]
-    if size == (1, 1):
-        return x.mean(axis=(2, 3), keepdims=True)
-    if height % size[0] == 0 and width % size[1] == 0:
-        kernel = (height // size[0], width // size[1])
-        windows = Windows.over((height, width), kernel, kernel, ((0, 0), (0, 0)), (1, 1))
-        return AvgPool2d.apply(x, windows=windows)
-    xp = array_module(x.data)
-    rows, cols = (Tensor(averaging_matrix(xp, n, s, x.dtype))
-                  for s, n in zip(size, (height, width)))
-    return rows @ x @ cols.T
 
 
 def averaging_matrix(xp, n: int, size: int, dtype):

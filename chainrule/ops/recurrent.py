@@ -26,8 +26,8 @@ the cell and ``(1 - m) ∂h_t`` straight to ``h_{t-1}``.
 
 from __future__ import annotations
 
+from ..autograd import Function
 from ..backend.recurrent import GRULoop, LSTMLoop, RNNLoop
-from ..tensor import Function
 
 __all__ = ["GRUSequence", "LSTMSequence", "RNNSequence"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from ..autograd import Function
 from ..backend import array_module
-from ..tensor import Function
 
 __all__ = ["Sum", "Mean", "Max", "Min"]
 

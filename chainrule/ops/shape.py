@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import Function
 from ..backend import array_module, scatter_add
-from ..tensor import Function
 from .elementwise import unbroadcast
 
 __all__ = ["Reshape", "Transpose", "Index", "Concatenate", "Stack", "Where"]

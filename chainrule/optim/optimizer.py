@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from ..autograd import enable_grad, increment_version
 from ..backend import array_module
-from ..tensor import Tensor, enable_grad
+from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
 
@@ -206,20 +207,24 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         state = self.state
+        updated = []
         for group in self.param_groups:
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
                     continue
-                if grad.shape != param.data.shape:
+                data = param.data
+                if grad.shape != data.shape:
                     raise ValueError(
-                        f"{type(self).__name__}.step: a parameter of shape {param.data.shape} "
+                        f"{type(self).__name__}.step: a parameter of shape {data.shape} "
                         f"has a gradient of shape {grad.shape}"
                     )
                 param_state = state.get(param)
                 if param_state is None:
                     param_state = state[param] = {}
-                self._update(param.data, grad, param_state, group)
+                self._update(data, grad, param_state, group)
+                updated.append(param)
+        increment_version(*updated)  # a backward through the old values now raises
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:

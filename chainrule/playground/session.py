@@ -21,12 +21,13 @@ import time
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..backend import squared_norm
 from ..explain import explain as explain_pass
 from ..explain.path import chain_path, check_entry
 from ..nn import Linear
 from ..optim import SGD, Adam
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from . import datasets
 from .config import Config
 from .network import build_loss, build_model, predictions, targets

@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from ..autograd import no_grad
 from ..nn.module import Module
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 
 __all__ = ["train_step", "eval_step", "eval_mode", "compute_loss"]
 

@@ -11,7 +11,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import distributed as dist
-from chainrule.distributed import _grad_hooks, world
+from chainrule.distributed import world
 from chainrule.distributed.buckets import _assign
 from chainrule.distributed.command import mpirun_command
 from chainrule.distributed.fitting import FitContext, fit_context
@@ -96,9 +96,8 @@ def test_post_accumulate_hook_fires_once_with_the_whole_gradient():
     shared = cr.nn.Parameter(np.array([1.0, 2.0]))
     unused = cr.nn.Parameter(np.array([3.0]))
     seen = []
-    handle = _grad_hooks.register_post_accumulate_grad_hook(
-        shared, lambda p: seen.append(p.grad.copy()))
-    _grad_hooks.register_post_accumulate_grad_hook(unused, lambda p: seen.append("unused"))
+    handle = shared.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.copy()))
+    unused.register_post_accumulate_grad_hook(lambda p: seen.append("unused"))
     ((shared * 3.0).sum() + (shared * shared).sum()).backward()  # two paths into the leaf
     assert len(seen) == 1 and np.allclose(seen[0], 3 + 2 * shared.data)
     shared.grad = None

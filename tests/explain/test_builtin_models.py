@@ -10,7 +10,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.models
-from chainrule.explain.graph import creation_mark, recorded_ops
+from chainrule.autograd import creation_mark, recorded_ops
 from chainrule.explain.trace import model_output, record
 from chainrule.nn.functional import cross_entropy
 

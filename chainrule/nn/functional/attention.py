@@ -19,10 +19,10 @@ import math
 import numpy as np
 
 from ...backend import array_module
-from ...ops import where
-from ...tensor import Tensor
-from .. import functional as F
+from ...tensor import Tensor, where
 from ._checks import ArgumentTypeError, ArgumentValueError, require_tensor
+from .dropout import dropout
+from .linear import linear
 
 __all__ = ["causal_mask", "multi_head_attention_forward", "scaled_dot_product_attention"]
 
@@ -46,7 +46,7 @@ def _attend(query: Tensor, key: Tensor, value: Tensor, blocked, additive, dropou
         scores = where(~blocked, scores, lowest)
     weights = scores.softmax(axis=-1)
     if dropout_p > 0:
-        weights = F.dropout(weights, dropout_p, True, generator)
+        weights = dropout(weights, dropout_p, True, generator)
     return weights @ value, weights
 
 
@@ -165,7 +165,7 @@ def _projections(query, key, value, e: int, in_proj_weight, in_proj_bias, separa
     (self-attention) and the projections are stacked in ``in_proj_weight`` (3e, e)."""
     b = in_proj_bias
     if in_proj_weight is not None and query is key and key is value:
-        qkv = F.linear(query, in_proj_weight, b)
+        qkv = linear(query, in_proj_weight, b)
         return qkv[..., :e], qkv[..., e:2 * e], qkv[..., 2 * e:]
     if in_proj_weight is not None:
         w = in_proj_weight
@@ -173,7 +173,7 @@ def _projections(query, key, value, e: int, in_proj_weight, in_proj_bias, separa
     else:
         weights = separate
     biases = (None,) * 3 if b is None else (b[:e], b[e:2 * e], b[2 * e:])
-    return tuple(F.linear(x, w, bb) for x, w, bb in zip((query, key, value), weights, biases))
+    return tuple(linear(x, w, bb) for x, w, bb in zip((query, key, value), weights, biases))
 
 
 def multi_head_attention_forward(
@@ -240,7 +240,7 @@ def multi_head_attention_forward(
     out, weights = _attend(q, k, v, blocked, additive, dropout_p if training else 0.0,
                            1 / math.sqrt(head_dim), generator)
     out = out.transpose(2, 0, 1, 3).reshape(length, batch, embed_dim)
-    out = F.linear(out, out_proj_weight, out_proj_bias)
+    out = linear(out, out_proj_weight, out_proj_bias)
     if not batched:
         out = out.squeeze(1)
     elif batch_first:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ...backend import array_module
 from ...tensor import Tensor
-from .. import functional as F
 from ._checks import ArgumentValueError, require_float, require_tensor
+from .dropout import dropout
 
 __all__ = ["dropout2d"]
 
@@ -38,4 +38,4 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, generator=None) 
     require_float(where, x)
     # One mask value per (sample, channel), broadcast over the feature map.
     ones = array_module(x.data).ones(x.shape[:2] + (1, 1), dtype=x.dtype)
-    return x * F.dropout(Tensor(ones), p, training, generator)
+    return x * dropout(Tensor(ones), p, training, generator)

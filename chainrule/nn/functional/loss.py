@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import ops
 from ...ops.loss import MSE, REDUCTIONS, BCEWithLogits, CrossEntropy, counted_labels
-from ...tensor import Tensor
+from ...tensor import Tensor, where
 from ._checks import ArgumentValueError, not_a_tensor, require_one_of, require_tensor
 
 __all__ = ["mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -241,7 +240,7 @@ def _floored_log(x: Tensor) -> Tensor:
     ``1/x`` cannot overflow."""
     floor = max(np.exp(_LOG_FLOOR), float(np.finfo(x.dtype).tiny))
     above = x.data > floor
-    return ops.where(above, ops.where(above, x, 1.0).log(), _LOG_FLOOR)
+    return where(above, where(above, x, 1.0).log(), _LOG_FLOOR)
 
 
 def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:

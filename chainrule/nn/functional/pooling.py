@@ -3,6 +3,7 @@ then run the ops of ``chainrule.ops.pool``."""
 
 from __future__ import annotations
 
+from ...backend import array_module
 from ...backend.windows import Windows
 from ...ops import pool
 from ...tensor import Tensor
@@ -99,4 +100,20 @@ def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
     size = (output_size, output_size) if not isinstance(output_size, (tuple, list)) \
         else tuple(output_size)
     size = tuple(n if s is None else s for s, n in zip(size, x.shape[2:]))
-    return pool.adaptive_avg_pool2d(x, pair(where, size, "output_size", 1))
+    return _adaptive_average(x, pair(where, size, "output_size", 1))
+
+
+def _adaptive_average(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """1x1 (global average pooling) is one mean; sizes that divide the input are ``AvgPool2d``;
+    others are two products with averaging matrices, ``A_h x A_wᵀ``."""
+    height, width = x.shape[2:]
+    if size == (1, 1):
+        return x.mean(axis=(2, 3), keepdims=True)
+    if height % size[0] == 0 and width % size[1] == 0:
+        kernel = (height // size[0], width // size[1])
+        windows = Windows.over((height, width), kernel, kernel, ((0, 0), (0, 0)), (1, 1))
+        return pool.AvgPool2d.apply(x, windows=windows)
+    xp = array_module(x.data)
+    rows, cols = (Tensor(pool.averaging_matrix(xp, n, s, x.dtype))
+                  for s, n in zip(size, (height, width)))
+    return rows @ x @ cols.T

@@ -16,11 +16,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...backend import array_module
-from ...ops import concatenate, stack
 from ...ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
-from ...tensor import Tensor
-from .. import functional as F
+from ...tensor import Tensor, concatenate, stack
 from ._checks import ArgumentTypeError, ArgumentValueError, require_float, require_tensor
+from .dropout import dropout as apply_dropout  # `dropout` is the rate argument here
 
 __all__ = ["check_nonlinearity", "gru", "gru_cell", "lstm", "lstm_cell", "rnn", "rnn_cell"]
 
@@ -137,7 +136,7 @@ def _sequence(where: str, op: type, gates: int, states: tuple, input: Tensor, we
                 final.append(packed[steps + kind])
         layer_input = outputs[0] if len(outputs) == 1 else concatenate(outputs, axis=2)
         if dropout and training and layer < layers - 1:
-            layer_input = F.dropout(layer_input, dropout, True, generator)
+            layer_input = apply_dropout(layer_input, dropout, True, generator)
     finals = [stack(final, axis=0) for final in finals]
     if not batched:
         return layer_input.squeeze(1), [f.squeeze(1) for f in finals]
