@@ -3,6 +3,8 @@ one-hot). Arguments are checked by ``chainrule.nn.functional.embedding``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function
 from ..backend import array_module, scatter_add_rows
 
@@ -19,11 +21,11 @@ class EmbeddingLookup(Function):
     # fixed padding vector, as in PyTorch), so central differences disagree on that row.
     """
 
-    def forward(self, weight, indices, padding_idx=None):
+    def forward(self, weight: Any, indices: Any, padding_idx: int | None = None) -> Any:
         self.indices, self.rows, self.padding_idx = indices, weight.shape[0], padding_idx
         return array_module(weight).take(weight, indices, axis=0)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         out = scatter_add_rows(self.rows, self.indices, grad)
         if self.padding_idx is not None:
             out[self.padding_idx] = 0
