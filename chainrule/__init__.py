@@ -1,6 +1,6 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
-from . import autograd, data, distributed, models, nn, optim
+from . import autograd, cuda, data, distributed, models, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .data import DataLoader
 from .explain import explain
@@ -17,6 +17,7 @@ from .io import (
     save_state,
 )
 from .random import get_rng_state, manual_seed, set_rng_state
+from .backend import Device as device
 from .tensor import Tensor, concatenate, from_dlpack, maximum, minimum, stack, tensor, where
 from .train import callbacks, evaluate, fit, metrics, predict
 
@@ -30,7 +31,7 @@ __all__ = [
     "save_checkpoint", "load_checkpoint", "load_torch_state",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
-    "audio", "distributed", "autograd",
+    "audio", "distributed", "autograd", "cuda", "device",
 ]
 
 

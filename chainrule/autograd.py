@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .backend import array_module
+from .backend import array_module, device_of
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -257,10 +257,16 @@ class Function:
         if arity == 1:
             data = ctx.forward(inputs[0]._data, **params)
         elif arity == 2:
+            if type(inputs[0]._data) is not type(inputs[1]._data):  # one compare: mixed devices?
+                _check_devices(cls, inputs)
             data = ctx.forward(inputs[0]._data, inputs[1]._data, **params)
         elif arity == 3:
-            data = ctx.forward(inputs[0]._data, inputs[1]._data, inputs[2]._data, **params)
+            a, b, c = inputs[0]._data, inputs[1]._data, inputs[2]._data
+            if not type(a) is type(b) is type(c):
+                _check_devices(cls, inputs)
+            data = ctx.forward(a, b, c, **params)
         else:
+            _check_devices(cls, inputs)
             data = ctx.forward(*[t._data for t in inputs], **params)
         if type(data) is not np.ndarray and isinstance(data, np.generic):
             data = np.asarray(data)  # NumPy ufuncs on 0-d arrays return scalars (CuPy's do not)
@@ -291,6 +297,21 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
+
+
+def _check_devices(op: type[Function], inputs: tuple[Tensor, ...]) -> None:
+    """Raise when the inputs of ``op`` live on different devices (checked only where the array
+    types differ, so a step on one device pays one type compare per binary op)."""
+    if len(inputs) < 2:
+        return
+    first = type(inputs[0]._data)
+    if all(type(t._data) is first for t in inputs):
+        return
+    devices = [device_of(t._data) for t in inputs]
+    if any(d != devices[0] for d in devices):
+        names = ", ".join(dict.fromkeys(str(d) for d in devices))
+        raise RuntimeError(f"{op.__name__}: expected all inputs on one device, got tensors on "
+                           f"{names}: move them with .to(device) first")
 
 
 class RemovableHandle:

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import devices
+
 __all__ = ["manual_seed", "default_generator", "get_rng_state", "set_rng_state", "resolve"]
 
 _generator = np.random.default_rng(0)
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the global generator (as ``torch.manual_seed``) and return it."""
+    """Reseed the global generator and every device's (as ``torch.manual_seed``) and return the
+    global one."""
     global _generator
     _generator = np.random.default_rng(seed)
+    devices.manual_seed(seed)
     return _generator
 
 

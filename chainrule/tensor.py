@@ -37,6 +37,7 @@ from .ops.elementwise import (
     Sqrt,
     Sub,
 )
+from .ops.device import ToDevice
 from .ops.linalg import MatMul
 from .ops.reduce import Max, Mean, Min, Sum
 from .ops.shape import Concatenate, Index, Reshape, Stack, Transpose, Where
@@ -91,7 +92,9 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: npt.DTypeLike | None = None):
         if isinstance(data, Tensor):
             data = data._data
-        if dtype is not None:
+        if type(data) is not np.ndarray and backend.kind_of(data).name != "cpu":
+            array = data if dtype is None else data.astype(dtype, copy=False)  # a device array
+        elif dtype is not None:
             array = np.asarray(data, dtype=dtype)
         elif isinstance(data, np.ndarray):
             array = data
@@ -126,6 +129,11 @@ class Tensor:
     @property
     def ndim(self) -> int:
         return self._data.ndim
+
+    @property
+    def device(self) -> backend.Device:
+        """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda', index=0)``."""
+        return backend.device_of(self._data)
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -223,8 +231,10 @@ class Tensor:
         return len(self._data)
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(")
+        body = np.array2string(backend.to_host(self._data), separator=", ", prefix="tensor(")
         extras = []
+        if type(self._data) is not np.ndarray and backend.kind_of(self._data).name != "cpu":
+            extras.append(f"device='{self.device}'")
         if self._data.dtype not in (np.float32, np.int64, np.bool_):
             extras.append(f"dtype={self._data.dtype}")
         if self._ctx is not None:
@@ -246,8 +256,36 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversions
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
-        return self._data
+        """The data as a NumPy array: the array itself on the CPU (shared, not copied), a copy
+        on the host for a tensor on a GPU."""
+        return backend.to_host(self._data)
+
+    def to(self, device: str | backend.Device) -> Tensor:
+        """This tensor on ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``): itself when it is
+        there already, else a copy, which is differentiable (the gradient flows back to this
+        device), as PyTorch's ``Tensor.to``.
+
+        Raises:
+            RuntimeError: ``"cuda"`` without CuPy (saying how to install it) or without a GPU.
+
+        Example:
+            >>> import chainrule as cr
+            >>> x = cr.tensor([1.0, 2.0])
+            >>> x.to("cpu") is x, x.device
+            (True, device(type='cpu'))
+        """
+        device = backend.as_device(device)
+        if backend.device_of(self._data) == device:
+            return self
+        return ToDevice.apply(self, device=device)
+
+    def cpu(self) -> Tensor:
+        """This tensor on the CPU (``to("cpu")``)."""
+        return self.to(backend.CPU)
+
+    def cuda(self, index: int = 0) -> Tensor:
+        """This tensor on CUDA device ``index`` (``to(f"cuda:{index}")``)."""
+        return self.to(backend.Device("cuda", index))
 
     def item(self) -> Any:
         """The single value of a one-element tensor as a Python number."""
@@ -276,6 +314,9 @@ class Tensor:
             >>> np.array(x).flags.writeable
             True
         """
+        if type(self._data) is not np.ndarray and backend.kind_of(self._data).name != "cpu":
+            raise TypeError(f"cannot convert a tensor on {self.device} to a NumPy array "
+                            "implicitly: copy it to the host with .numpy() or .cpu()")
         if copy:
             return np.array(self._data, dtype=dtype, copy=True)
         if dtype is not None and np.dtype(dtype) != self._data.dtype:
@@ -534,9 +575,20 @@ autograd.register_tensor_class(Tensor)
 
 
 # ---------------------------------------------------------------------------- functions
-def tensor(data: Any, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> Tensor:
-    """Make a tensor (see ``Tensor``); NumPy arrays keep their dtype and memory."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+def tensor(data: Any, requires_grad: bool = False, dtype: npt.DTypeLike | None = None,
+           device: str | backend.Device | None = None) -> Tensor:
+    """Make a tensor (see ``Tensor``); NumPy arrays keep their dtype and memory. With ``device``
+    (``"cpu"``, ``"cuda"``, ``"cuda:1"``) the data is copied there unless it is there already.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([1.0, 2.0], device="cpu").device
+        device(type='cpu')
+    """
+    if device is None:
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    data = Tensor(data, dtype=dtype)._data
+    return Tensor(backend.to_device(data, device), requires_grad=requires_grad)
 
 
 def from_dlpack(array: object) -> Tensor:
@@ -572,8 +624,8 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` holds, else ``b``, with broadcasting; ``condition`` is constant."""
     condition = condition._data if isinstance(condition, Tensor) else condition
-    condition = np.asarray(condition, dtype=bool)
     a, b = _tensors((a, b))
+    condition = backend.array_module(a._data).asarray(condition, dtype=bool)
     return Where.apply(a, b, condition=condition)
 
 
@@ -605,10 +657,11 @@ def _as_tensor(value: Any, like: Tensor) -> Tensor:
         return Tensor(value)
     if isinstance(value, np.generic):
         value = value.item()  # a NumPy scalar counts as a Python scalar: it never upcasts
+    xp = backend.array_module(like._data)  # the constant lives on like's device
     if isinstance(value, (int, float, complex)):
         # NumPy's rules for a Python scalar beside an array: float32 stays float32.
-        return Tensor(np.asarray(value, dtype=np.result_type(like._data, value)))
-    return Tensor(np.asarray(value, dtype=like.dtype if like.dtype.kind == "f" else None))
+        return Tensor(xp.asarray(value, dtype=np.result_type(like._data.dtype, value)))
+    return Tensor(xp.asarray(value, dtype=like.dtype if like.dtype.kind == "f" else None))
 
 
 def _binary(op: type[Function], a: Any, b: Any) -> Tensor:

@@ -1,9 +1,21 @@
 """Shared test set-up: every test starts from the same global random state; fixtures for data
 that a machine may lack skip with a reason saying how to get it."""
 
+import fake_device
 import pytest
 
 import chainrule as cr
+
+fake_device.register()
+# The device layer of the suite runs on the CPU always, on the fake device (a NumPy test double
+# for a GPU, tests/fake_device.py) always, and on CUDA when CuPy sees a GPU.
+DEVICES = ["cpu", fake_device.NAME, *(["cuda"] if cr.cuda.is_available() else [])]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """A device to run on: "cpu", "fake", and "cuda" where a GPU is usable."""
+    return request.param
 
 
 @pytest.fixture(autouse=True)

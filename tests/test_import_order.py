@@ -30,7 +30,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "chainrule"
 #   surface   the package's __init__: the public names of everything below
 #   cli       the command line and each feature's subcommand, which use the surface
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("chainrule.backend", "chainrule.random", "chainrule.names",
+    ("base", ("chainrule.backend", "chainrule.random", "chainrule.names", "chainrule.cuda",
               "chainrule.distributed.world", "chainrule.distributed.sharding")),
     ("autograd", ("chainrule.autograd",)),
     ("ops", ("chainrule.ops",)),

@@ -13,7 +13,10 @@ computed fast lives here, each file opening with what it computes in math and wh
 - ``normalization``: the full-size passes of normalisation backward without temporaries;
 - ``recurrent``: whole-sequence RNN/LSTM/GRU loops in place on buffers allocated once.
 
-NumPy is the formulation written today; a CuPy one goes beside it in the same file, chosen by
+- ``devices``: where an array lives (``Device``), copies between devices, and each device's
+  seeded random stream; CuPy is the "cuda" kind, imported only when a GPU is asked for.
+
+Where NumPy and CuPy need different formulations, both sit in the same file, chosen by
 ``array_module``, so ops never change for a new device.
 """
 
@@ -28,6 +31,19 @@ from .arrays import (
     squared_norm,
     zeros_like_readonly,
 )
+from .devices import (
+    CPU,
+    CUDA_INSTALL,
+    Device,
+    as_array,
+    as_device,
+    device_generator,
+    device_of,
+    kind_of,
+    to_device,
+    to_host,
+)
 
 __all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
-           "sliding_window_view", "squared_norm", "zeros_like_readonly"]
+           "sliding_window_view", "squared_norm", "zeros_like_readonly", "Device", "as_array", "as_device",
+           "device_of", "to_device", "to_host", "device_generator", "kind_of", "CPU", "CUDA_INSTALL"]

@@ -1,9 +1,9 @@
 """Which array module an array belongs to, and the few helpers NumPy and CuPy spell differently.
 
-Op code never imports NumPy directly for its math: it asks ``array_module(x)`` so that a GPU
-backend (CuPy mirrors NumPy's API) can later be added here rather than in every op. Each helper
-below is one NumPy formulation; a CuPy one (``cupyx.scatter_add``, ``cupy.lib.stride_tricks``)
-goes beside it, chosen by ``array_module``.
+Op code never imports NumPy directly for its math: it asks ``array_module(x)`` (NumPy, or CuPy
+for an array on a GPU: CuPy mirrors NumPy's API). Where the two spell a kernel differently, the
+helper below holds both formulations (``np.add.at`` and ``cupyx.scatter_add``; NumPy's and
+CuPy's ``as_strided``), chosen by the array module.
 """
 
 from __future__ import annotations
@@ -12,20 +12,21 @@ from typing import Any
 
 import numpy as np
 
+from .devices import _modules, kind_of
+
 __all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
            "sliding_window_view", "squared_norm", "zeros_like_readonly"]
 
 
 def array_module(array: Any) -> Any:
-    """Return the array module (``numpy`` today) that ``array`` belongs to."""
-    if type(array) is np.ndarray or np.isscalar(array):
+    """Return the array module (``numpy``, or ``cupy`` for a GPU array) that ``array`` belongs
+    to; NumPy for scalars and anything else."""
+    if type(array) is np.ndarray:
         return np
-    module = type(array).__module__.split(".")[0]
-    if module == "cupy":  # pragma: no cover - no GPU backend yet
-        import cupy
-
-        return cupy
-    return np
+    xp = _modules.get(type(array))
+    if xp is None:
+        _modules[type(array)] = xp = kind_of(array).module()
+    return xp
 
 
 _DLPACK_CPU = 1
@@ -33,21 +34,42 @@ _DLPACK_DEVICES = {2: "CUDA", 3: "CUDA host", 8: "Metal", 10: "ROCm", 13: "CUDA 
                    14: "oneAPI"}  # DLPack's device types, for error messages
 
 
+_DLPACK_CUDA = 2
+
+
 def from_dlpack(array: Any) -> Any:
     """The array of the backend for ``array``'s device that shares its memory, by DLPack: NumPy's
-    for the CPU (the only backend yet; a GPU backend adds its device here)."""
+    for the CPU, CuPy's for a CUDA device."""
     device = array.__dlpack_device__()[0]
+    if device == _DLPACK_CUDA:
+        return _cupy().from_dlpack(array)
     if device != _DLPACK_CPU:
         raise TypeError(
             f"from_dlpack: the array is on a {_DLPACK_DEVICES.get(device, 'DLPack')} device "
-            f"(type {device}) and chainrule computes on the CPU only: copy it to the CPU first "
-            "(for a PyTorch tensor, .cpu())")
+            f"(type {device}) and chainrule computes on the CPU or on CUDA devices only: copy it "
+            "to the CPU first (for a PyTorch tensor, .cpu())")
     return np.from_dlpack(array)
+
+
+def _cupy() -> Any:
+    from .devices import _KINDS
+
+    return _KINDS["cuda"].module()
+
+
+def _scatter(xp: Any) -> Any:
+    """The unbuffered ``target[index] += values`` of ``xp``: NumPy's ``add.at``; CuPy's is
+    ``cupyx.scatter_add`` (atomic adds on the device)."""
+    if xp is np or xp.__name__ != "cupy":
+        return xp.add.at
+    import cupyx
+
+    return cupyx.scatter_add
 
 
 def scatter_add(target, index, values) -> None:
     """``target[index] += values`` where repeated indices accumulate (NumPy's ``add.at``)."""
-    array_module(target).add.at(target, index, values)
+    _scatter(array_module(target))(target, index, values)
 
 
 def scatter_add_rows(n_rows: int, index, rows):
@@ -61,7 +83,7 @@ def scatter_add_rows(n_rows: int, index, rows):
     dim = rows.shape[-1]
     out = xp.zeros(n_rows * dim, dtype=rows.dtype)
     flat = (index.reshape(-1, 1) * dim + xp.arange(dim)).reshape(-1)
-    xp.add.at(out, flat, rows.reshape(-1))
+    _scatter(xp)(out, flat, rows.reshape(-1))
     return out.reshape(n_rows, dim)
 
 
@@ -74,8 +96,23 @@ def squared_norm(array) -> float:
 
 
 def sliding_window_view(array, window_shape, axis=None):
-    """Read-only strided windows over ``array`` (no copy)."""
-    return np.lib.stride_tricks.sliding_window_view(array, window_shape, axis=axis)
+    """Read-only strided windows over ``array`` (no copy): ``out[..., i, ..., k] = array[...,
+    i + k, ...]`` for each window axis, the window's offsets appended as the last axes."""
+    xp = array_module(array)
+    if xp is np or xp.__name__ != "cupy":
+        return np.lib.stride_tricks.sliding_window_view(array, window_shape, axis=axis,
+                                                        subok=True)
+    # CuPy has as_strided but no sliding_window_view: the same view, built from strides.
+    window_shape = (window_shape,) if isinstance(window_shape, int) else tuple(window_shape)
+    axes = tuple(range(array.ndim)) if axis is None else (
+        (axis,) if isinstance(axis, int) else tuple(axis))
+    axes = tuple(ax % array.ndim for ax in axes)
+    shape, strides = list(array.shape), list(array.strides)
+    for ax, size in zip(axes, window_shape):
+        shape[ax] -= size - 1
+    shape += list(window_shape)
+    strides += [array.strides[ax] for ax in axes]
+    return xp.lib.stride_tricks.as_strided(array, shape=tuple(shape), strides=tuple(strides))
 
 
 _zero_buffers: dict = {}  # dtype -> one flat, read-only array of zeros, grown on demand
@@ -89,7 +126,7 @@ def zeros_like_readonly(array):
     memory: ``zeros`` maps untouched pages that all read the kernel's one zero page.
     """
     xp = array_module(array)
-    if xp is not np:  # pragma: no cover - no GPU backend yet
+    if xp is not np:  # a device's memory pool makes zeros cheaply
         return xp.zeros_like(array)
     buffer = _zero_buffers.get(array.dtype)
     if buffer is None or buffer.size < array.size:

@@ -3,6 +3,8 @@ where. Their gradients move the elements back."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..autograd import Function
@@ -31,7 +33,7 @@ class Transpose(Function):
         return x.transpose(axes)
 
     def backward(self, grad):
-        return grad.transpose(np.argsort(self.axes))
+        return grad.transpose(sorted(range(len(self.axes)), key=self.axes.__getitem__))
 
 
 def _selects_once(index) -> bool:
@@ -71,7 +73,7 @@ class Concatenate(Function):
     def forward(self, *xs, axis=0):
         xp = array_module(xs[0])
         self.axis = axis
-        self.splits = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        self.splits = list(itertools.accumulate(x.shape[axis] for x in xs))[:-1]
         return xp.concatenate(xs, axis=axis)
 
     def backward(self, grad):

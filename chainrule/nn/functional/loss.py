@@ -8,8 +8,11 @@ target tensors.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ...backend import array_module, as_array
 from ...ops.loss import MSE, REDUCTIONS, BCEWithLogits, CrossEntropy, counted_labels
 from ...tensor import Tensor, where
 from ._checks import ArgumentValueError, not_a_tensor, require_one_of, require_tensor
@@ -18,11 +21,14 @@ __all__ = ["mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
 
-def _constant(value, dtype=None):
-    """A loss target or weight as a plain array (targets carry no gradient)."""
+def _constant(value, like: Tensor, dtype=None):
+    """A loss target or weight as a plain array (targets carry no gradient) on ``like``'s device
+    (lists and host arrays are copied there, as a data loader's labels would be)."""
     if value is None:
         return None
-    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    array = value.data if isinstance(value, Tensor) else value
+    if type(array) is not type(like.data):
+        array = as_array(array, like.device)
     if dtype is not None and array.dtype.kind == "f":
         array = array.astype(dtype, copy=False)
     return array
@@ -44,7 +50,7 @@ def _regression_target(where: str, pred: Tensor, target, reduction: str) -> Tens
         raise not_a_tensor(where, pred)
     require_one_of(where, "reduction", reduction, REDUCTIONS)
     if not isinstance(target, Tensor) or target.dtype.kind != "f":
-        target = Tensor(np.asarray(_constant(target), dtype=pred.dtype))
+        target = Tensor(_constant(target, pred).astype(pred.dtype, copy=False))
     if pred.shape != target.shape:
         raise ArgumentValueError(
             where, f"prediction shape {pred.shape} and target shape {target.shape} differ "
@@ -161,7 +167,7 @@ def cross_entropy(logits: Tensor, target, weight=None, reduction: str = "mean",
     if not 0 <= label_smoothing < 1:
         raise ArgumentValueError("cross_entropy",
                                  f"label_smoothing must be in [0, 1), got {label_smoothing}")
-    target = _constant(target, logits.dtype)
+    target = _constant(target, logits, logits.dtype)
     ignored = None  # the label the op must mask out, if any sample has it
     if target.dtype.kind in "iu":
         ignored = _class_labels("cross_entropy", target, shape, "logits", ignore_index)
@@ -171,7 +177,7 @@ def cross_entropy(logits: Tensor, target, weight=None, reduction: str = "mean",
                              f"{shape}"
         )
     return CrossEntropy.apply(
-        logits, target=target, weight=_constant(weight, logits.dtype), reduction=reduction,
+        logits, target=target, weight=_constant(weight, logits, logits.dtype), reduction=reduction,
         label_smoothing=label_smoothing, ignore_index=ignored,
     )
 
@@ -189,18 +195,19 @@ def nll_loss(log_probs: Tensor, target, weight=None, reduction: str = "mean",
         ``(N, d1, …)``; weight: ``(C,)``; output: scalar, or the target's shape for 'none'.
     """
     shape = _class_scores("nll_loss", log_probs, "log_probs", reduction)
-    labels = _constant(target)
+    labels = _constant(target, log_probs)
     ignored = _class_labels("nll_loss", labels, shape, "log_probs", ignore_index)
     flat, counted = counted_labels(labels.reshape(-1), ignored)
     n_classes = log_probs.shape[1]
     scores = log_probs
     if log_probs.ndim > 2:  # classes last, one row per position
         scores = log_probs.transpose(0, *range(2, log_probs.ndim), 1).reshape(-1, n_classes)
-    weight = _constant(weight, log_probs.dtype)
-    row_weight = np.ones(flat.size, log_probs.dtype) if weight is None else weight[flat]
+    weight = _constant(weight, log_probs, log_probs.dtype)
+    xp = array_module(flat)
+    row_weight = xp.ones(flat.size, log_probs.dtype) if weight is None else weight[flat]
     if counted is not None:
         row_weight = row_weight * counted
-    losses = scores[np.arange(flat.size), flat] * Tensor(-row_weight)
+    losses = scores[xp.arange(flat.size), flat] * Tensor(-row_weight)
     if reduction == "none":
         return losses.reshape(labels.shape)
     return losses.sum() if reduction == "sum" else losses.sum() / row_weight.sum()
@@ -219,14 +226,14 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, weight=None, pos_we
     name = "binary_cross_entropy_with_logits"
     require_tensor(name, logits)
     require_one_of(name, "reduction", reduction, REDUCTIONS)
-    target = _constant(target, logits.dtype)
+    target = _constant(target, logits, logits.dtype)
     if target.shape != logits.shape:
         raise ArgumentValueError(
             name, f"target shape {target.shape} must match logits shape {logits.shape}"
         )
     return BCEWithLogits.apply(
-        logits, target=target, weight=_constant(weight, logits.dtype),
-        pos_weight=_constant(pos_weight, logits.dtype), reduction=reduction,
+        logits, target=target, weight=_constant(weight, logits, logits.dtype),
+        pos_weight=_constant(pos_weight, logits, logits.dtype), reduction=reduction,
     )
 
 
@@ -238,7 +245,7 @@ def _floored_log(x: Tensor) -> Tensor:
     floor the gradient is 0 and ``log`` never sees that element (no 0/0 → NaN in backward).
     The floor is raised to the dtype's smallest normal number (float32: log ≈ -87.3) so that
     ``1/x`` cannot overflow."""
-    floor = max(np.exp(_LOG_FLOOR), float(np.finfo(x.dtype).tiny))
+    floor = max(math.exp(_LOG_FLOOR), float(np.finfo(x.dtype).tiny))
     above = x.data > floor
     return where(above, where(above, x, 1.0).log(), _LOG_FLOOR)
 
@@ -262,5 +269,5 @@ def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "m
         )
     losses = -(target * _floored_log(probs) + (1 - target) * _floored_log(1 - probs))
     if weight is not None:
-        losses = losses * Tensor(_constant(weight, probs.dtype))
+        losses = losses * Tensor(_constant(weight, probs, probs.dtype))
     return _reduce(losses, reduction)

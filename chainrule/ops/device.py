@@ -1,0 +1,21 @@
+"""Copying a tensor to another device, differentiably."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function
+from ..backend import Device, device_of, to_device
+
+__all__ = ["ToDevice"]
+
+
+class ToDevice(Function):
+    """``y = x`` on another device; ``dL/dx = dL/dy`` copied back to ``x``'s device."""
+
+    def forward(self, x: Any, device: Device) -> Any:
+        self.source = device_of(x)
+        return to_device(x, device)
+
+    def backward(self, grad: Any) -> Any:
+        return to_device(grad, self.source)
