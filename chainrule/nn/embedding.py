@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import CPU, as_array
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -65,7 +66,7 @@ class Embedding(Module):
                         padding_idx: int | None = None) -> Embedding:
         """An embedding holding a copy of the (V, D) array ``embeddings``, e.g. word vectors;
         ``freeze`` keeps it out of training (``requires_grad=False``)."""
-        array = np.asarray(embeddings.data if isinstance(embeddings, Tensor) else embeddings)
+        array = as_array(embeddings.data if isinstance(embeddings, Tensor) else embeddings, CPU)
         if array.ndim != 2:
             raise ValueError(
                 f"Embedding.from_pretrained: expected a (num_embeddings, embedding_dim) array, "

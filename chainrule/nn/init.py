@@ -23,6 +23,7 @@ import numbers
 
 import numpy as np
 
+from ..backend import device_of, kind_of, to_device
 from ..names import lookup
 from ..random import resolve
 from ..tensor import Tensor
@@ -90,7 +91,7 @@ def calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
 def _array(tensor, caller: str) -> np.ndarray:
     """The floating-point array behind ``tensor`` (a Tensor or an ndarray) to write into."""
     array = tensor.data if isinstance(tensor, Tensor) else tensor
-    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+    if not hasattr(array, "shape") or getattr(array, "dtype", np.dtype(object)).kind != "f":
         kind = getattr(array, "dtype", type(array).__name__)
         raise TypeError(f"{caller}: needs a floating-point tensor or array, got {kind}")
     return array
@@ -100,11 +101,16 @@ def _draw(tensor, caller: str, normal: bool, generator) -> np.ndarray:
     """Fill ``tensor`` in place with standard normal or U[0, 1) draws and return its array.
 
     float32 and float64 arrays get the same draws in the same (row-major) order whatever their
-    memory layout, without a float64 detour; row-major ones are drawn into directly."""
+    memory layout, without a float64 detour; row-major ones are drawn into directly. A tensor
+    on a GPU gets the same draws, made on the host and copied: one seed, one model, on any
+    device."""
     array = _array(tensor, caller)
     gen = resolve(generator)
     draw = gen.standard_normal if normal else gen.random
-    if array.dtype in (np.float32, np.float64):
+    if type(array) is not np.ndarray and kind_of(array).name != "cpu":
+        dtype = array.dtype if array.dtype in (np.float32, np.float64) else np.float64
+        array[...] = to_device(draw(array.shape, dtype=dtype), device_of(array))
+    elif array.dtype in (np.float32, np.float64):
         if array.flags.c_contiguous:
             draw(dtype=array.dtype, out=array)
         else:  # e.g. Linear's column-major weight

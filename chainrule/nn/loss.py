@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import to_host
 from ..ops.loss import REDUCTIONS
 from ..tensor import Tensor
 from . import functional as F
@@ -38,7 +39,7 @@ class _Loss(Module):
         self.reduction = reduction
 
     def get_config(self) -> dict:
-        return {name: np.asarray(value.data if isinstance(value, Tensor) else value).tolist()
+        return {name: to_host(value.data if isinstance(value, Tensor) else value).tolist()
                 if isinstance(value, (np.ndarray, Tensor)) else value
                 for name, value in super().get_config().items()}
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from .. import backend
 from ..autograd import no_grad
 from ..names import lookup
 from ..tensor import Tensor
@@ -38,7 +39,8 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True, dtype=None):
         data = data.data if isinstance(data, Tensor) else data
-        super().__init__(np.array(data, dtype=dtype), requires_grad=requires_grad)
+        super().__init__(backend.array_module(data).array(data, dtype=dtype),
+                         requires_grad=requires_grad)
         if dtype is None and self.data.dtype == np.float64 and not isinstance(data, np.ndarray):
             self.data = self.data.astype(np.float32)
 
@@ -125,7 +127,7 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() runs: call super().__init__() "
                 f"first in {type(self).__name__}.__init__"
             )
-        if name in self._buffers and (value is None or isinstance(value, np.ndarray)):
+        if name in self._buffers and (value is None or _is_array(value)):
             object.__setattr__(self, name, value)  # replacing a buffer keeps it a buffer
             return
         for registry in (self._parameters, self._modules, self._buffers):
@@ -229,6 +231,33 @@ class Module:
             parameter.requires_grad_(requires_grad)
         return self
 
+    def to(self, device: str | backend.Device) -> Module:
+        """Move every parameter (with its gradient) and buffer to ``device`` (``"cpu"``,
+        ``"cuda"``, ``"cuda:1"``) in place; returns self.
+
+        The ``Parameter`` objects stay the same, so an optimizer made before holds them still:
+        its state (momenta) follows to their device on its next step. Making the optimizer
+        after ``to`` avoids that one copy.
+
+        Example:
+            >>> import chainrule as cr
+            >>> model = cr.nn.Linear(3, 2).to("cpu")
+            >>> model.weight.device
+            device(type='cpu')
+        """
+        device = backend.as_device(device)
+        for parameter in self.parameters():
+            if parameter.device != device:
+                parameter.data = backend.to_device(parameter.data, device)
+                if parameter.grad is not None:
+                    parameter.grad = backend.to_device(parameter.grad, device)
+        for module in self.modules():
+            for name in module._buffers:
+                value = module.__dict__[name]
+                if value is not None:
+                    object.__setattr__(module, name, backend.to_device(value, device))
+        return self
+
     def astype(self, dtype) -> Module:
         """Convert every parameter and floating buffer to ``dtype`` in place; returns self."""
         for parameter in self.parameters():
@@ -237,7 +266,7 @@ class Module:
         for module in self.modules():
             for name in module._buffers:
                 value = module.__dict__[name]
-                if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                if _is_array(value) and value.dtype.kind == "f":
                     object.__setattr__(module, name, value.astype(dtype))
         return self
 
@@ -269,7 +298,8 @@ class Module:
         for name, target in own.items():
             if name not in state:
                 continue
-            value = np.asarray(state[name].data if isinstance(state[name], Tensor) else state[name])
+            value = state[name].data if isinstance(state[name], Tensor) else state[name]
+            value = backend.as_array(value, backend.device_of(target))
             if value.shape != target.shape:
                 raise ValueError(
                     f"load_state_dict: {name!r} has shape {value.shape} in the state but "
@@ -277,7 +307,7 @@ class Module:
                 )
             updates.append((target, value))
         for target, value in updates:  # copied only once every shape has been checked
-            np.copyto(target, value, casting="same_kind")
+            backend.array_module(target).copyto(target, value, casting="same_kind")
         return missing, unexpected
 
     def get_config(self) -> dict:
@@ -362,7 +392,8 @@ class Module:
         self.eval()
         try:
             with no_grad():
-                out = self(Tensor(np.zeros((1, *input_shape), dtype=dtype)))
+                xp = next((backend.array_module(p.data) for p in self.parameters()), np)
+                out = self(Tensor(xp.zeros((1, *input_shape), dtype=dtype)))
         finally:
             self.train(was_training)
             for handle in handles:
@@ -382,6 +413,11 @@ class Module:
         if print_fn is not None:
             print_fn(text)
         return text
+
+
+def _is_array(value) -> bool:
+    """A NumPy or device array (a buffer), not a tensor."""
+    return hasattr(value, "dtype") and hasattr(value, "shape") and not isinstance(value, Tensor)
 
 
 def module_from_name(kind: str, name, table: dict[str, type[Module]], kwargs: dict,

@@ -7,6 +7,7 @@ import copy
 
 import numpy as np
 
+from ..backend import CPU, Device, as_device, to_device
 from ..random import resolve
 from ..tensor import Tensor
 from .activation import get_activation
@@ -56,20 +57,26 @@ class PositionalEncoding(Module):
                 f"PositionalEncoding: d_model and max_len must be >= 1, got {d_model}, {max_len}")
         self.d_model, self.max_len, self.batch_first = d_model, max_len, batch_first
         self.dropout = Dropout(dropout, generator=generator)
-        self._tables: dict = {}  # dtype -> (max_len, d_model) table, computed on first use
+        self._tables: dict = {}  # (dtype, device) -> (max_len, d_model) table, made on first use
 
-    def table(self, dtype=np.float64) -> np.ndarray:
-        """The (max_len, d_model) code in ``dtype``."""
-        dtype = np.dtype(dtype)
-        if dtype not in self._tables:
+    def table(self, dtype=np.float64, device: str | Device = CPU) -> np.ndarray:
+        """The (max_len, d_model) code in ``dtype`` on ``device`` (computed on the host once,
+        copied to a device once)."""
+        dtype, device = np.dtype(dtype), as_device(device)
+        if (dtype, device) in self._tables:
+            return self._tables[dtype, device]
+        if device != CPU:
+            self._tables[dtype, device] = table = to_device(self.table(dtype), device)
+            return table
+        if (dtype, CPU) not in self._tables:
             position = np.arange(self.max_len, dtype=np.float64)[:, None]
             frequency = np.exp(np.arange(0, self.d_model, 2) * (-np.log(10000.0) / self.d_model))
             angles = position * frequency
             code = np.empty((self.max_len, self.d_model))
             code[:, 0::2] = np.sin(angles)
             code[:, 1::2] = np.cos(angles[:, :self.d_model // 2])
-            self._tables[dtype] = code.astype(dtype)
-        return self._tables[dtype]
+            self._tables[dtype, CPU] = code.astype(dtype)
+        return self._tables[dtype, CPU]
 
     def forward(self, x: Tensor) -> Tensor:
         layout = "(batch, seq, d_model)" if self.batch_first else "(seq, batch, d_model)"
@@ -82,7 +89,7 @@ class PositionalEncoding(Module):
         if length > self.max_len:
             raise ValueError(
                 f"PositionalEncoding: sequence of length {length} exceeds max_len={self.max_len}")
-        code = self.table(x.dtype)[:length]
+        code = self.table(x.dtype, x.device)[:length]
         return self.dropout(x + Tensor(code if self.batch_first else code[:, None, :]))
 
     def extra_repr(self) -> str:

@@ -29,8 +29,8 @@ def _norm(grad: np.ndarray, norm_type: float) -> float:
     if norm_type == math.inf:
         return float(max(grad.max(), -grad.min()))
     if norm_type == 1:
-        return float(np.abs(grad).sum())
-    return float((np.abs(grad) ** norm_type).sum()) ** (1.0 / norm_type)
+        return float(abs(grad).sum())
+    return float((abs(grad) ** norm_type).sum()) ** (1.0 / norm_type)
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
@@ -113,4 +113,4 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
         raise ValueError(f"clip_grad_value_: clip_value must be a number >= 0, got "
                          f"{clip_value!r}")
     for g in _grads(parameters):
-        np.clip(g, -clip_value, clip_value, out=g)
+        g.clip(-clip_value, clip_value, out=g)

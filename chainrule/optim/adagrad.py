@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..backend import array_module
 from .optimizer import Optimizer, _check_number, _l2_grad, _work_arrays
 
 __all__ = ["Adagrad", "adagrad_update"]
@@ -32,11 +33,11 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, *
     """
     work, decayed = scratch if scratch is not None else _work_arrays(param)
     g = _l2_grad(param, grad, weight_decay, out=decayed)
-    np.multiply(g, g, out=work)
+    array_module(g).multiply(g, g, out=work)
     state_sum += work
-    np.sqrt(state_sum, out=work)
+    array_module(state_sum).sqrt(state_sum, out=work)
     work += eps
-    np.divide(g, work, out=work)
+    array_module(g).divide(g, work, out=work)
     work *= lr / (1.0 + (step - 1) * lr_decay)
     param -= work
 

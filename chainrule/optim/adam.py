@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..backend import array_module
 from .optimizer import Optimizer, _check_number, _ema_, _ema_square_, _l2_grad, _work_arrays
 
 __all__ = ["Adam", "AdamW", "adam_update"]
@@ -46,11 +47,11 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
     _ema_(exp_avg, g, beta1, work)
     _ema_square_(exp_avg_sq, g, beta2, work)
     if max_exp_avg_sq is not None:
-        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-    np.sqrt(exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq, out=work)
+        array_module(max_exp_avg_sq).maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    array_module(work).sqrt(exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq, out=work)
     work /= math.sqrt(1.0 - beta2 ** step)
     work += eps
-    np.divide(exp_avg, work, out=work)
+    array_module(exp_avg).divide(exp_avg, work, out=work)
     work *= lr / (1.0 - beta1 ** step)
     param -= work
 

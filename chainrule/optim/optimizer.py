@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ..autograd import enable_grad, increment_version
-from ..backend import array_module
+from ..backend import array_module, as_array, device_of, to_device
 from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -48,20 +48,22 @@ def _work_arrays(like: np.ndarray, workspace: dict | None = None
     between calls. They share ``like``'s memory order (a column-major weight gets column-major
     work arrays): element-wise updates over mixed layouts run several times slower.
     """
-    key = (like.dtype, like.shape, like.strides)  # strides tell the layout, cheaper than flags
+    # strides tell the layout, cheaper than flags; the type, the device (after Module.to)
+    key = (type(like), like.dtype, like.shape, like.strides)
     if workspace is not None:
         views = workspace.get(key)
         if views is not None:
             return views
     column_major = like.flags.f_contiguous and not like.flags.c_contiguous
     size = like.size
-    flat = None if workspace is None else workspace.get(like.dtype)
+    flat_key = (type(like), like.dtype)
+    flat = None if workspace is None else workspace.get(flat_key)
     if flat is None or flat.size < 2 * size:
         flat = array_module(like).empty(2 * size, dtype=like.dtype)
         if workspace is not None:  # views of the smaller buffer would keep it alive
-            for stale in [k for k in workspace if isinstance(k, tuple) and k[0] == like.dtype]:
+            for stale in [k for k in workspace if len(k) == 4 and k[:2] == flat_key]:
                 del workspace[stale]
-            workspace[like.dtype] = flat
+            workspace[flat_key] = flat
     # slices then reshape (not flat.reshape(2, ...)[i]) so 0-d parameters get 0-d arrays
     if column_major:
         views = tuple(part.reshape(like.shape[::-1]).T
@@ -78,21 +80,21 @@ def _l2_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, out: np.n
     """``∇ + λθ`` (the gradient with an L2 penalty's) in ``out``, or ``grad`` itself if λ = 0."""
     if not weight_decay:
         return grad
-    np.multiply(param, weight_decay, out=out)
+    array_module(param).multiply(param, weight_decay, out=out)
     out += grad
     return out
 
 
 def _ema_(average: np.ndarray, value: np.ndarray, beta: float, work: np.ndarray) -> None:
     """``a ← β a + (1 - β) x`` in place, as ``a += (1 - β)(x - a)`` (PyTorch's lerp rounding)."""
-    np.subtract(value, average, out=work)
+    array_module(value).subtract(value, average, out=work)
     work *= 1.0 - beta
     average += work
 
 
 def _ema_square_(average: np.ndarray, value: np.ndarray, beta: float, work: np.ndarray) -> None:
     """``a ← β a + (1 - β) x²`` in place."""
-    np.multiply(value, 1.0 - beta, out=work)
+    array_module(value).multiply(value, 1.0 - beta, out=work)
     work *= value
     average *= beta
     average += work
@@ -233,9 +235,18 @@ class Optimizer:
     @staticmethod
     def _buffer(state: dict, name: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
         """``state[name]``, created on first use as an array shaped and typed like ``like``."""
-        buffer = state.get(name)
+        buffer = Optimizer._held(state, name, like)
         if buffer is None:
             buffer = state[name] = array_module(like).full_like(like, fill)
+        return buffer
+
+    @staticmethod
+    def _held(state: dict, name: str, like: np.ndarray) -> np.ndarray | None:
+        """``state[name]`` (or None) on ``like``'s device: a parameter moved by ``Module.to``
+        after some steps takes its state along on the next one (one type compare otherwise)."""
+        buffer = state.get(name)
+        if buffer is not None and type(buffer) is not type(like):
+            buffer = state[name] = to_device(buffer, device_of(like))
         return buffer
 
     def _scratch(self, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -314,7 +325,7 @@ class Optimizer:
         slower)."""
         if isinstance(value, (numbers.Number, np.generic)):
             return value.item() if isinstance(value, np.generic) else value
-        array = np.asarray(value)
+        array = as_array(value, device_of(param))
         if array.ndim == 0 and array.dtype.kind in "iu":
             return int(array)
         if array.shape != param.shape:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..backend import array_module
 from .optimizer import Optimizer, _check_number, _ema_, _ema_square_, _l2_grad, _work_arrays
 
 __all__ = ["RMSprop", "rmsprop_update"]
@@ -39,17 +40,17 @@ def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
     _ema_square_(square_avg, g, alpha, work)
     if grad_avg is not None:
         _ema_(grad_avg, g, alpha, work)
-        np.multiply(grad_avg, grad_avg, out=work)
-        np.subtract(square_avg, work, out=work)
-        np.sqrt(work, out=work)
+        array_module(grad_avg).multiply(grad_avg, grad_avg, out=work)
+        array_module(square_avg).subtract(square_avg, work, out=work)
+        array_module(work).sqrt(work, out=work)
     else:
-        np.sqrt(square_avg, out=work)
+        array_module(square_avg).sqrt(square_avg, out=work)
     work += eps
-    np.divide(g, work, out=work)
+    array_module(g).divide(g, work, out=work)
     if momentum_buffer is not None:
         momentum_buffer *= momentum
         momentum_buffer += work
-        np.multiply(momentum_buffer, lr, out=work)
+        array_module(momentum_buffer).multiply(momentum_buffer, lr, out=work)
     else:
         work *= lr
     param -= work

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..backend import array_module
 from .optimizer import Optimizer, _check_number, _l2_grad, _work_arrays
 
 __all__ = ["SGD", "sgd_update"]
@@ -42,17 +43,17 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray 
         else:
             momentum_buffer *= momentum
             if dampening:  # no Nesterov here, so g itself is not needed afterwards
-                np.multiply(d, 1.0 - dampening, out=work)
+                array_module(d).multiply(d, 1.0 - dampening, out=work)
                 momentum_buffer += work
             else:
                 momentum_buffer += d
         if nesterov:
-            np.multiply(momentum_buffer, momentum, out=extra)
+            array_module(momentum_buffer).multiply(momentum_buffer, momentum, out=extra)
             extra += d
             d = extra
         else:
             d = momentum_buffer
-    np.multiply(d, lr, out=work)
+    array_module(d).multiply(d, lr, out=work)
     param -= work
     return momentum_buffer
 
@@ -102,11 +103,11 @@ class SGD(Optimizer):
         if not momentum and not group["weight_decay"]:
             # Plain SGD, the common case, without sgd_update's general path: θ ← θ - η g.
             work = self._scratch(param)[0]
-            np.multiply(grad, float(group["lr"]), out=work)
+            array_module(grad).multiply(grad, float(group["lr"]), out=work)
             param -= work
             return
         buffer = sgd_update(
-            param, grad, state.get("momentum_buffer") if momentum else None,
+            param, grad, self._held(state, "momentum_buffer", param) if momentum else None,
             lr=float(group["lr"]), momentum=momentum, dampening=float(group["dampening"]),
             nesterov=bool(group["nesterov"]), weight_decay=float(group["weight_decay"]),
             scratch=self._scratch(param))

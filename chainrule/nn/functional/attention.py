@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ...backend import array_module
+from ...backend import Device, array_module, as_array
 from ...tensor import Tensor, where
 from ._checks import ArgumentTypeError, ArgumentValueError, require_tensor
 from .dropout import dropout
@@ -50,11 +50,11 @@ def _attend(query: Tensor, key: Tensor, value: Tensor, blocked, additive, dropou
     return weights @ value, weights
 
 
-def _split_mask(where_: str, mask, dtype, keep_if_true: bool, what: str):
-    """A user mask as (blocked bools, additive floats): one of the two is None."""
+def _split_mask(where_: str, mask, dtype, keep_if_true: bool, what: str, device: Device):
+    """A user mask as (blocked bools, additive floats) on ``device``: one of the two is None."""
     if mask is None:
         return None, None
-    array = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    array = as_array(mask.data if isinstance(mask, Tensor) else mask, device)
     if array.dtype == np.bool_:
         return (~array if keep_if_true else array), None
     if array.dtype.kind != "f":
@@ -95,9 +95,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
                   f"(…, S, d_v) {value.shape} do not fit")
     if is_causal and attn_mask is not None:
         raise ArgumentValueError(name, "pass attn_mask or is_causal, not both")
-    blocked, additive = _split_mask(name, attn_mask, query.dtype, True, "attn_mask")
+    blocked, additive = _split_mask(name, attn_mask, query.dtype, True, "attn_mask", query.device)
     if is_causal:
-        blocked = causal_mask(query.shape[-2], key.shape[-2])
+        blocked = as_array(causal_mask(query.shape[-2], key.shape[-2]), query.device)
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     return _attend(query, key, value, blocked, additive, dropout_p, scale, generator)[0]
 
@@ -126,9 +126,9 @@ def _check_inputs(name: str, query, key, value, widths: tuple, batch_first: bool
 
 
 def _masks(name: str, key_padding_mask, attn_mask, is_causal: bool, heads: int, batch: int,
-           length: int, source: int, dtype):
+           length: int, source: int, dtype, device: Device):
     """Combine the three masks into (blocked (B, h|1, L, S) bools, additive floats)."""
-    blocked, additive = _split_mask(name, attn_mask, dtype, False, "attn_mask")
+    blocked, additive = _split_mask(name, attn_mask, dtype, False, "attn_mask", device)
     mask_array = blocked if blocked is not None else additive
     if mask_array is not None:
         if mask_array.shape == (length, source):
@@ -139,13 +139,13 @@ def _masks(name: str, key_padding_mask, attn_mask, is_causal: bool, heads: int, 
             raise ArgumentValueError(
                 name, f"attn_mask must have shape (L, S) = {(length, source)} or "
                       f"(B·num_heads, L, S) = {(batch * heads, length, source)}, got "
-                      f"{np.shape(attn_mask)}")
+                      f"{mask_array.shape}")
         blocked, additive = (mask_array, None) if blocked is not None else (None, mask_array)
     if is_causal:
-        causal = causal_mask(length, source)[None, None]
+        causal = as_array(causal_mask(length, source), device)[None, None]
         blocked = causal if blocked is None else blocked | causal
     padding_blocked, padding_add = _split_mask(name, key_padding_mask, dtype, False,
-                                               "key_padding_mask")
+                                               "key_padding_mask", device)
     padding = padding_blocked if padding_blocked is not None else padding_add
     if padding is not None:
         if padding.shape != (batch, source):
@@ -224,14 +224,14 @@ def multi_head_attention_forward(
     batched = _check_inputs(name, query, key, value, widths, batch_first)
     if not batched:
         query, key, value = (x.unsqueeze(1) for x in (query, key, value))
-        key_padding_mask = None if key_padding_mask is None else np.asarray(
-            getattr(key_padding_mask, "data", key_padding_mask))[None]
+        key_padding_mask = None if key_padding_mask is None else as_array(
+            getattr(key_padding_mask, "data", key_padding_mask), query.device)[None]
     elif batch_first:
         query, key, value = (x.transpose(1, 0, 2) for x in (query, key, value))
     length, batch, _ = query.shape
     source = key.shape[0]
     blocked, additive = _masks(name, key_padding_mask, attn_mask, is_causal, num_heads, batch,
-                               length, source, query.dtype)
+                               length, source, query.dtype, query.device)
     head_dim = embed_dim // num_heads
     # (seq, B, E) → (B, h, seq, d_h): each head attends independently in one batched matmul.
     q, k, v = (x.reshape(x.shape[0], batch, num_heads, head_dim).transpose(1, 2, 0, 3)

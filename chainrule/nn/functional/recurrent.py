@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...backend import array_module
+from ...backend import Device, array_module, as_array
 from ...ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
 from ...tensor import Tensor, concatenate, stack
 from ._checks import ArgumentTypeError, ArgumentValueError, require_float, require_tensor
@@ -67,18 +67,20 @@ def _initial_state(where: str, state, shape: tuple, x: Tensor, what: str) -> Ten
     if state is None:
         return Tensor(array_module(x.data).zeros(shape, dtype=x.dtype))
     if not isinstance(state, Tensor):
-        state = Tensor(np.asarray(state, dtype=x.dtype))
+        state = Tensor(as_array(state, x.device, x.dtype))
     if state.shape != shape:
         raise ArgumentValueError(where, f"expected {what} of shape {shape}, got {state.shape}")
     return state
 
 
-def _time_mask(where: str, lengths, mask, steps: int, batch: int) -> np.ndarray | None:
-    """A time-major (T, B) boolean mask from ``lengths`` (B,) or ``mask`` (B, T)."""
+def _time_mask(where: str, lengths, mask, steps: int, batch: int, device: Device
+               ) -> np.ndarray | None:
+    """A time-major (T, B) boolean mask from ``lengths`` (B,) or ``mask`` (B, T), on
+    ``device``."""
     if lengths is not None and mask is not None:
         raise ArgumentValueError(where, "pass lengths or mask, not both")
     if lengths is not None:
-        lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+        lengths = as_array(lengths.data if isinstance(lengths, Tensor) else lengths, device)
         if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
             raise ArgumentValueError(
                 where, f"lengths must be {batch} integers (one per sequence), got "
@@ -87,15 +89,15 @@ def _time_mask(where: str, lengths, mask, steps: int, batch: int) -> np.ndarray 
             raise ArgumentValueError(
                 where, f"lengths must lie in [1, {steps}] (the padded length), got "
                        f"{lengths.min()}..{lengths.max()}")
-        return np.arange(steps)[:, None] < lengths[None, :]
+        return array_module(lengths).arange(steps)[:, None] < lengths[None, :]
     if mask is None:
         return None
-    mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    mask = as_array(mask.data if isinstance(mask, Tensor) else mask, device)
     if mask.shape != (batch, steps) or mask.dtype != np.bool_:
         raise ArgumentValueError(
             where, f"mask must be a boolean array of shape (batch, seq) = {(batch, steps)}, "
                    f"got {mask.dtype} array of shape {mask.shape}")
-    return np.ascontiguousarray(mask.T)
+    return array_module(mask).ascontiguousarray(mask.T)
 
 
 def _sequence(where: str, op: type, gates: int, states: tuple, input: Tensor, weights,
@@ -122,7 +124,7 @@ def _sequence(where: str, op: type, gates: int, states: tuple, input: Tensor, we
     initial = [_initial_state(where, s, shape, x, ("h_0", "c_0")[i]) for i, s in enumerate(states)]
     if not batched:
         initial = [s.unsqueeze(1) for s in initial]
-    keep = _time_mask(where, lengths, mask, steps, batch)
+    keep = _time_mask(where, lengths, mask, steps, batch, x.device)
     finals: list[list[Tensor]] = [[] for _ in initial]
     layer_input = x
     for layer in range(layers):

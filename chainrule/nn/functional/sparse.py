@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...backend import as_array
 from ...ops.embedding import EmbeddingLookup
 from ...tensor import Tensor
 from ._checks import ArgumentIndexError, ArgumentTypeError, ArgumentValueError, require_tensor
@@ -47,7 +48,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
         raise ArgumentValueError(where, f"weight must be a (num_embeddings, embedding_dim) "
                                         f"table, got shape {weight.shape}")
     rows = weight.shape[0]
-    ids = input.data if isinstance(input, Tensor) else np.asarray(input)
+    ids = as_array(input.data if isinstance(input, Tensor) else input, weight.device)
     if ids.dtype.kind not in "iu":
         raise ArgumentTypeError(where, f"expected integer ids, got dtype {ids.dtype}")
     if ids.size and (ids.min() < 0 or ids.max() >= rows):
