@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..backend import to_device, to_host
 from ..nn.module import Module
 from ..tensor import Tensor
 from .effects import place, trim_silence
@@ -138,7 +139,8 @@ class SpeechFeatures(Module):
             raise ValueError(f"{self!r}: expected waveforms (N, {self.num_samples}) or "
                              f"features (N, {', '.join(map(str, self.output_shape))}), "
                              f"got {x.shape}")
-        return Tensor(self.transform(x.data))
+        # The front end is signal processing on the host; the features go back to x's device.
+        return Tensor(to_device(self.transform(to_host(x.data)), x.device))
 
     def get_config(self) -> dict:
         # cr.load_model refuses layers whose integer arguments multiply to far more values than

@@ -36,6 +36,7 @@ from .devices import (
     CUDA_INSTALL,
     Device,
     as_array,
+    asarray,
     as_device,
     device_generator,
     device_of,
@@ -45,5 +46,5 @@ from .devices import (
 )
 
 __all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
-           "sliding_window_view", "squared_norm", "zeros_like_readonly", "Device", "as_array", "as_device",
+           "sliding_window_view", "squared_norm", "zeros_like_readonly", "Device", "as_array", "asarray", "as_device",
            "device_of", "to_device", "to_host", "device_generator", "kind_of", "CPU", "CUDA_INSTALL"]

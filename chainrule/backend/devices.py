@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Device", "DeviceKind", "as_array", "as_device", "device_of", "to_device", "to_host",
+__all__ = ["Device", "DeviceKind", "as_array", "asarray", "as_device", "device_of", "to_device", "to_host",
            "device_generator", "manual_seed", "register", "kind_of", "cuda_device_count",
            "CPU"]
 
@@ -188,6 +188,14 @@ def to_device(array: Any, device: str | Device) -> Any:
         return array
     host = to_host(array)
     return _KINDS[device.type].from_host(host, device.index)
+
+
+def asarray(value: Any) -> Any:
+    """``value`` as an array of its own device: a device array as it is, anything else (numbers,
+    lists, NumPy arrays) through ``numpy.asarray``."""
+    if kind_of(value).name == "cpu":
+        return np.asarray(value)
+    return value
 
 
 def as_array(value: Any, device: str | Device, dtype: Any = None) -> Any:

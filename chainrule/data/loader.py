@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..backend import Device, as_device, to_device
 from ..distributed.sharding import loader_shard
 from ..random import default_generator
 from ..tensor import Tensor
@@ -59,6 +60,9 @@ class DataLoader:
             the global batch of all ranks; parts differ by at most one sample and gradients
             are weighted by them; a last batch of fewer samples than ranks is skipped). Every
             rank must use the same seed. See ``chainrule.distributed.sharding``.
+        device: copy every batch to this device (``"cuda"``) as it is handed out; the data
+            set itself stays on the host. ``fit``, ``evaluate`` and ``predict`` move batches to
+            the model's device themselves.
 
     **Shape**: a field of shape ``(N, *s)`` gives batches ``(B, *s)``, ``B <= batch_size``.
 
@@ -80,6 +84,7 @@ class DataLoader:
         seed: int | None = None,
         generator: np.random.Generator | None = None,
         shard: bool = False,
+        device: str | Device | None = None,
     ):
         if isinstance(data, Dataset):
             self.dataset = data
@@ -101,6 +106,7 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.generator = _own_generator(seed, generator)
         self._shard = loader_shard(shard)
+        self.device = None if device is None else as_device(device)
         self._epoch_start: dict | None = None  # generator state before this epoch's shuffle
         self._batches_done = 0  # batches handed out in the current epoch
         self._skip = 0  # batches to skip at the next epoch start (set by load_state_dict)
@@ -127,7 +133,10 @@ class DataLoader:
                 index = self._shard.part(index)
                 if index is None:
                     continue  # a last batch too small to give every rank a sample
-            yield tuple(Tensor(a) for a in fetch(index))
+            if self.device is None:
+                yield tuple(Tensor(a) for a in fetch(index))
+            else:
+                yield tuple(Tensor(to_device(a, self.device)) for a in fetch(index))
         self._epoch_start = None
         self._batches_done = 0
 

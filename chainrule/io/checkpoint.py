@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import kind_of, to_host
 from ..nn.module import Module
 from ..random import get_rng_state, set_rng_state
 from .format import LoadError, read_safetensors, write_safetensors
@@ -121,7 +122,10 @@ def load_checkpoint(path: str | os.PathLike, *, model: Module, optimizer=None, s
 
 
 def _encode(value, path: tuple, tensors: dict):
-    """The JSON form of ``value``; its arrays are moved into ``tensors`` under their path."""
+    """The JSON form of ``value``; its arrays are moved into ``tensors`` under their path (from
+    a GPU to the host)."""
+    if kind_of(value).name != "cpu":
+        value = to_host(value)
     if isinstance(value, (np.ndarray, np.generic)):
         name = "/".join(map(str, path)) or "value"
         while name in tensors:  # keys containing "/" can make two paths spell the same name

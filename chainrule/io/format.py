@@ -36,6 +36,7 @@ from collections.abc import Mapping
 import numpy as np
 import safetensors.numpy
 
+from ..backend import asarray, to_host
 from ..tensor import Tensor
 from .files import LoadError, open_regular
 
@@ -114,7 +115,8 @@ def write_safetensors(path: str | os.PathLike, tensors: Mapping[str, np.ndarray]
 def _contiguous(name, value) -> np.ndarray:
     if not isinstance(name, str) or name == "__metadata__":
         raise TypeError(f"tensor names must be strings other than '__metadata__', got {name!r}")
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    # Weights on a GPU come to the host for the file.
+    array = to_host(asarray(value.data if isinstance(value, Tensor) else value))
     if array.dtype.newbyteorder("=") not in _NUMPY_DTYPES:
         raise TypeError(
             f"cannot save {name!r}: dtype {array.dtype} is not one safetensors holds "

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .. import nn
+from ..backend import array_module, asarray
 from ..random import resolve
 from ..tensor import Tensor, concatenate, where
 
@@ -27,7 +28,7 @@ _POOLINGS = ("mean", "max", "last")
 
 def _token_ids(module: nn.Module, ids) -> np.ndarray:
     """``ids`` as a 2-d integer array, or an error naming the model and what it got."""
-    array = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+    array = asarray(ids.data if isinstance(ids, Tensor) else ids)
     if array.ndim != 2 or array.dtype.kind not in "iu":
         raise ValueError(
             f"{type(module).__name__}: expected integer token ids of shape (batch, seq), got "
@@ -66,13 +67,14 @@ def masked_pool(x: Tensor, mask: np.ndarray, how: str = "mean") -> Tensor:
         raise ValueError(f"masked_pool: expected x (N, T, F) and mask (N, T), got {x.shape} and "
                          f"{mask.shape}")
     if how == "last":
-        return x[np.arange(x.shape[0]), mask.sum(axis=1) - 1]
+        return x[array_module(mask).arange(x.shape[0]), mask.sum(axis=1) - 1]
     keep = mask[:, :, None]
     if how == "max":
-        lowest = Tensor(np.array(np.finfo(x.dtype).min, dtype=x.dtype))
+        lowest = Tensor(array_module(mask).asarray(np.finfo(x.dtype).min, dtype=x.dtype))
         return where(keep, x, lowest).max(axis=1)
     counts = keep.sum(axis=1).astype(x.dtype)
-    return where(keep, x, Tensor(np.zeros((), dtype=x.dtype))).sum(axis=1) / Tensor(counts)
+    zero = Tensor(array_module(mask).zeros((), dtype=x.dtype))
+    return where(keep, x, zero).sum(axis=1) / Tensor(counts)
 
 
 def _check_pooling(owner: str, pooling: str) -> None:
@@ -90,11 +92,11 @@ class _TextModel(nn.Module):
         ids = _token_ids(self, ids)
         padding_idx = self.embedding.padding_idx
         if padding_idx is None:
-            return self.embedding(ids), np.ones(ids.shape, dtype=bool)
+            return self.embedding(ids), array_module(ids).ones(ids.shape, dtype=bool)
         mask = _real_tokens(ids, padding_idx)
         # Steps that are padding in every text change nothing: drop them, since the LSTM's
         # time and attention's (T²) grow with the padded length.
-        steps = int(np.flatnonzero(mask.any(axis=0))[-1]) + 1
+        steps = int(array_module(mask).flatnonzero(mask.any(axis=0))[-1]) + 1
         return self.embedding(ids[:, :steps]), mask[:, :steps]
 
 

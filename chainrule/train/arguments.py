@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from ..backend import CPU, Device, to_device
 from ..data import DataLoader
 from ..nn.loss import get_loss as loss_by_name  # the one name lookup for losses
 from ..nn.module import Module
 from ..optim import get as optimizer_by_name
 from ..tensor import Tensor
 
-__all__ = ["as_loader", "as_pair", "resolve_loss", "resolve_optimizer"]
+__all__ = ["as_loader", "as_pair", "model_device", "on_device", "resolve_loss",
+           "resolve_optimizer"]
 
 
 def resolve_loss(loss, owner: str) -> Callable:
@@ -60,10 +62,28 @@ def as_loader(data, *, owner: str, role: str, batch_size: int, shuffle: bool = F
     return data
 
 
-def as_pair(batch, owner: str) -> tuple[Tensor, Tensor]:
-    """The ``(x, y)`` tensors of one batch."""
+def as_pair(batch, owner: str, device: Device | None = None) -> tuple[Tensor, Tensor]:
+    """The ``(x, y)`` tensors of one batch, on ``device`` when given (the model's)."""
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         what = f"a {len(batch)}-tuple" if isinstance(batch, (tuple, list)) else type(batch).__name__
         raise ValueError(f"{owner}: each batch must be a pair (x, y), got {what}")
     x, y = batch
-    return (x if isinstance(x, Tensor) else Tensor(x)), (y if isinstance(y, Tensor) else Tensor(y))
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    y = y if isinstance(y, Tensor) else Tensor(y)
+    if device is not None:
+        x, y = on_device(x, device), on_device(y, device)
+    return x, y
+
+
+def on_device(tensor: Tensor, device: Device) -> Tensor:
+    """A batch's tensor on ``device`` (itself when it is there)."""
+    if type(tensor.data) is np.ndarray and device == CPU:
+        return tensor
+    return Tensor(to_device(tensor.data, device))
+
+
+def model_device(model: Module) -> Device:
+    """Where ``model``'s parameters are (the CPU for a model without any)."""
+    for parameter in model.parameters():
+        return parameter.device
+    return CPU

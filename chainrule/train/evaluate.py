@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
+from ..backend import array_module, to_host
 from ..data import DataLoader
 from ..nn.module import Module
 from ..tensor import Tensor
-from .arguments import as_loader, as_pair, resolve_loss
+from .arguments import as_loader, as_pair, model_device, on_device, resolve_loss
 from .metrics import resolve
 from .steps import eval_mode, eval_step
 from .tally import Tally
@@ -25,9 +26,10 @@ def evaluate_batches(model: Module, batches: Iterable, loss_fn: Callable | None,
     averaged over samples, in evaluation mode without a graph; keys start with ``prefix``.
     ``combine`` turns this process's tally into that of all processes (``fit`` under MPI)."""
     tally = Tally(metrics, with_loss=loss_fn is not None)
+    device = model_device(model)
     with eval_mode(model):
         for batch in batches:
-            x, y = as_pair(batch, owner)
+            x, y = as_pair(batch, owner, device)
             loss_value, pred = eval_step(model, x, y, loss_fn, owner)
             tally.update(loss_value, y.data, pred)
     if tally.count == 0:
@@ -94,11 +96,13 @@ def predict(model: Module, x, batch_size: int = 256) -> np.ndarray:
     else:
         batches = x
     outputs = []
+    device = model_device(model)
     with eval_mode(model):
         for batch in batches:
             inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
-            _, pred = eval_step(model, inputs if isinstance(inputs, Tensor) else Tensor(inputs))
+            inputs = inputs if isinstance(inputs, Tensor) else Tensor(inputs)
+            _, pred = eval_step(model, on_device(inputs, device))
             outputs.append(pred)
     if not outputs:
         raise ValueError("predict: x gave no batches")
-    return np.concatenate(outputs, axis=0)
+    return to_host(array_module(outputs[0]).concatenate(outputs, axis=0))

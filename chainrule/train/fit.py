@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 
 import numpy as np
 
+from ..backend import Device
 from ..distributed.fitting import fit_context
 from ..nn.module import Module
-from .arguments import as_loader, as_pair, resolve_loss, resolve_optimizer
+from .arguments import as_loader, as_pair, model_device, resolve_loss, resolve_optimizer
 from .callbacks import Callback, CallbackList, LearningRateScheduler
 from .evaluate import evaluate_batches
 from .history import History
@@ -36,7 +37,7 @@ __all__ = ["fit"]
 def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_data=None,
         metrics="auto", callbacks: Sequence[Callback] = (), progress=True,
         batch_size: int = 32, shuffle: bool = True, seed: int | None = None, scheduler=None,
-        validation_batch_size: int = 256) -> History:
+        validation_batch_size: int = 256, device: str | Device | None = None) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_data``; return the ``History``.
 
     Every batch runs the training step (forward → loss → zero_grad → backward → step, see
@@ -71,6 +72,8 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         scheduler: a learning-rate scheduler stepped after every epoch; shorthand for
             ``callbacks=[cr.callbacks.LearningRateScheduler(scheduler)]``.
         validation_batch_size: batch size for ``(x, y)`` validation arrays.
+        device: move the model there first (``"cuda"``: see ``Module.to``). Every batch is
+            copied to the model's device as it is trained, whatever this argument.
 
     Returns:
         ``History``: ``history.history["loss"]`` etc., one value per epoch; also ``"lr"``,
@@ -97,6 +100,8 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         raise TypeError(f"fit: model must be a chainrule Module, got {type(model).__name__}")
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    if device is not None:
+        model.to(device)
     loss_fn = resolve_loss(loss, "fit")
     world = fit_context()  # under MPI: sharded data, averaged gradients, rank 0's callbacks
     optimizer = world.optimizer(resolve_optimizer(optimizer, model))
@@ -130,7 +135,7 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
             callback_list.on_epoch_begin(epoch)
             lr = _learning_rate(optimizer)
             logs = _train_epoch(model, step, train_loader, metric_functions, callback_list,
-                                world.combine)
+                                world.combine, model_device(model))
             if val_loader is not None:
                 logs.update(evaluate_batches(model, val_loader, loss_fn, metric_functions,
                                              "fit (validation)", prefix="val_",
@@ -149,14 +154,14 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
 
 def _train_epoch(model: Module, step: Callable, batches: Iterable,
                  metrics: Mapping[str, Callable], callbacks: CallbackList,
-                 combine: Callable[[Tally], Tally]) -> dict[str, float]:
+                 combine: Callable[[Tally], Tally], device: Device) -> dict[str, float]:
     """One pass of ``step`` over ``batches``; the epoch's loss and metrics (of all processes,
     through ``combine``), weighted by batch size. Stops after the batch in which a callback
     sets ``model.stop_training``."""
     tally = Tally(metrics)
     per_batch = callbacks.per_batch
     for batch, pair in enumerate(batches):
-        x, y = as_pair(pair, "fit")
+        x, y = as_pair(pair, "fit", device)
         loss_value, pred = step(x, y)
         tally.update(loss_value, y.data, pred)
         if per_batch:

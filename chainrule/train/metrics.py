@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..backend import array_module, asarray, device_of, to_device, to_host
 from ..names import lookup
 from ..nn import functional as F
 from ..nn import loss as losses
@@ -37,17 +38,24 @@ __all__ = [
 
 
 def _array(value, name: str, function: str) -> np.ndarray:
-    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    array = value.data if isinstance(value, Tensor) else asarray(value)
     if array.ndim == 0:
         raise ValueError(f"{function}: {name} must have a sample axis, got a scalar")
     return array
 
 
+def _same_device(a, b) -> tuple:
+    """``a`` and ``b``, ``b`` copied to ``a``'s device when they differ (a metric of yours may
+    be handed host targets and device predictions)."""
+    if type(a) is not type(b):
+        b = to_device(b, device_of(a))
+    return a, b
+
+
 def _labels(y_true, y_pred, function: str) -> tuple[np.ndarray, np.ndarray]:
     """Integer true labels and predicted labels: the argmax of scores over the class axis, which
     is axis 1 as for ``cross_entropy`` ((N, C, d…) against labels (N, d…)), else the last."""
-    t = _array(y_true, "y_true", function)
-    p = _array(y_pred, "y_pred", function)
+    t, p = _same_device(_array(y_true, "y_true", function), _array(y_pred, "y_pred", function))
     if t.dtype.kind not in "iub":
         raise TypeError(
             f"{function}: y_true must hold integer class labels, got dtype {t.dtype}; convert "
@@ -91,7 +99,7 @@ def accuracy(y_true, y_pred, *, threshold: float | None = None) -> float:
         p = _array(y_pred, "y_pred", "accuracy") > threshold
         y_pred = p.astype(np.int64)
     t, p = _labels(y_true, y_pred, "accuracy")
-    return float(np.count_nonzero(t == p)) / t.size if t.size else float("nan")
+    return int((t == p).sum()) / t.size if t.size else float("nan")
 
 
 def binary_accuracy(y_true, y_pred, *, threshold: float = 0.5) -> float:
@@ -113,8 +121,7 @@ def binary_accuracy(y_true, y_pred, *, threshold: float = 0.5) -> float:
         0.6666666666666666
     """
     t, p = _regression(y_true, y_pred, "binary_accuracy")
-    return float(np.count_nonzero((p > threshold) == (t > 0.5))) / t.size if t.size else (
-        float("nan"))
+    return int(((p > threshold) == (t > 0.5)).sum()) / t.size if t.size else float("nan")
 
 
 def _binary_accuracy_of_logits(y_true, y_pred) -> float:
@@ -132,8 +139,8 @@ def top_k_accuracy(y_true, y_score, *, k: int = 5) -> float:
 
     **Shape**: y_true ``(N,)`` integer labels; y_score ``(N, C)``. Returns a float.
     """
-    t = _array(y_true, "y_true", "top_k_accuracy")
-    s = _array(y_score, "y_score", "top_k_accuracy")
+    t, s = _same_device(_array(y_true, "y_true", "top_k_accuracy"),
+                        _array(y_score, "y_score", "top_k_accuracy"))
     if t.dtype.kind not in "iu":
         raise TypeError(f"top_k_accuracy: y_true must hold integer labels, got dtype {t.dtype}")
     if s.ndim != 2 or t.shape != s.shape[:1]:
@@ -142,9 +149,9 @@ def top_k_accuracy(y_true, y_score, *, k: int = 5) -> float:
         )
     if k < 1:
         raise ValueError(f"top_k_accuracy: k must be >= 1, got {k}")
-    true_score = np.take_along_axis(s, t[:, None], axis=1)
-    higher = np.count_nonzero(s > true_score, axis=1)
-    return float(np.count_nonzero(higher < k)) / t.size if t.size else float("nan")
+    true_score = array_module(s).take_along_axis(s, t[:, None], axis=1)
+    higher = (s > true_score).sum(axis=1)
+    return int((higher < k).sum()) / t.size if t.size else float("nan")
 
 
 def confusion_matrix(y_true, y_pred, *, num_classes: int | None = None) -> np.ndarray:
@@ -161,17 +168,16 @@ def confusion_matrix(y_true, y_pred, *, num_classes: int | None = None) -> np.nd
     t, p = _labels(y_true, y_pred, "confusion_matrix")
     t, p = t.reshape(-1).astype(np.int64), p.reshape(-1).astype(np.int64)
     if num_classes is None:
-        seen = max(int(t.max(initial=-1)), int(p.max(initial=-1))) + 1
+        seen = max(int(t.max()), int(p.max())) + 1 if t.size else 0
         num_classes = max(seen, scores.shape[-1] if scores.ndim == t.ndim + 1 else 0)
     if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= num_classes):
         raise ValueError(f"confusion_matrix: labels must lie in [0, {num_classes})")
-    counts = np.bincount(t * num_classes + p, minlength=num_classes * num_classes)
-    return counts.reshape(num_classes, num_classes)
+    counts = array_module(t).bincount(t * num_classes + p, minlength=num_classes * num_classes)
+    return to_host(counts.reshape(num_classes, num_classes))
 
 
 def _regression(y_true, y_pred, function: str) -> tuple[np.ndarray, np.ndarray]:
-    t = _array(y_true, "y_true", function)
-    p = _array(y_pred, "y_pred", function)
+    t, p = _same_device(_array(y_true, "y_true", function), _array(y_pred, "y_pred", function))
     if t.shape != p.shape:
         raise ValueError(
             f"{function}: y_true has shape {t.shape} but y_pred has shape {p.shape}; reshape "
@@ -186,7 +192,7 @@ def mean_absolute_error(y_true, y_pred) -> float:
     **Shape**: y_true and y_pred ``(N, *)``, equal. Returns a float.
     """
     t, p = _regression(y_true, y_pred, "mean_absolute_error")
-    return float(np.abs(t - p, dtype=np.float64).mean())
+    return float(array_module(t).abs(t - p, dtype=np.float64).mean())
 
 
 def r2_score(y_true, y_pred) -> float:
@@ -247,8 +253,9 @@ class _R2Stream:
         residual = t - y_pred.reshape(t.shape)
         batch_mean = t.mean(axis=0)
         centred = t - batch_mean
-        self.merge((len(t), batch_mean, (centred * centred).sum(axis=0),
-                    (residual * residual).sum(axis=0)))
+        # The running sums are a few numbers per output: kept on the host (one small copy).
+        self.merge((len(t), to_host(batch_mean), to_host((centred * centred).sum(axis=0)),
+                    to_host((residual * residual).sum(axis=0))))
 
     def state(self) -> tuple:
         """The running sums ``(n, mean, m2, ss_res)``, for ``merge``."""
