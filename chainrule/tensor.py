@@ -220,7 +220,7 @@ class Tensor:
         def keep(grad: Any) -> None:
             tensor = target()
             if tensor is not None:  # a copy: the same array may become a leaf's .grad
-                tensor.grad = np.array(grad) if tensor.grad is None else tensor.grad + grad
+                tensor.grad = grad.copy() if tensor.grad is None else tensor.grad + grad
 
         self.register_hook(keep)
 
