@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .backend import devices
 
-__all__ = ["is_available", "device_count", "manual_seed"]
+__all__ = ["is_available", "device_count", "manual_seed", "synchronize"]
 
 
 def device_count() -> int:
@@ -30,3 +30,10 @@ def manual_seed(seed: int) -> None:
     """Reseed the random streams drawn on CUDA devices (dropout masks); ``cr.manual_seed``
     reseeds them too, with the host's."""
     devices.manual_seed(seed, "cuda")
+
+
+def synchronize() -> None:
+    """Wait until the current CUDA device has finished its queued work (kernels run
+    asynchronously: time a GPU step only after this). Does nothing without CuPy or a GPU."""
+    if is_available():
+        devices.synchronize_cuda()

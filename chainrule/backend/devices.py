@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = ["Device", "DeviceKind", "as_array", "asarray", "as_device", "device_of", "to_device", "to_host",
            "device_generator", "manual_seed", "register", "kind_of", "cuda_device_count",
+           "synchronize_cuda",
            "CPU"]
 
 CUDA_INSTALL = "pip install chainrule[cuda] (CuPy built for CUDA 13: cupy-cuda13x)"
@@ -239,6 +240,11 @@ def manual_seed(seed: int, kind: str | None = None) -> None:
         _seeds[name] = seed
     for key in [key for key in _generators if key[0] in kinds]:
         del _generators[key]
+
+
+def synchronize_cuda() -> None:
+    """Wait for the current CUDA device's queued kernels."""
+    _KINDS["cuda"].module().cuda.get_current_stream().synchronize()
 
 
 def cuda_device_count() -> int:

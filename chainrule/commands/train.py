@@ -70,6 +70,8 @@ def add_command(subparsers) -> None:
     train.add_argument("--overwrite", action="store_true",
                        help="replace the run already in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--device", default="cpu",
+                       help="cpu, cuda or cuda:N (a GPU needs chainrule[cuda]; default cpu)")
     train.set_defaults(run=run)
 
 
@@ -113,6 +115,7 @@ def run(args) -> None:
     from ..names import lookup, normalize
     from .run_folder import RunFolder
 
+    device = _device(args.device)  # refused before any data is loaded
     folder = RunFolder(args.out) if args.out else None
     if folder is not None and not args.resume and is_main():  # rank 0 alone owns the folder
         folder.state()  # refuse a file as --out before the data is loaded
@@ -127,7 +130,26 @@ def run(args) -> None:
     job = _prepare(data, settings)
     if folder is not None and not args.resume and is_main():
         folder.start(settings, resume=False, overwrite=args.overwrite)
-    _train(job, settings, folder, quiet=args.quiet)
+    _train(job, settings, folder, quiet=args.quiet, device=device)
+
+
+def _device(name: str):
+    """``--device`` as a device that can be used here, or a one-line error saying why not."""
+    from ..backend import as_device
+    from ..cuda import device_count
+
+    try:
+        device = as_device(name)
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"--device {name}: {error}") from None
+    if device.type == "cuda" and device.index >= device_count():
+        try:
+            import cupy  # noqa: F401
+        except ImportError:
+            raise CommandError(f"--device {name} needs CuPy: pip install 'chainrule[cuda]'"
+                               ) from None
+        raise CommandError(f"--device {name}: CuPy sees {device_count()} CUDA device(s)")
+    return device
 
 
 def _prepare(data: str, settings: dict) -> dict[str, Any]:
@@ -184,7 +206,7 @@ def _check_mlp_size(input_shape: tuple, layers: list[int], outputs: int) -> None
             f"{_MAX_MLP_PARAMETERS:,}")
 
 
-def _train(job: dict, settings: dict, folder, quiet: bool) -> None:
+def _train(job: dict, settings: dict, folder, quiet: bool, device) -> None:
     from ..distributed import is_main
     from ..train import evaluate, fit
     from ..train.callbacks import BackupAndRestore, CSVLogger
@@ -205,7 +227,7 @@ def _train(job: dict, settings: dict, folder, quiet: bool) -> None:
         history = fit(model, job["train"], loss=task.loss, optimizer=job["optimizer"],
                       epochs=settings["epochs"], batch_size=settings["batch_size"],
                       validation_data=job["validation"], callbacks=callbacks,
-                      progress=not quiet, seed=settings["seed"])
+                      progress=not quiet, seed=settings["seed"], device=device)
     except KeyboardInterrupt:
         if folder is not None:
             print(f"interrupted; continue with: chainrule train --out {folder.path} --resume")

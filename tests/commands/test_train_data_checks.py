@@ -103,3 +103,20 @@ def test_text_data_with_an_image_model_is_one_line(chainrule, monkeypatch):
                         lambda name, **options: ((ids, labels), (ids[:4], labels[:4])))
     err = _one_line_error(chainrule, "train", "--data", "bbc-news", "--model", "cnn")
     assert "bbc-news holds token ids, which model 'cnn' cannot read; use --model bow" in err
+
+
+def test_device_option(chainrule, npz):
+    """``--device`` trains on that device; one that cannot be used is one line before any
+    data is read."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(60, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    path = npz("small.npz", x_train=x[:40], y_train=y[:40], x_test=x[40:], y_test=y[40:])
+    for device in ("cpu", "fake"):  # fake: the suite's NumPy-backed test double of a GPU
+        code, out, err = chainrule("train", "--data", path, "--epochs", "2", "--quiet",
+                                   "--device", device)
+        assert code == 0 and "test accuracy" in out, err
+    assert "unknown device type 'tpu'" in _one_line_error(chainrule, "train", "--device", "tpu")
+    if not cr.cuda.is_available():
+        message = _one_line_error(chainrule, "train", "--device", "cuda:7")
+        assert "pip install 'chainrule[cuda]'" in message or "CUDA device(s)" in message
