@@ -123,6 +123,16 @@ def _torch_on(device: str) -> bool:
     return not device.startswith("cuda") or torch.cuda.is_available()
 
 
+def _limited(threads: int | None, epoch):
+    """``epoch`` run with at most ``threads`` BLAS threads (None: as many as BLAS likes)."""
+    from threadpoolctl import threadpool_limits
+
+    def run():
+        with threadpool_limits(threads):
+            epoch()
+    return run
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser, steps=1, samples=5, warmup=1)
@@ -133,8 +143,6 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="a tenth of an epoch, for a dry run of the script")
     args = parser.parse_args(argv)
-    from threadpoolctl import threadpool_limits
-
     import chainrule as cr
 
     if args.device.startswith("cuda") and not cr.cuda.is_available():
@@ -158,15 +166,10 @@ def main(argv=None) -> None:
         limits = {name: args.cpu_threads if name.endswith("-cpu") and args.cpu_threads else None
                   for name in trainers}
 
-        def limited(name, epoch):
-            def run():
-                with threadpool_limits(limits[name]):
-                    epoch()
-            return run
-
         print(f"\n{net}: one epoch of {count} samples, batch {NETS[net][0]}, float32, SGD; "
               f"{args.samples} samples, alternated; CPU contender at {args.cpu_threads} threads")
-        results = alternate({name: limited(name, epoch) for name, (epoch, _) in trainers.items()},
+        results = alternate({name: _limited(limits[name], epoch)
+                             for name, (epoch, _) in trainers.items()},
                             steps=args.steps, samples=args.samples, warmup=args.warmup,
                             pause=args.pause)
         mine = f"chainrule-{device}"

@@ -2,6 +2,7 @@
 
 from . import autograd, cuda, data, distributed, models, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad
+from .backend import Device as device
 from .data import DataLoader
 from .explain import explain
 from .gradcheck import GradcheckError, gradcheck
@@ -17,7 +18,6 @@ from .io import (
     save_state,
 )
 from .random import get_rng_state, manual_seed, set_rng_state
-from .backend import Device as device
 from .tensor import Tensor, concatenate, from_dlpack, maximum, minimum, stack, tensor, where
 from .train import callbacks, evaluate, fit, metrics, predict
 

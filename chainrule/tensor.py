@@ -20,6 +20,7 @@ import numpy.typing as npt
 from . import autograd, backend
 from .autograd import Function, RemovableHandle, increment_version, is_grad_enabled
 from .ops.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .ops.device import ToDevice
 from .ops.elementwise import (
     Abs,
     Add,
@@ -37,7 +38,6 @@ from .ops.elementwise import (
     Sqrt,
     Sub,
 )
-from .ops.device import ToDevice
 from .ops.linalg import MatMul
 from .ops.reduce import Max, Mean, Min, Sum
 from .ops.shape import Concatenate, Index, Reshape, Stack, Transpose, Where

@@ -36,8 +36,8 @@ from .devices import (
     CUDA_INSTALL,
     Device,
     as_array,
-    asarray,
     as_device,
+    asarray,
     device_generator,
     device_of,
     kind_of,
@@ -46,5 +46,6 @@ from .devices import (
 )
 
 __all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
-           "sliding_window_view", "squared_norm", "zeros_like_readonly", "Device", "as_array", "asarray", "as_device",
-           "device_of", "to_device", "to_host", "device_generator", "kind_of", "CPU", "CUDA_INSTALL"]
+           "sliding_window_view", "squared_norm", "zeros_like_readonly", "Device", "CPU",
+           "CUDA_INSTALL", "as_array", "asarray", "as_device", "device_of", "to_device",
+           "to_host", "device_generator", "kind_of"]

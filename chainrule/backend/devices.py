@@ -14,10 +14,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Device", "DeviceKind", "as_array", "asarray", "as_device", "device_of", "to_device", "to_host",
-           "device_generator", "manual_seed", "register", "kind_of", "cuda_device_count",
-           "synchronize_cuda",
-           "CPU"]
+__all__ = ["Device", "DeviceKind", "CPU", "as_array", "asarray", "as_device", "device_of",
+           "to_device", "to_host", "device_generator", "manual_seed", "register", "kind_of",
+           "cuda_device_count", "synchronize_cuda"]
 
 CUDA_INSTALL = "pip install chainrule[cuda] (CuPy built for CUDA 13: cupy-cuda13x)"
 
@@ -40,7 +39,8 @@ class Device:
 
     def __init__(self, type: str | Device, index: int | None = None):
         if isinstance(type, Device):
-            type, index = type.type, type.index if index is None else index
+            given: Device = type
+            type, index = given.type, given.index if index is None else index
         if not isinstance(type, str):
             raise TypeError(f"device: expected a string such as 'cpu' or 'cuda:0', got {type!r}")
         name, _, number = type.partition(":")
@@ -137,7 +137,7 @@ class _Cuda(DeviceKind):
         return array.get() if hasattr(array, "get") else np.asarray(array)
 
     def generator(self, seed: int) -> _Generator:
-        return self.module().random.default_rng(seed)  # type: ignore[no-any-return]
+        return self.module().random.default_rng(seed)
 
 
 _KINDS: dict[str, DeviceKind] = {"cpu": DeviceKind(), "cuda": _Cuda()}

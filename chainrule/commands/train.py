@@ -142,7 +142,7 @@ def _device(name: str):
         device = as_device(name)
     except (TypeError, ValueError) as error:
         raise CommandError(f"--device {name}: {error}") from None
-    if device.type == "cuda" and device.index >= device_count():
+    if device.type == "cuda" and (device.index or 0) >= device_count():
         try:
             import cupy  # noqa: F401
         except ImportError:

@@ -9,13 +9,17 @@ from chainrule import backend
 
 _rng = np.random.default_rng(0)
 
+
+def _images(*shape):
+    return _rng.standard_normal(shape).astype(np.float32)
+
 # (name, input_shape, num_classes, builder options, inputs). Without dropout: a device draws its
 # masks from its own stream (tests/devices/test_device_api.py checks those), so only models
 # without it take the CPU's steps exactly.
 MODELS = [
-    ("mlp", (6,), 3, {"dropout": 0.0}, _rng.standard_normal((8, 6)).astype(np.float32)),
-    ("cnn", (1, 12, 12), 3, {"dropout": 0.0}, _rng.standard_normal((4, 1, 12, 12)).astype(np.float32)),
-    ("speech-cnn", (1, 32, 63), 3, {"dropout": 0.0}, _rng.standard_normal((2, 1, 32, 63)).astype(np.float32)),
+    ("mlp", (6,), 3, {"dropout": 0.0}, _images(8, 6)),
+    ("cnn", (1, 12, 12), 3, {"dropout": 0.0}, _images(4, 1, 12, 12)),
+    ("speech-cnn", (1, 32, 63), 3, {"dropout": 0.0}, _images(2, 1, 32, 63)),
     ("bow", (7,), 3, {"vocab_size": 20, "dropout": 0.0}, _rng.integers(0, 20, (6, 7))),
     ("lstm", (7,), 3, {"vocab_size": 20, "dropout": 0.0}, _rng.integers(0, 20, (6, 7))),
     ("transformer", (7,), 3, {"vocab_size": 20, "dropout": 0.0}, _rng.integers(0, 20, (6, 7))),

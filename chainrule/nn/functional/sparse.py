@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ...backend import as_array
 from ...ops.embedding import EmbeddingLookup
 from ...tensor import Tensor
