@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .devices import _modules, kind_of
+from .devices import _modules, cuda_device_count, kind_of
 
 __all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
            "sliding_window_view", "squared_norm", "zeros_like_readonly"]
@@ -41,13 +41,14 @@ def from_dlpack(array: Any) -> Any:
     """The array of the backend for ``array``'s device that shares its memory, by DLPack: NumPy's
     for the CPU, CuPy's for a CUDA device."""
     device = array.__dlpack_device__()[0]
-    if device == _DLPACK_CUDA:
+    if device == _DLPACK_CUDA and cuda_device_count():
         return _cupy().from_dlpack(array)
     if device != _DLPACK_CPU:
         raise TypeError(
             f"from_dlpack: the array is on a {_DLPACK_DEVICES.get(device, 'DLPack')} device "
-            f"(type {device}) and chainrule computes on the CPU or on CUDA devices only: copy it "
-            "to the CPU first (for a PyTorch tensor, .cpu())")
+            f"(type {device}) and chainrule computes on the CPU, or on CUDA devices with CuPy "
+            "(pip install chainrule[cuda]): copy it to the CPU first (for a PyTorch tensor, "
+            ".cpu())")
     return np.from_dlpack(array)
 
 
