@@ -89,7 +89,7 @@ else
     SELECT=(-k "fake and (linear or add_broadcast or mlp or module_to)")
 fi
 part "device layer of the suite on $DEVICE" 400 "$PYTHON" -m pytest -q -p no:cacheprovider \
-    tests/test_ops_device.py tests/devices "${SELECT[@]}"
+    tests/ops/test_ops_on_device.py tests/devices "${SELECT[@]}"
 
 say "== gpu_check: $([[ $status == 0 ]] && echo ALL PARTS PASSED || echo SOME PARTS FAILED)" \
     "in $((SECONDS - START))s"

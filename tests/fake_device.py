@@ -7,8 +7,8 @@ device layer of the suite (every op, layer and model on "fake", compared with th
 Like CuPy, a fake array refuses to be combined with a host array of one or more dimensions in
 a ufunc or a NumPy function (``TypeError``), so a host array made by a direct ``np.zeros`` in a
 math path fails here as it would on a GPU. Unlike CuPy, ``np.asarray(fake)`` succeeds silently
-(a subclass is an ndarray): that escape is what the AST scan (tests/test_array_module_scan.py)
-guards against.
+(a subclass is an ndarray): that escape is what the AST scan
+(tests/backend/test_array_module_scan.py) guards against.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "chainrule"
+PACKAGE = Path(__file__).resolve().parents[2] / "chainrule"
 
 MATH_PATHS = ["tensor.py", "autograd.py", "ops", "nn", "optim", "train", "data/loader.py"]
 

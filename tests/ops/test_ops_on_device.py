@@ -3,12 +3,12 @@ computed on the device equal the CPU's, and stay on the device.
 
 The gradients are those of ``Σ out ⊙ P`` for a fixed random ``P``, so every output element
 weighs in differently; the CPU's own gradients are checked against central differences by
-tests/test_ops.py, so agreeing with them checks the device's.
+tests/ops/test_ops.py, so agreeing with them checks the device's.
 """
 
 import numpy as np
 import pytest
-from opcases import CASES
+from ops.cases import CASES
 
 import chainrule as cr
 from chainrule import backend
