@@ -8,10 +8,10 @@ tests/ops/test_ops.py, so agreeing with them checks the device's.
 
 import numpy as np
 import pytest
-from ops.cases import CASES
 
 import chainrule as cr
 from chainrule import backend
+from ops.cases import CASES
 
 DTYPES = [np.float32, np.float64]
 TOLERANCE = {np.float32: (2e-5, 2e-6), np.float64: (1e-10, 1e-12)}
