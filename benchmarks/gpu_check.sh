@@ -7,11 +7,13 @@
 #
 # Parts, each under its own time limit, in order of what is worth most when time is short:
 #   1. the device: CuPy's view of it, one training step on it;
-#   2. training epochs (benchmarks/device_epoch.py): LeNet, the MLP and the wide CNN on the GPU
-#      vs chainrule on 2 CPU threads vs PyTorch on the same GPU, with the ratios;
-#   3. the device layer of the suite on "cuda": the op table (float32 and float64), the layer
-#      table, each built-in model, save/load, the device API.
-# The output goes to the terminal and, when $OUT is set, to $OUT/gpu_check.txt.
+#   2. the device layer of the suite on "cuda": the op table (float32 and float64), the layer
+#      table, each built-in model, save/load, the device API (CuPy compiles its kernels on
+#      first use here, which the benchmarks then find cached);
+#   3. training epochs (benchmarks/device_epoch.py): LeNet, the MLP and the wide CNN on the GPU
+#      vs chainrule on 2 CPU threads vs PyTorch on the same GPU, with the ratios.
+# The output goes to the terminal and, when $OUT is set, to $OUT/gpu_check.txt (and its key
+# lines to $OUT/summary.txt).
 set -u -o pipefail
 
 PYTHON=${PYTHON:-python3}
@@ -78,19 +80,23 @@ print("one CNN step on", device, "loss", float(loss.item()), "weight on",
       model[0].weight.device)
 PY
 
-for net in lenet mlp wide; do
-    part "epoch benchmark: $net" 150 "$PYTHON" benchmarks/device_epoch.py --device "$DEVICE" \
-        --net "$net" --samples 3 --warmup 1 --cpu-threads 2 "${QUICK[@]}"
-done
-
 if [[ "$DEVICE" == cuda ]]; then
     SELECT=(-k cuda)
 else
     SELECT=(-k "fake and (linear or add_broadcast or mlp or module_to)")
 fi
-part "device layer of the suite on $DEVICE" 400 "$PYTHON" -m pytest -q -p no:cacheprovider \
+part "device layer of the suite on $DEVICE" 240 "$PYTHON" -m pytest -q -p no:cacheprovider \
     tests/ops/test_ops_on_device.py tests/devices "${SELECT[@]}"
+
+for net in lenet mlp wide; do
+    part "epoch benchmark: $net" 120 "$PYTHON" benchmarks/device_epoch.py --device "$DEVICE" \
+        --net "$net" --samples 3 --warmup 1 --cpu-threads 2 "${QUICK[@]}"
+done
 
 say "== gpu_check: $([[ $status == 0 ]] && echo ALL PARTS PASSED || echo SOME PARTS FAILED)" \
     "in $((SECONDS - START))s"
+if [[ -n "${OUT:-}" ]]; then  # the lines that matter, for a quick look
+    grep -E "^(== |GPU:|ratio |loss after)|^[a-z]+[-:a-z0-9]* +[0-9.]+ +\(|passed|failed" \
+        "$LOG" > "$OUT/summary.txt"
+fi
 exit $status

@@ -50,11 +50,20 @@ def explain(model, x, y, loss="mse", check: bool = True, max_elements: int = 24)
 
     Returns:
         An ``Explanation``; ``print(e)`` shows it, ``e.to_dict()``/``e.to_html(path)`` export it.
+
+    A model on a GPU is explained on the host, through a copy: the model itself is not moved.
     """
+    from ..backend import to_host
     from ..nn.loss import get_loss
     from ..tensor import Tensor
 
     loss_fn = get_loss(loss)
+    if any(parameter.device != "cpu" for parameter in model.parameters()):
+        import copy
+
+        model = copy.deepcopy(model).to("cpu")
+    x = Tensor(to_host(x.data)) if isinstance(x, Tensor) else x
+    y = Tensor(to_host(y.data)) if isinstance(y, Tensor) else y
     if not isinstance(y, Tensor):
         import numpy as np
 

@@ -173,6 +173,10 @@ class GradientMonitor(Callback):
 
     # ------------------------------------------------------------------ set-up
     def on_train_begin(self, logs=None):
+        on = {str(p.device) for p in self.model.parameters()} - {"cpu"}
+        if on:  # it reads every step's arrays with NumPy and replays steps on the host
+            raise RuntimeError(f"GradientMonitor watches training on the CPU only; the model "
+                               f"is on {', '.join(sorted(on))}: train it on the CPU to watch it")
         self._remove_hooks()
         self._reset_history()
         owners = {}

@@ -162,3 +162,23 @@ def test_cuda_without_a_gpu_answers_none():
         with pytest.raises(RuntimeError, match="needs CuPy"):
             cr.nn.Linear(2, 2).to("cuda")
     cr.cuda.manual_seed(0)  # never raises, GPU or not
+
+
+def test_explain_a_model_on_a_device_on_the_host(accelerator):
+    cr.manual_seed(0)
+    model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 2))
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3)
+    y = np.array([0, 1, 1, 0])
+    on_cpu = cr.explain(model, x, y, loss="cross_entropy").to_dict()
+    model.to(accelerator)
+    on_device = cr.explain(model, cr.tensor(x, device=accelerator), y,
+                           loss="cross_entropy").to_dict()
+    assert on_device == on_cpu and model[0].weight.device == accelerator
+
+
+def test_gradient_monitor_refuses_a_model_on_a_device(accelerator):
+    model = cr.nn.Linear(2, 2)
+    x, y = np.ones((4, 2), np.float32), np.array([0, 1, 0, 1])
+    with pytest.raises(RuntimeError, match="GradientMonitor watches training on the CPU only"):
+        cr.fit(model, (x, y), loss="cross_entropy", optimizer="sgd", epochs=1, progress=False,
+               callbacks=[cr.explain.GradientMonitor(verbose=False)], device=accelerator)
