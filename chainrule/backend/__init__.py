@@ -33,6 +33,7 @@ from .arrays import (
 )
 from .devices import (
     CPU,
+    MODULES,
     CUDA_INSTALL,
     Device,
     as_array,
@@ -46,6 +47,6 @@ from .devices import (
 )
 
 __all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
-           "sliding_window_view", "squared_norm", "zeros_like_readonly", "Device", "CPU",
+           "sliding_window_view", "squared_norm", "zeros_like_readonly", "Device", "CPU", "MODULES",
            "CUDA_INSTALL", "as_array", "asarray", "as_device", "device_of", "to_device",
            "to_host", "device_generator", "kind_of"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .devices import _modules, cuda_device_count, kind_of
+from .devices import MODULES, cuda_device_count
 
 __all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
            "sliding_window_view", "squared_norm", "zeros_like_readonly"]
@@ -21,12 +21,7 @@ __all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
 def array_module(array: Any) -> Any:
     """Return the array module (``numpy``, or ``cupy`` for a GPU array) that ``array`` belongs
     to; NumPy for scalars and anything else."""
-    if type(array) is np.ndarray:
-        return np
-    xp = _modules.get(type(array))
-    if xp is None:
-        _modules[type(array)] = xp = kind_of(array).module()
-    return xp
+    return MODULES[type(array)]
 
 
 _DLPACK_CPU = 1

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Device", "DeviceKind", "CPU", "as_array", "asarray", "as_device", "device_of",
+__all__ = ["Device", "DeviceKind", "CPU", "MODULES", "as_array", "asarray", "as_device", "device_of",
            "to_device", "to_host", "device_generator", "manual_seed", "register", "kind_of",
            "cuda_device_count", "synchronize_cuda"]
 
@@ -140,9 +140,19 @@ class _Cuda(DeviceKind):
         return self.module().random.default_rng(seed)
 
 
+class _ModuleTable(dict):
+    """Array type -> array module. ``MODULES[type(x)]`` is a dict lookup, not a Python call,
+    for the loops that run per parameter per step (optimizers); a type seen for the first time
+    is looked up among the device kinds, once."""
+
+    def __missing__(self, array_type: type) -> Any:
+        self[array_type] = module = _kind_of_type(array_type).module()
+        return module
+
+
 _KINDS: dict[str, DeviceKind] = {"cpu": DeviceKind(), "cuda": _Cuda()}
 _BY_TYPE: dict[type, DeviceKind] = {np.ndarray: _KINDS["cpu"]}
-_modules: dict[type, Any] = {}  # array type -> array module, filled by register and on first use
+MODULES: dict[type, Any] = _ModuleTable({np.ndarray: np})
 _seeds: dict[str, int] = {}  # kind -> the seed of its generators (0 until reseeded)
 _generators: dict[tuple[str, int | None], _Generator] = {}
 
@@ -151,16 +161,20 @@ def register(kind: DeviceKind) -> None:
     """Add (or replace) a device kind: ``Device(kind.name)`` then reaches it."""
     _KINDS[kind.name] = kind
     _BY_TYPE[kind.array_type] = kind
-    _modules[kind.array_type] = kind.module()
+    MODULES[kind.array_type] = kind.module()
 
 
 def kind_of(array: Any) -> DeviceKind:
     """The device kind owning ``array`` (the CPU for NumPy arrays and scalars)."""
-    kind = _BY_TYPE.get(type(array))
+    return _kind_of_type(type(array))
+
+
+def _kind_of_type(array_type: type) -> DeviceKind:
+    kind = _BY_TYPE.get(array_type)
     if kind is not None:
         return kind
-    if type(array).__module__.split(".")[0] == "cupy":
-        _BY_TYPE[type(array)] = kind = _KINDS["cuda"]
+    if array_type.__module__.split(".")[0] == "cupy":
+        _BY_TYPE[array_type] = kind = _KINDS["cuda"]
         return kind
     return _KINDS["cpu"]
 

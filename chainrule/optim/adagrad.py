@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import MODULES
 from .optimizer import Optimizer, _check_number, _l2_grad, _work_arrays
 
 __all__ = ["Adagrad", "adagrad_update"]
@@ -32,12 +32,13 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, *
         param, grad, state_sum and each scratch array: the same shape.
     """
     work, decayed = scratch if scratch is not None else _work_arrays(param)
+    xp = MODULES[type(param)]  # one dict lookup per parameter (no call): the array module
     g = _l2_grad(param, grad, weight_decay, out=decayed)
-    array_module(g).multiply(g, g, out=work)
+    xp.multiply(g, g, out=work)
     state_sum += work
-    array_module(state_sum).sqrt(state_sum, out=work)
+    xp.sqrt(state_sum, out=work)
     work += eps
-    array_module(g).divide(g, work, out=work)
+    xp.divide(g, work, out=work)
     work *= lr / (1.0 + (step - 1) * lr_decay)
     param -= work
 

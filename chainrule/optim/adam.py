@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import MODULES
 from .optimizer import Optimizer, _check_number, _ema_, _ema_square_, _l2_grad, _work_arrays
 
 __all__ = ["Adam", "AdamW", "adam_update"]
@@ -38,6 +38,7 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
         param, grad, each buffer and scratch array: the same shape.
     """
     work, decayed = scratch if scratch is not None else _work_arrays(param)
+    xp = MODULES[type(param)]  # one dict lookup per parameter (no call): the array module
     if decoupled_weight_decay:
         if weight_decay:
             param *= 1.0 - lr * weight_decay
@@ -47,11 +48,11 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
     _ema_(exp_avg, g, beta1, work)
     _ema_square_(exp_avg_sq, g, beta2, work)
     if max_exp_avg_sq is not None:
-        array_module(max_exp_avg_sq).maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-    array_module(work).sqrt(exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq, out=work)
+        xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    xp.sqrt(exp_avg_sq if max_exp_avg_sq is None else max_exp_avg_sq, out=work)
     work /= math.sqrt(1.0 - beta2 ** step)
     work += eps
-    array_module(exp_avg).divide(exp_avg, work, out=work)
+    xp.divide(exp_avg, work, out=work)
     work *= lr / (1.0 - beta1 ** step)
     param -= work
 

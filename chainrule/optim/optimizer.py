@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from ..autograd import enable_grad, increment_version
-from ..backend import array_module, as_array, device_of, to_device
+from ..backend import MODULES, array_module, as_array, device_of, to_device
 from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -80,21 +80,21 @@ def _l2_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float, out: np.n
     """``∇ + λθ`` (the gradient with an L2 penalty's) in ``out``, or ``grad`` itself if λ = 0."""
     if not weight_decay:
         return grad
-    array_module(param).multiply(param, weight_decay, out=out)
+    MODULES[type(param)].multiply(param, weight_decay, out=out)
     out += grad
     return out
 
 
 def _ema_(average: np.ndarray, value: np.ndarray, beta: float, work: np.ndarray) -> None:
     """``a ← β a + (1 - β) x`` in place, as ``a += (1 - β)(x - a)`` (PyTorch's lerp rounding)."""
-    array_module(value).subtract(value, average, out=work)
+    MODULES[type(value)].subtract(value, average, out=work)
     work *= 1.0 - beta
     average += work
 
 
 def _ema_square_(average: np.ndarray, value: np.ndarray, beta: float, work: np.ndarray) -> None:
     """``a ← β a + (1 - β) x²`` in place."""
-    array_module(value).multiply(value, 1.0 - beta, out=work)
+    MODULES[type(value)].multiply(value, 1.0 - beta, out=work)
     work *= value
     average *= beta
     average += work

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import MODULES
 from .optimizer import Optimizer, _check_number, _ema_, _ema_square_, _l2_grad, _work_arrays
 
 __all__ = ["RMSprop", "rmsprop_update"]
@@ -36,21 +36,22 @@ def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
         param, grad, each buffer and scratch array: the same shape.
     """
     work, decayed = scratch if scratch is not None else _work_arrays(param)
+    xp = MODULES[type(param)]  # one dict lookup per parameter (no call): the array module
     g = _l2_grad(param, grad, weight_decay, out=decayed)
     _ema_square_(square_avg, g, alpha, work)
     if grad_avg is not None:
         _ema_(grad_avg, g, alpha, work)
-        array_module(grad_avg).multiply(grad_avg, grad_avg, out=work)
-        array_module(square_avg).subtract(square_avg, work, out=work)
-        array_module(work).sqrt(work, out=work)
+        xp.multiply(grad_avg, grad_avg, out=work)
+        xp.subtract(square_avg, work, out=work)
+        xp.sqrt(work, out=work)
     else:
-        array_module(square_avg).sqrt(square_avg, out=work)
+        xp.sqrt(square_avg, out=work)
     work += eps
-    array_module(g).divide(g, work, out=work)
+    xp.divide(g, work, out=work)
     if momentum_buffer is not None:
         momentum_buffer *= momentum
         momentum_buffer += work
-        array_module(momentum_buffer).multiply(momentum_buffer, lr, out=work)
+        xp.multiply(momentum_buffer, lr, out=work)
     else:
         work *= lr
     param -= work

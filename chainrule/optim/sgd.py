@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import MODULES
 from .optimizer import Optimizer, _check_number, _l2_grad, _work_arrays
 
 __all__ = ["SGD", "sgd_update"]
@@ -36,6 +36,7 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray 
         param, grad, momentum_buffer, each scratch array: the same shape.
     """
     work, extra = scratch if scratch is not None else _work_arrays(param)
+    xp = MODULES[type(param)]  # one dict lookup per parameter (no call): the array module
     d = _l2_grad(param, grad, weight_decay, out=work)
     if momentum:
         if momentum_buffer is None:
@@ -43,17 +44,17 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray 
         else:
             momentum_buffer *= momentum
             if dampening:  # no Nesterov here, so g itself is not needed afterwards
-                array_module(d).multiply(d, 1.0 - dampening, out=work)
+                xp.multiply(d, 1.0 - dampening, out=work)
                 momentum_buffer += work
             else:
                 momentum_buffer += d
         if nesterov:
-            array_module(momentum_buffer).multiply(momentum_buffer, momentum, out=extra)
+            xp.multiply(momentum_buffer, momentum, out=extra)
             extra += d
             d = extra
         else:
             d = momentum_buffer
-    array_module(d).multiply(d, lr, out=work)
+    xp.multiply(d, lr, out=work)
     param -= work
     return momentum_buffer
 
@@ -103,7 +104,7 @@ class SGD(Optimizer):
         if not momentum and not group["weight_decay"]:
             # Plain SGD, the common case, without sgd_update's general path: θ ← θ - η g.
             work = self._scratch(param)[0]
-            array_module(grad).multiply(grad, float(group["lr"]), out=work)
+            MODULES[type(grad)].multiply(grad, float(group["lr"]), out=work)  # MODULES: no call
             param -= work
             return
         buffer = sgd_update(
