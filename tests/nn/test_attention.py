@@ -7,8 +7,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.io import module_from_spec, module_spec
-
-from .test_recurrent import gradcheck_module
+from nn.cases import gradcheck_module
 
 
 def _rng(seed=0):
