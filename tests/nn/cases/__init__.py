@@ -41,8 +41,8 @@ class LayerCase:
 
     Attributes:
         name: unique id, shown in test names.
-        make: builds the layer (float32, drawing its initial weights from the global stream);
-            the class of what it returns is the class the case covers.
+        make: builds the layer, drawing its initial weights from the global stream; the class
+            of what it returns is the class the case covers.
         inputs: float64 arrays, the differentiable inputs (converted to tensors of the layer's
             dtype; gradients are checked for each).
         out_shapes: the shape of every tensor the call returns, in order (nested tuples of
@@ -55,7 +55,9 @@ class LayerCase:
             dict names and shapes; None skips the parity test.
         train: call in training mode. Layers drawing random masks are checked in evaluation
             mode (``train=False``): their masks are tested in their own files.
-        atol: tolerance of the float64 comparison with PyTorch.
+        gradcheck: check gradients against central differences; False where a gradient is
+            zero by convention though the output moves (an Embedding's padding row).
+        tolerance: ``(rtol, atol)`` of the float64 comparison with PyTorch.
     """
 
     name: str
@@ -67,12 +69,16 @@ class LayerCase:
     call: Callable | None = None
     torch_fn: Callable | None = None
     train: bool = True
-    atol: float = 1e-10
+    gradcheck: bool = True
+    tolerance: tuple[float, float] = (1e-9, 1e-10)
 
-    def build(self, seed: int = 0, dtype=np.float32) -> cr.nn.Module:
-        """A fresh layer drawn from ``cr.manual_seed(seed)``, in ``dtype`` and the case's mode."""
+    def build(self, seed: int = 0, dtype=None) -> cr.nn.Module:
+        """A fresh layer drawn from ``cr.manual_seed(seed)``, in the case's mode, converted to
+        ``dtype`` if one is given."""
         cr.manual_seed(seed)
-        layer = self.make().astype(dtype)
+        layer = self.make()
+        if dtype is not None:
+            layer.astype(dtype)
         return layer.train(self.train)
 
     def run(self, layer, *args):

@@ -41,6 +41,10 @@ CASES = [
     LayerCase("embedding", lambda: cr.nn.Embedding(5, 3), (), out_shapes=((2, 4, 3),),
               num_params=5 * 3, constants=(np.array([[0, 2, 4, 2], [1, 1, 3, 0]]),),
               torch_fn=lambda torch: torch.nn.Embedding(5, 3)),
+    LayerCase("embedding_padding", lambda: cr.nn.Embedding(5, 3, padding_idx=2), (),
+              out_shapes=((4, 3),), num_params=5 * 3,
+              constants=(np.array([2, 4, 0, 2]),),
+              torch_fn=lambda torch: torch.nn.Embedding(5, 3, padding_idx=2), gradcheck=False),
     LayerCase("rnn", lambda: cr.nn.RNN(3, 4), (_SEQ,), out_shapes=((5, 2, 4), (1, 2, 4)),
               num_params=_recurrent(1, 3, 4), torch_fn=lambda torch: torch.nn.RNN(3, 4)),
     LayerCase("rnn_relu_two_layers", lambda: cr.nn.RNN(3, 4, num_layers=2, nonlinearity="relu"),
@@ -84,11 +88,19 @@ CASES = [
               (uniform((2, 3, 4)),), out_shapes=((2, 3, 4),), num_params=_encoder_layer(4, 6),
               torch_fn=lambda torch: _encoder(torch.nn, norm_first=True, activation="gelu",
                                               batch_first=True),
-              atol=1e-6),  # GELU's erf is an approximation (see the gelu case)
+              tolerance=(1e-6, 1e-6)),  # GELU's erf is an approximation (see the gelu case)
     LayerCase("transformer_encoder",
               lambda: cr.nn.TransformerEncoder(_encoder(cr.nn), 2, norm=cr.nn.LayerNorm(4)),
               (uniform((3, 2, 4)),), out_shapes=((3, 2, 4),),
               num_params=2 * _encoder_layer(4, 6) + 2 * 4,
               torch_fn=lambda torch: torch.nn.TransformerEncoder(
                   _encoder(torch.nn), 2, norm=torch.nn.LayerNorm(4), enable_nested_tensor=False)),
+    LayerCase("transformer_encoder_norm_first_gelu_eval",
+              lambda: cr.nn.TransformerEncoder(
+                  _encoder(cr.nn, norm_first=True, activation="gelu", batch_first=True), 2),
+              (uniform((2, 3, 4)),), out_shapes=((2, 3, 4),), num_params=2 * _encoder_layer(4, 6),
+              train=False, tolerance=(1e-6, 1e-6),
+              torch_fn=lambda torch: torch.nn.TransformerEncoder(
+                  _encoder(torch.nn, norm_first=True, activation="gelu", batch_first=True), 2,
+                  enable_nested_tensor=False)),
 ]
