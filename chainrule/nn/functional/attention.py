@@ -65,7 +65,8 @@ def _split_mask(where_: str, mask, dtype, keep_if_true: bool, what: str):
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
                                  dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: float | None = None, generator=None) -> Tensor:
+                                 scale: float | None = None,
+                                 generator: np.random.Generator | int | None = None) -> Tensor:
     """``softmax(Q Kᵀ / √d + M) V`` over the last two axes (PyTorch's function of this name).
 
     Args:
@@ -183,7 +184,8 @@ def multi_head_attention_forward(
         attn_mask=None, dropout_p: float = 0.0, training: bool = True,
         average_attn_weights: bool = True, is_causal: bool = False,
         q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
-        v_proj_weight: Tensor | None = None, batch_first: bool = False, generator=None):
+        v_proj_weight: Tensor | None = None, batch_first: bool = False,
+        generator: np.random.Generator | int | None = None):
     """Multi-head attention (the math of ``nn.MultiheadAttention``, PyTorch's function):
     ``Concat(head_1 … head_h) W_Oᵀ + b_O`` with
     ``head_i = softmax((Q W_Q^iᵀ)(K W_K^iᵀ)ᵀ / √d_h + M) (V W_V^iᵀ)`` and d_h = E / h.

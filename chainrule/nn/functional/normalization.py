@@ -27,7 +27,7 @@ def _affine_inputs(where: str, x: Tensor, weight, bias) -> tuple:
 
 
 def batch_norm(x: Tensor, running_mean=None, running_var=None, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               bias: Tensor | None = None, training: bool = False, momentum: float | None = 0.1,
                eps: float = 1e-5) -> Tensor:
     """Batch normalisation over all axes but the channel axis 1 (PyTorch's ``batch_norm``).
 

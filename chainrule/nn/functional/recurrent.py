@@ -145,7 +145,8 @@ def _sequence(where: str, op: type, gates: int, states: tuple, input: Tensor, we
 
 def rnn(input: Tensor, hx, weights: Sequence, nonlinearity: str = "tanh",
         bidirectional: bool = False, batch_first: bool = False, dropout: float = 0.0,
-        training: bool = True, lengths=None, mask=None, generator=None):
+        training: bool = True, lengths=None, mask=None,
+        generator: np.random.Generator | int | None = None):
     """Elman RNN over a sequence, ``h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` with
     φ = tanh or relu (the math of ``nn.RNN``).
 
@@ -179,7 +180,7 @@ def rnn(input: Tensor, hx, weights: Sequence, nonlinearity: str = "tanh",
 
 def lstm(input: Tensor, hx, weights: Sequence, bidirectional: bool = False,
          batch_first: bool = False, dropout: float = 0.0, training: bool = True, lengths=None,
-         mask=None, generator=None):
+         mask=None, generator: np.random.Generator | int | None = None):
     """LSTM over a sequence (the math of ``nn.LSTM``); ``hx`` is a pair (h_0, c_0) or None,
     the other arguments are those of ``rnn``.
 
@@ -208,7 +209,7 @@ def lstm(input: Tensor, hx, weights: Sequence, bidirectional: bool = False,
 
 def gru(input: Tensor, hx, weights: Sequence, bidirectional: bool = False,
         batch_first: bool = False, dropout: float = 0.0, training: bool = True, lengths=None,
-        mask=None, generator=None):
+        mask=None, generator: np.random.Generator | int | None = None):
     """GRU over a sequence (the math of ``nn.GRU``); the arguments are those of ``rnn``.
 
     Returns:

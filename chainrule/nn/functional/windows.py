@@ -9,11 +9,16 @@ its place by ``Module.__call__``. Layers that size their parameters from these a
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 from ...backend.windows import Windows
 from ._checks import ArgumentValueError
 
-__all__ = ["pair", "padding_pairs", "sweep"]
+__all__ = ["IntOrPair", "pair", "padding_pairs", "sweep"]
+
+# A window argument as layers take it: one int for both axes, or one per axis (a saved
+# architecture gives a list).
+IntOrPair = int | Sequence[int]
 
 
 def pair(where: str, value, name: str, minimum: int) -> tuple[int, int]:
