@@ -165,8 +165,10 @@ class LayerNorm(Module):
                  elementwise_affine: bool = True,
                  bias: bool = True, dtype: npt.DTypeLike = np.float32):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
-            else tuple(normalized_shape)  # type: ignore[arg-type]  # an Integral is not narrowed
+        # (the type checker does not narrow an int to numbers.Integral)
+        shape: tuple[int, ...] = (
+            (normalized_shape,) if isinstance(normalized_shape, numbers.Integral)  # type: ignore[assignment]
+            else tuple(normalized_shape))  # type: ignore[arg-type]
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = elementwise_affine
         self.register_parameter(
