@@ -33,8 +33,8 @@ from .arrays import (
 )
 from .devices import (
     CPU,
-    MODULES,
     CUDA_INSTALL,
+    MODULES,
     Device,
     as_array,
     as_device,

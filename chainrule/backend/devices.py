@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["Device", "DeviceKind", "CPU", "MODULES", "as_array", "asarray", "as_device", "device_of",
-           "to_device", "to_host", "device_generator", "manual_seed", "register", "kind_of",
-           "cuda_device_count", "synchronize_cuda"]
+__all__ = ["Device", "DeviceKind", "CPU", "MODULES", "as_array", "asarray", "as_device",
+           "device_of", "to_device", "to_host", "device_generator", "manual_seed", "register",
+           "kind_of", "cuda_device_count", "synchronize_cuda"]
 
 CUDA_INSTALL = "pip install chainrule[cuda] (CuPy built for CUDA 13: cupy-cuda13x)"
 
