@@ -86,7 +86,7 @@ else
     SELECT=(-k "fake and (linear or add_broadcast or mlp or module_to)")
 fi
 part "device layer of the suite on $DEVICE" 240 "$PYTHON" -m pytest -q -p no:cacheprovider \
-    tests/ops/test_ops_on_device.py tests/devices "${SELECT[@]}"
+    tests/ops/test_ops_on_device.py tests/nn/test_layers_on_device.py tests/devices "${SELECT[@]}"
 
 for net in lenet mlp wide; do
     part "epoch benchmark: $net" 120 "$PYTHON" benchmarks/device_epoch.py --device "$DEVICE" \
