@@ -4,10 +4,10 @@ float64, and stay on the device; so do the running statistics a call updates."""
 
 import numpy as np
 import pytest
-from nn.cases import CASES, outputs
 
 import chainrule as cr
 from chainrule import backend
+from nn.cases import CASES, outputs
 
 TOLERANCE = {np.float32: (2e-4, 2e-5), np.float64: (1e-9, 1e-11)}
 
