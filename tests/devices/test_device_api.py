@@ -3,6 +3,8 @@ tensors on two devices, ``Module.to``, optimizer state that follows its paramete
 random streams, ``cr.cuda``. Run on every non-CPU device of the suite (the fake one always)."""
 
 import importlib.util
+import subprocess
+import sys
 
 import fake_device
 import numpy as np
@@ -182,3 +184,10 @@ def test_gradient_monitor_refuses_a_model_on_a_device(accelerator):
     with pytest.raises(RuntimeError, match="GradientMonitor watches training on the CPU only"):
         cr.fit(model, (x, y), loss="cross_entropy", optimizer="sgd", epochs=1, progress=False,
                callbacks=[cr.explain.GradientMonitor(verbose=False)], device=accelerator)
+
+
+def test_importing_chainrule_does_not_import_cupy():
+    code = "import sys, chainrule; print('cupy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"

@@ -14,7 +14,7 @@ from chainrule import backend
 from ops.cases import CASES
 
 DTYPES = [np.float32, np.float64]
-TOLERANCE = {np.float32: (2e-5, 2e-6), np.float64: (1e-10, 1e-12)}
+TOLERANCE = {np.float32: (1e-4, 1e-5), np.float64: (1e-10, 1e-12)}  # a GPU sums in its own order
 
 
 def _run(case, dtype, device):
