@@ -2,8 +2,8 @@
 
 Op code never imports NumPy directly for its math: it asks ``array_module(x)`` (NumPy, or CuPy
 for an array on a GPU: CuPy mirrors NumPy's API). Where the two spell a kernel differently, the
-helper below holds both formulations (``np.add.at`` and ``cupyx.scatter_add``; NumPy's and
-CuPy's ``as_strided``), chosen by the array module.
+helper below holds both formulations (``np.add.at`` and ``cupyx.scatter_add``), chosen by the
+array module.
 """
 
 from __future__ import annotations
@@ -24,12 +24,9 @@ def array_module(array: Any) -> Any:
     return MODULES[type(array)]
 
 
-_DLPACK_CPU = 1
+_DLPACK_CPU, _DLPACK_CUDA = 1, 2
 _DLPACK_DEVICES = {2: "CUDA", 3: "CUDA host", 8: "Metal", 10: "ROCm", 13: "CUDA managed",
                    14: "oneAPI"}  # DLPack's device types, for error messages
-
-
-_DLPACK_CUDA = 2
 
 
 def from_dlpack(array: Any) -> Any:
@@ -37,7 +34,9 @@ def from_dlpack(array: Any) -> Any:
     for the CPU, CuPy's for a CUDA device."""
     device = array.__dlpack_device__()[0]
     if device == _DLPACK_CUDA and cuda_device_count():
-        return _cupy().from_dlpack(array)
+        import cupy
+
+        return cupy.from_dlpack(array)
     if device != _DLPACK_CPU:
         raise TypeError(
             f"from_dlpack: the array is on a {_DLPACK_DEVICES.get(device, 'DLPack')} device "
@@ -45,12 +44,6 @@ def from_dlpack(array: Any) -> Any:
             "(pip install chainrule[cuda]): copy it to the CPU first (for a PyTorch tensor, "
             ".cpu())")
     return np.from_dlpack(array)
-
-
-def _cupy() -> Any:
-    from .devices import _KINDS
-
-    return _KINDS["cuda"].module()
 
 
 def _scatter(xp: Any) -> Any:
@@ -92,23 +85,10 @@ def squared_norm(array) -> float:
 
 
 def sliding_window_view(array, window_shape, axis=None):
-    """Read-only strided windows over ``array`` (no copy): ``out[..., i, ..., k] = array[...,
-    i + k, ...]`` for each window axis, the window's offsets appended as the last axes."""
-    xp = array_module(array)
-    if xp is np or xp.__name__ != "cupy":
-        return np.lib.stride_tricks.sliding_window_view(array, window_shape, axis=axis,
-                                                        subok=True)
-    # CuPy has as_strided but no sliding_window_view: the same view, built from strides.
-    window_shape = (window_shape,) if isinstance(window_shape, int) else tuple(window_shape)
-    axes = tuple(range(array.ndim)) if axis is None else (
-        (axis,) if isinstance(axis, int) else tuple(axis))
-    axes = tuple(ax % array.ndim for ax in axes)
-    shape, strides = list(array.shape), list(array.strides)
-    for ax, size in zip(axes, window_shape):
-        shape[ax] -= size - 1
-    shape += list(window_shape)
-    strides += [array.strides[ax] for ax in axes]
-    return xp.lib.stride_tricks.as_strided(array, shape=tuple(shape), strides=tuple(strides))
+    """Read-only strided windows over ``array`` (no copy), in its own array module (NumPy's and
+    CuPy's ``lib.stride_tricks`` both have it)."""
+    return array_module(array).lib.stride_tricks.sliding_window_view(
+        array, window_shape, axis=axis, subok=True)
 
 
 _zero_buffers: dict = {}  # dtype -> one flat, read-only array of zeros, grown on demand

@@ -16,8 +16,10 @@ one ``copyto`` from strided ``sliding_window_view`` windows. Inputs and outputs 
 way. The input gradient is assembled channels-last, where each offset's block is contiguous:
 that made col2im 5x faster than in NCHW. All large arrays come from the workspace.
 
-A CuPy formulation would keep the products (cuBLAS batched GEMMs) and replace the strided
-window copy and the per-offset adds with ``cupy.lib.stride_tricks`` or one ``RawKernel``.
+On a GPU the same code runs through CuPy: the products are cuBLAS (batched) GEMMs, the window
+copy a strided ``copyto`` kernel over CuPy's ``sliding_window_view``, and the workspace is
+bypassed for CuPy's memory pool. A ``RawKernel`` im2col is the step to take if the GPU check
+shows the copy dominating.
 """
 
 from __future__ import annotations
