@@ -85,12 +85,12 @@ if [[ "$DEVICE" == cuda ]]; then
 else
     SELECT=(-k "fake and (linear or add_broadcast or mlp or module_to)")
 fi
-part "device layer of the suite on $DEVICE" 240 "$PYTHON" -m pytest -q -p no:cacheprovider \
+part "device layer of the suite on $DEVICE" 200 "$PYTHON" -m pytest -q -p no:cacheprovider \
     tests/ops/test_ops_on_device.py tests/nn/test_layers_on_device.py tests/devices "${SELECT[@]}"
 
 for net in lenet mlp wide; do
-    part "epoch benchmark: $net" 120 "$PYTHON" benchmarks/device_epoch.py --device "$DEVICE" \
-        --net "$net" --samples 3 --warmup 1 --cpu-threads 2 "${QUICK[@]}"
+    part "epoch benchmark: $net" 150 "$PYTHON" benchmarks/device_epoch.py --device "$DEVICE" \
+        --net "$net" --samples 3 --warmup 2 --cpu-threads 2 "${QUICK[@]}"
 done
 
 say "== gpu_check: $([[ $status == 0 ]] && echo ALL PARTS PASSED || echo SOME PARTS FAILED)" \
