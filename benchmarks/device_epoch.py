@@ -122,7 +122,7 @@ def _torch_on(device: str) -> bool:
         import torch
     except ImportError:
         return False
-    return not device.startswith("cuda") or torch.cuda.is_available()
+    return device == "cpu" or (device.startswith("cuda") and torch.cuda.is_available())
 
 
 def _limited(threads: int | None, epoch):
