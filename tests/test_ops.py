@@ -94,15 +94,9 @@ def test_gradient_matches_central_differences(case):
     assert cr.gradcheck(lambda *xs: case.fn(*xs, *case.constants), *inputs)
 
 
-# Ops whose double-backward rule is still being written (this list only shrinks).
-PENDING_DOUBLE_BACKWARD = {"Conv2d", "MaxPool2d", "AvgPool2d", "RNNSequence", "LSTMSequence",
-                           "GRUSequence"}
-
-
 def test_every_op_has_a_double_backward_rule():
     missing = sorted(op.__name__ for op in _public_op_classes()
-                     if not op.replayable and op.backward_graph is None
-                     and op.__name__ not in PENDING_DOUBLE_BACKWARD)
+                     if not op.replayable and op.backward_graph is None)
     assert not missing, f"ops without a double-backward rule (create_graph=True): {missing}"
 
 
@@ -110,8 +104,6 @@ def test_every_op_has_a_double_backward_rule():
 def test_second_derivative_matches_central_differences(case):
     """Double backward: the gradient of the vector-Jacobian product (random upstream) against
     central differences of it; kink cases are skipped (no second derivative there)."""
-    if any(op.__name__ in PENDING_DOUBLE_BACKWARD for op in case.ops):
-        pytest.skip("double backward pending")
     inputs = [cr.tensor(x, requires_grad=True) for x in case.inputs]
     assert cr.gradgradcheck(lambda *xs: case.fn(*xs, *case.constants), *inputs)
 
