@@ -1,7 +1,7 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
 from . import autograd, data, distributed, models, nn, optim
-from .autograd import enable_grad, is_grad_enabled, no_grad, tensor_math  # noqa: F401 (registers)
+from .autograd import enable_grad, functional, is_grad_enabled, no_grad, tensor_math  # noqa: F401
 from .data import DataLoader
 from .explain import explain
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
