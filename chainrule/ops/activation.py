@@ -88,7 +88,8 @@ class LeakyReLU(Function):
 class ELU(Function):
     """y = x if x > 0 else α(eˣ - 1); dy/dx = 1 if x > 0 else y + α
 
-    # NOTE: at x == 0 the gradient is y + α = α, as in PyTorch.
+    # NOTE: at x == 0 the gradient is y + α = α, as in PyTorch; its derivative there is the
+    # left branch's, α (PyTorch's double backward gives 0).
     """
 
     replayable = True

@@ -110,7 +110,8 @@ class Neg(Function):
 class Pow(Function):
     """y = a ** b; dy/da = b a^(b-1), dy/db = y ln a
 
-    # NOTE: where a == 0 the ln a term is taken as 0 (the limit for b > 0), as PyTorch does.
+    # NOTE: where a == 0 the ln a term is taken as 0 (the limit for b > 0), as PyTorch does;
+    # also in second derivatives (where PyTorch's give nan).
     """
 
     replayable = True
