@@ -207,3 +207,18 @@ def test_functional_matches_torch():
     for i in range(2):
         for j in range(2):
             np.testing.assert_allclose(ours[i][j].data, theirs[i][j].numpy(), atol=1e-12)
+
+
+def test_gradient_with_respect_to_the_input_stays_a_function_of_the_weights():
+    # d/dw Σ_i ∂/∂x_i Σ tanh(x w) = d/dw Σ w (1 - tanh²(x w)): the input gradient's graph
+    # must keep the weights although grad() was asked only for x.
+    # Linear's double backward reads its inputs from the op (backward_graph): the case that
+    # once lost the weights.
+    x = cr.tensor(np.array([[0.3], [-0.7]]), requires_grad=True)
+    w = cr.tensor(np.array([[1.3]]), requires_grad=True)
+    (dx,) = cr.autograd.grad(cr.nn.functional.linear(x, w).tanh().sum(), x, create_graph=True)
+    dx.sum().backward()
+    t = np.tanh(x.data * w.data)
+    expected = np.sum(1 - t * t - 2 * w.data * x.data * t * (1 - t * t))
+    np.testing.assert_allclose(w.grad, [[expected]])
+    assert x.grad is not None  # and the input's own second derivative

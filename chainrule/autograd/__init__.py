@@ -54,8 +54,7 @@ statistics, patches, gates) cannot be replayed, as that array would act as a con
 second derivative would be silently wrong: such ops define ``backward_graph(self, grad)``,
 usually their forward recomputed with recorded ops and differentiated by the engine
 (``composite_gradients``). An op with neither raises under ``create_graph``, naming itself.
-With ``inputs`` (``grad``, ``backward(inputs=...)``) only the ops that lead to an input run,
-and under ``create_graph`` inputs of theirs that lead to none appear to the rule as constants.
+With ``inputs`` (``grad``, ``backward(inputs=...)``) only the ops that lead to an input run.
 
 The engine sits below the ops in the layering (ops import ``Function`` from here) and the
 ``Tensor`` above them (its methods call the ops), so the engine never imports ``tensor.py``:
@@ -608,8 +607,7 @@ def _walk(roots: list[tuple[Tensor, Any]], targets: list[Tensor] | None, graph: 
                     found[target_ops[ctx]] = g
                 if needed is not None and ctx not in needed:
                     continue
-                input_grads = _graph_rule(ctx, g, outputs[ctx], needed, target_ids) if graph \
-                    else ctx.backward(g)
+                input_grads = _graph_rule(ctx, g, outputs[ctx]) if graph else ctx.backward(g)
             else:
                 input_grads = ctx.backward(g)
             if type(input_grads) is not tuple:
@@ -656,14 +654,14 @@ def _walk(roots: list[tuple[Tensor, Any]], targets: list[Tensor] | None, graph: 
     return [found.get(id(t)) for t in targets or ()]
 
 
-def _graph_rule(ctx: Function, grad: Tensor, output: Tensor, needed: set[Function] | None,
-                target_ids: set[int]) -> Any:
+def _graph_rule(ctx: Function, grad: Tensor, output: Tensor) -> Any:
     """Run ``ctx``'s rule on tensors, recording it (see the module's "Double backward").
 
     The rule runs on a copy of ``ctx`` whose saved inputs and output are the tensors
     themselves (found by identity of their arrays; saved constants stay arrays), so the
-    instance itself stays intact for another backward. Inputs that lead to no target appear
-    as constants, so the rule skips their gradients."""
+    instance itself stays intact for another backward. Every input keeps its place in the
+    recorded graph, even one that leads to no target: the gradient with respect to ``x``
+    depends on the weights, and a later backward differentiates it with respect to them."""
     cls = type(ctx)
     rule = cls.backward_graph
     if rule is None:
@@ -682,9 +680,6 @@ def _graph_rule(ctx: Function, grad: Tensor, output: Tensor, needed: set[Functio
     tensors.update((id(p._data), p) for p in parents)  # an input wins over an equal output
     clone = object.__new__(cls)
     clone.__dict__.update({k: tensors.get(id(v), v) for k, v in saved.items()})
-    if needed is not None:
-        clone.parents = tuple(p if p._ctx in needed or id(p) in target_ids else p.detach()
-                              for p in parents)
     return rule(clone, grad)
 
 
