@@ -83,6 +83,7 @@ __all__ = [
     "Function", "RemovableHandle", "backward", "grad", "composite_gradients",
     "no_grad", "enable_grad", "is_grad_enabled",
     "creation_mark", "increment_version", "recorded_ops", "register_post_accumulate_grad_hook",
+    "recorded_backward_passes",
 ]
 
 
@@ -540,6 +541,25 @@ def _accumulate(tensor: Tensor, g: Any) -> None:
         _call_accumulate_hooks(tensor)
 
 
+_recorded_passes = 0  # backward passes recorded (create_graph) in this process
+
+
+def recorded_backward_passes() -> int:
+    """How many backward passes were recorded (``create_graph=True``) so far in this process:
+    a computation that ran one differentiates itself (a gradient penalty, a PINN residual),
+    so its own gradient holds second-order terms (``explain``'s gradient check says so).
+
+    Example:
+        >>> import chainrule as cr
+        >>> before = cr.autograd.recorded_backward_passes()
+        >>> x = cr.tensor([1.0], requires_grad=True)
+        >>> _ = cr.autograd.grad((x * x).sum(), x, create_graph=True)
+        >>> cr.autograd.recorded_backward_passes() - before
+        1
+    """
+    return _recorded_passes
+
+
 class _Targets:
     """What a walk that is not a plain first-order backward needs: each op's output tensor,
     and with targets the ops that lead to one and the gradients found for each."""
@@ -599,6 +619,9 @@ def _walk(roots: list[tuple[Tensor, Any]], targets: list[Tensor] | None, graph: 
             _run_rules(nodes, grads, None, hooked, retain_graph)
             return []
         special = _Targets(roots, nodes, targets, graph, found)
+        if graph:
+            global _recorded_passes
+            _recorded_passes += 1
         with enable_grad() if graph else contextlib.nullcontext():
             _run_rules(nodes, grads, special, hooked, retain_graph)
     return [found.get(id(t)) for t in targets or ()]
