@@ -237,6 +237,11 @@ class Function:
     ``self.parents[i].requires_grad`` to skip work, saves on ``self`` what it needs, and must
     never modify ``grad`` in place (the same array may flow to several inputs).
 
+    For double backward (``create_graph=True``) an op sets ``replayable = True`` when its rule
+    reads only its saved inputs and output, constants and ``array_module`` functions (the
+    engine then replays it on tensors), or defines ``backward_graph(self, grad)`` returning
+    the gradients as recorded tensor ops (see the module's "Double backward").
+
     A recorded instance is a tensor's ``grad_fn``: ``name`` is the op's name (``"Tanh"``, used
     in error messages and by ``explain``), ``parents`` its input tensors (``None`` once the graph
     is freed), ``order`` its place in creation order. It prints as ``<TanhBackward>``, as
@@ -246,6 +251,7 @@ class Function:
         >>> import chainrule as cr
         >>> class Square(cr.autograd.Function):
         ...     '''y = x²; dy/dx = 2x'''
+        ...     replayable = True  # the rule reads its input only: double backward works
         ...     def forward(self, x):
         ...         self.x = x
         ...         return x * x
