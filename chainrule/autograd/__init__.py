@@ -412,6 +412,15 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool | None = N
         )
     seed = _seed(tensor, gradient, create_graph, "backward()")
     keep = create_graph if retain_graph is None else retain_graph
+    start = tensor._ctx
+    if inputs is None and not create_graph and start is not None:
+        # The training step's path, kept as short as it was before _walk generalised it.
+        nodes = _graph_nodes((start,))
+        if _last_change > nodes[-1].order:  # something changed in place since the oldest op ran
+            _check_versions(tensor, start, nodes)
+        hooked = _hooked_leaves(nodes) if _any_accumulate_hooks else None
+        _run_rules(nodes, {start: seed}, None, hooked, keep)
+        return
     if inputs is None:
         _walk([(tensor, seed)], None, create_graph, keep)
         return
@@ -601,7 +610,8 @@ def _walk(roots: list[tuple[Tensor, Any]], targets: list[Tensor] | None, graph: 
     ``targets`` nothing is accumulated, only ops that lead to a target run, and the gradient
     that reached each target is returned (None where none did). Under ``graph`` the rules run
     on tensors and record (see ``_graph_rule``). The plain first-order walk (the training
-    step's) pays one test per op for all this.
+    step's) does not come here: ``backward`` runs it directly, paying one test per op for all
+    this; here it only meets a leaf as the root.
     """
     grads: dict[Function, Any] = {}
     found: dict[int, Any] = {}  # id(target) -> its gradient so far
@@ -621,9 +631,6 @@ def _walk(roots: list[tuple[Tensor, Any]], targets: list[Tensor] | None, graph: 
                 if root._ctx is not None:
                     _check_versions(root, root._ctx, nodes)
         hooked = _hooked_leaves(nodes) if _any_accumulate_hooks and targets is None else None
-        if not graph and targets is None:
-            _run_rules(nodes, grads, None, hooked, retain_graph)
-            return []
         special = _Targets(roots, nodes, targets, graph, found)
         if graph:
             global _recorded_passes
@@ -733,7 +740,7 @@ def _graph_rule(ctx: Function, grad: Tensor, output: Tensor) -> Any:
 _creation_order = operator.attrgetter("order")
 
 
-def _graph_nodes(starts: list[Function]) -> list[Function]:
+def _graph_nodes(starts: tuple[Function, ...] | list[Function]) -> list[Function]:
     """The ops reachable from ``starts``, latest first (a topological order, see the module)."""
     nodes = []
     seen = set(starts)
