@@ -25,6 +25,7 @@ from __future__ import annotations
 from .arrays import (
     array_module,
     from_dlpack,
+    register_tensor_module,
     scatter_add,
     scatter_add_rows,
     sliding_window_view,
@@ -46,7 +47,7 @@ from .devices import (
     to_host,
 )
 
-__all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
-           "sliding_window_view", "squared_norm", "zeros_like_readonly", "Device", "CPU", "MODULES",
-           "CUDA_INSTALL", "as_array", "asarray", "as_device", "device_of", "to_device",
-           "to_host", "device_generator", "kind_of"]
+__all__ = ["array_module", "register_tensor_module", "from_dlpack", "scatter_add",
+           "scatter_add_rows", "sliding_window_view", "squared_norm", "zeros_like_readonly",
+           "Device", "CPU", "MODULES", "CUDA_INSTALL", "as_array", "asarray", "as_device",
+           "device_of", "to_device", "to_host", "device_generator", "kind_of"]

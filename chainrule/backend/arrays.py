@@ -14,13 +14,23 @@ import numpy as np
 
 from .devices import MODULES, cuda_device_count
 
-__all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
-           "sliding_window_view", "squared_norm", "zeros_like_readonly"]
+__all__ = ["array_module", "register_tensor_module", "from_dlpack", "scatter_add",
+           "scatter_add_rows", "sliding_window_view", "squared_norm", "zeros_like_readonly"]
+
+
+def register_tensor_module(cls: type, module: Any) -> None:
+    """Make ``array_module(t)`` return ``module`` for a ``t`` of class ``cls``: chainrule's
+    ``Tensor`` and the namespace of NumPy's function names as differentiable ops
+    (``chainrule.autograd.tensor_math``), which registers itself. Registered, not imported: the
+    backend sits below the tensor in the layering."""
+    MODULES[cls] = module
 
 
 def array_module(array: Any) -> Any:
-    """Return the array module (``numpy``, or ``cupy`` for a GPU array) that ``array`` belongs
-    to; NumPy for scalars and anything else."""
+    """Return the array module that ``array`` belongs to: ``numpy``, ``cupy`` for a GPU array
+    (NumPy for scalars and anything else); for a ``Tensor`` the namespace of the same names as
+    differentiable ops (see ``register_tensor_module``), so one backward rule computes on
+    arrays and, under ``create_graph``, records on tensors."""
     return MODULES[type(array)]
 
 

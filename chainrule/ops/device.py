@@ -19,3 +19,7 @@ class ToDevice(Function):
 
     def backward(self, grad: Any) -> Any:
         return to_device(grad, self.source)
+
+    def backward_graph(self, grad: Any) -> Any:
+        """The rule on a recorded gradient (``create_graph``): the copy back, itself an op."""
+        return grad.to(self.source)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "chainrule"
 
-MATH_PATHS = ["tensor.py", "autograd.py", "ops", "nn", "optim", "train", "data/loader.py"]
+MATH_PATHS = ["tensor.py", "autograd", "ops", "nn", "optim", "train", "data/loader.py"]
 
 # Calls that touch no array data: dtypes, their limits, NumPy scalar constructors.
 DTYPE_NAMES = {"dtype", "finfo", "iinfo", "result_type", "issubdtype", "promote_types",
@@ -46,7 +46,7 @@ HOST_ONLY = {
     ("tensor.py", "Tensor.__init__"): "Python data becomes a host array",
     ("tensor.py", "Tensor.__array__"): "the NumPy protocol, on the host by definition",
     ("tensor.py", "Tensor.__repr__"): "printing happens on the host",
-    ("autograd.py", "Function.apply"): "NumPy scalars from 0-d ufuncs become 0-d arrays",
+    ("autograd/__init__.py", "Function.apply"): "NumPy scalars from 0-d ufuncs become 0-d arrays",
 }
 
 
