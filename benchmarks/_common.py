@@ -14,7 +14,8 @@ API:
         A table of median, quartiles and samples per contender, then the ratio of medians
         ``a / b`` for each pair.
     ``machine() -> str``
-        Python, NumPy and (if loaded) PyTorch versions and threads, CPUs and their load
+        Python, NumPy and (if loaded) PyTorch versions, threads, BLAS and CPU kernels, the
+        CPU model, CPUs and their load
         average (other users of a shared machine show there), every BLAS
         library threadpoolctl finds with its kernel (``architecture``) and thread count, and
         ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` as set in the environment.
@@ -82,9 +83,14 @@ def machine() -> str:
         f"{os.cpu_count()} CPUs ({platform.machine()}), load average "
         + "/".join(f"{load:.1f}" for load in os.getloadavg()) + " (1/5/15 min)",
     ]
+    lines.append(f"CPU {_cpu_model()}")
     torch = sys.modules.get("torch")
     if torch is not None:
-        lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+        config = torch.__config__.show()
+        blas = next((part.split("=")[1] for part in config.replace(",", " ").split()
+                     if part.startswith("BLAS_INFO=")), "n/a")
+        lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS {blas}, "
+                     f"kernels {torch.backends.cpu.get_cpu_capability()}")
     for pool in threadpool_info():
         if pool["user_api"] == "blas":
             lines.append(
@@ -95,6 +101,18 @@ def machine() -> str:
     for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         lines.append(f"{variable}={os.environ.get(variable, '(unset)')}")
     return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, steps: int, samples: int,
