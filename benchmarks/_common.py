@@ -10,6 +10,9 @@ API:
         Runs each ``contenders[name]()`` (one training step) ``warmup`` times, then ``samples``
         rounds; in each round every contender, in rotated order, sleeps ``pause`` seconds and
         runs ``steps`` steps under ``time.perf_counter``. Returns µs per step, one per sample.
+    ``alternate_phases(contenders, steps=, samples=, warmup=, pause=0.25)``
+        The same for steps that time their own phases: each ``contenders[name]()`` returns
+        the seconds of each phase (forward, backward); returns (samples, phases) µs per step.
     ``summary(results, ratios=((a, b), …)) -> str``
         A table of median, quartiles and samples per contender, then the ratio of medians
         ``a / b`` for each pair.
@@ -38,7 +41,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-__all__ = ["alternate", "summary", "machine", "add_arguments"]
+__all__ = ["alternate", "alternate_phases", "summary", "machine", "add_arguments"]
 
 
 def alternate(contenders: dict[str, Callable[[], object]], *, steps: int, samples: int,
@@ -58,6 +61,24 @@ def alternate(contenders: dict[str, Callable[[], object]], *, steps: int, sample
             for _ in range(steps):
                 step()
             results[name].append((time.perf_counter() - start) / steps * 1e6)
+    return {name: np.array(times) for name, times in results.items()}
+
+
+def alternate_phases(contenders: dict[str, Callable[[], tuple[float, ...]]], *, steps: int,
+                     samples: int, warmup: int, pause: float = 0.25) -> dict[str, np.ndarray]:
+    """Time each contender's phases alternately; (samples, phases) µs per step (see the
+    module)."""
+    names = list(contenders)
+    for name in names:
+        for _ in range(warmup):
+            contenders[name]()
+    results: dict[str, list] = {name: [] for name in names}
+    for sample in range(samples):
+        shift = sample % len(names)
+        for name in names[shift:] + names[:shift]:
+            time.sleep(pause)
+            total = sum(np.array(contenders[name]()) for _ in range(steps))
+            results[name].append(total / steps * 1e6)
     return {name: np.array(times) for name, times in results.items()}
 
 

@@ -27,7 +27,7 @@ import time
 import tracemalloc
 
 import numpy as np
-from _common import add_arguments, machine
+from _common import add_arguments, alternate_phases, machine
 
 import chainrule as cr
 
@@ -69,26 +69,6 @@ def contenders(torch) -> dict:
         np.testing.assert_allclose(p.grad, torch_params[name].grad.numpy(), rtol=1e-3, atol=1e-3,
                                    err_msg=name)
     return {"chainrule": _halves(ours, x_ours), "pytorch": _halves(theirs, x_theirs)}
-
-
-def alternate_halves(steps: dict, *, samples: int, repeat: int, warmup: int,
-                     pause: float) -> dict[str, np.ndarray]:
-    """(samples, 2) µs per step of forward and backward for each library, alternated as
-    ``_common.alternate`` does."""
-    names = list(steps)
-    for name in names:
-        for _ in range(warmup):
-            steps[name]()
-    results: dict[str, list] = {name: [] for name in names}
-    for sample in range(samples):
-        shift = sample % len(names)
-        for name in names[shift:] + names[:shift]:
-            time.sleep(pause)
-            total = np.zeros(2)
-            for _ in range(repeat):
-                total += steps[name]()
-            results[name].append(total / repeat * 1e6)
-    return {name: np.array(times) for name, times in results.items()}
 
 
 def table(results: dict[str, np.ndarray]) -> str:
@@ -133,7 +113,7 @@ def main() -> None:
         torch.set_num_threads(threads)
         print(f"\n{threads} thread(s); {args.samples} samples of {args.steps} steps, alternated")
         print(machine())
-        print(table(alternate_halves(steps, samples=args.samples, repeat=args.steps,
+        print(table(alternate_phases(steps, steps=args.steps, samples=args.samples,
                                      warmup=args.warmup, pause=args.pause)))
     if not args.no_memory:
         for length in (STEPS, 1000):
