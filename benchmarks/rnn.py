@@ -7,8 +7,8 @@ then ``output.sum().backward()`` (the backward: gradients for the input and all 
 libraries start from the same weights (chainrule's seeded initialisation copied into PyTorch),
 and the script checks that outputs and gradients agree before timing anything. Each sample
 times ``--steps`` steps of one library, forward and backward on their own clocks; the libraries
-alternate, each after a pause. Threads: NumPy's BLAS (``cr.set_num_threads``) and PyTorch's
-(``torch.set_num_threads``) are set alike.
+alternate, each after a pause. Threads: NumPy's BLAS (through threadpoolctl, as
+``cr.set_num_threads`` does) and PyTorch's (``torch.set_num_threads``) are set alike.
 
 Memory: a training step's peak of NumPy allocations in chainrule (``tracemalloc``) for sequences
 of 50 and 1,000 steps (batch 32, hidden 256), against the activations the fused op keeps per
@@ -105,11 +105,12 @@ def main() -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the memory figures")
     args = parser.parse_args()
     import torch
+    from threadpoolctl import threadpool_limits
 
     print(f"LSTM input {INPUT}, hidden {HIDDEN}, sequence {STEPS}, batch {BATCH}, float32")
     steps = contenders(torch)
     for threads in args.threads:
-        cr.set_num_threads(threads)
+        threadpool_limits(threads, "blas")  # as cr.set_num_threads; runs on older versions too
         torch.set_num_threads(threads)
         print(f"\n{threads} thread(s); {args.samples} samples of {args.steps} steps, alternated")
         print(machine())

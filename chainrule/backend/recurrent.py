@@ -17,8 +17,10 @@ time step and allocates every intermediate. Here:
 - the LSTM's gates are reordered i, f, o, g so the three sigmoid gates are one contiguous
   block, and σ(a) = ½ + ½ tanh(a/2) lets one ``tanh`` over all gates serve both nonlinearities:
   the sigmoid rows of the weights are scaled by ½ once per call (the GRU does the same for r, z);
+- the LSTM keeps every per-step array feature-major, (4·H, B), so its gate arithmetic runs on
+  contiguous rows and the recurrent product lands where the gates are (see ``LSTMLoop``);
 - backward is one loop whose only per-step product is again the recurrent one; the weight
-  gradients are single GEMMs over all steps (``_gradients``).
+  gradients and the input gradient are single GEMMs over all steps (``_gradients``).
 
 A CuPy formulation would keep this structure (cuBLAS for the products) and fuse each step's
 gate arithmetic into one ``ElementwiseKernel``.
