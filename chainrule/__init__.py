@@ -3,6 +3,7 @@
 from . import autograd, cuda, data, distributed, models, nn, optim
 from .autograd import enable_grad, functional, is_grad_enabled, no_grad, tensor_math  # noqa: F401
 from .backend import Device as device
+from .backend.threads import get_num_threads, set_num_threads
 from .data import DataLoader
 from .explain import explain
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -31,7 +32,7 @@ __all__ = [
     "save_checkpoint", "load_checkpoint", "load_torch_state",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
-    "audio", "distributed", "autograd", "cuda", "device",
+    "audio", "distributed", "autograd", "cuda", "device", "set_num_threads", "get_num_threads",
 ]
 
 
