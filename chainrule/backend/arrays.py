@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .devices import MODULES, cuda_device_count
+from .devices import MODULES, cuda_device_count, kind_of_type
 
 __all__ = ["array_module", "register_tensor_module", "from_dlpack", "scatter_add",
            "scatter_add_rows", "sliding_window_view", "squared_norm", "zeros_like_readonly"]
@@ -31,7 +31,11 @@ def array_module(array: Any) -> Any:
     (NumPy for scalars and anything else); for a ``Tensor`` the namespace of the same names as
     differentiable ops (see ``register_tensor_module``), so one backward rule computes on
     arrays and, under ``create_graph``, records on tensors."""
-    return MODULES[type(array)]
+    try:
+        return MODULES[type(array)]
+    except KeyError:  # a type seen for the first time (a scalar, a list, a CuPy array)
+        MODULES[type(array)] = module = kind_of_type(type(array)).module()
+        return module
 
 
 _DLPACK_CPU, _DLPACK_CUDA = 1, 2

@@ -119,6 +119,7 @@ class _Cuda(DeviceKind):
         except ImportError as error:
             raise RuntimeError(f"device 'cuda' needs CuPy, which is not installed: {CUDA_INSTALL}"
                                ) from error
+        MODULES[cupy.ndarray] = cupy
         return cupy
 
     def index_of(self, array: Any) -> int | None:
@@ -140,19 +141,12 @@ class _Cuda(DeviceKind):
         return self.module().random.default_rng(seed)
 
 
-class _ModuleTable(dict):
-    """Array type -> array module. ``MODULES[type(x)]`` is a dict lookup, not a Python call,
-    for the loops that run per parameter per step (optimizers); a type seen for the first time
-    is looked up among the device kinds, once."""
-
-    def __missing__(self, array_type: type) -> Any:
-        self[array_type] = module = _kind_of_type(array_type).module()
-        return module
-
-
 _KINDS: dict[str, DeviceKind] = {"cpu": DeviceKind(), "cuda": _Cuda()}
 _BY_TYPE: dict[type, DeviceKind] = {np.ndarray: _KINDS["cpu"]}
-MODULES: dict[type, Any] = _ModuleTable({np.ndarray: np})
+# Array type -> array module: ``MODULES[type(x)]`` is one dict lookup, not a Python call, for
+# the loops that run per parameter per step (optimizers). NumPy's, each registered kind's and
+# CuPy's (once imported) are in it; ``arrays.array_module`` adds any other type on first sight.
+MODULES: dict[type, Any] = {np.ndarray: np}
 _seeds: dict[str, int] = {}  # kind -> the seed of its generators (0 until reseeded)
 _generators: dict[tuple[str, int | None], _Generator] = {}
 
@@ -166,10 +160,11 @@ def register(kind: DeviceKind) -> None:
 
 def kind_of(array: Any) -> DeviceKind:
     """The device kind owning ``array`` (the CPU for NumPy arrays and scalars)."""
-    return _kind_of_type(type(array))
+    return kind_of_type(type(array))
 
 
-def _kind_of_type(array_type: type) -> DeviceKind:
+def kind_of_type(array_type: type) -> DeviceKind:
+    """The device kind owning arrays of ``array_type`` (the CPU for anything unknown)."""
     kind = _BY_TYPE.get(array_type)
     if kind is not None:
         return kind

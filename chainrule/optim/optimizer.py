@@ -170,6 +170,7 @@ class Optimizer:
             if not isinstance(param, Tensor):
                 raise TypeError(f"{owner}: can only optimize Tensors (Parameters), got "
                                 f"{type(param).__name__}")
+            array_module(param.data)  # puts its type in MODULES, where the updates look it up
             if param.data.dtype.kind != "f":
                 raise TypeError(f"{owner}: can only optimize floating-point tensors, got dtype "
                                 f"{param.data.dtype}")
