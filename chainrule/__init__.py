@@ -17,7 +17,20 @@ from .io import (
     save_state,
 )
 from .random import get_rng_state, manual_seed, set_rng_state
-from .tensor import Tensor, concatenate, from_dlpack, maximum, minimum, stack, tensor, where
+from .functions import *  # noqa: F403  (cr.sin, cr.cumsum, …: the Tensor methods as functions)
+from .functions import __all__ as _functions
+from .tensor import (
+    Tensor,
+    concatenate,
+    einsum,
+    from_dlpack,
+    maximum,
+    minimum,
+    one_hot,
+    stack,
+    tensor,
+    where,
+)
 from .train import callbacks, evaluate, fit, metrics, predict
 
 __version__ = "0.1.0"
@@ -30,7 +43,7 @@ __all__ = [
     "save_checkpoint", "load_checkpoint", "load_torch_state",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
-    "audio", "distributed", "autograd",
+    "audio", "distributed", "autograd", "einsum", "one_hot", *_functions,
 ]
 
 

@@ -1,0 +1,88 @@
+"""Products and running totals: ``prod`` (a reduction), ``cumsum`` and ``cumprod`` (scans).
+
+Backward rules use operators and ``array_module`` functions on the saved input and output
+only, so they can be recorded again for a second derivative.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Function
+from ..backend import array_module
+from .reduce import _expand
+
+__all__ = ["Prod", "CumSum", "CumProd"]
+
+
+def _reverse_cumsum(xp, g, axis: int):
+    """``Σ_{j ≥ i} g_j`` along ``axis``: the adjoint of a cumulative sum."""
+    return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
+
+
+class Prod(Function):
+    """y = Π x over ``axis``; dy/dxᵢ = Π_{j ≠ i} xⱼ
+
+    The product of the others is y / xᵢ where the slice holds no zero; with one zero it is
+    the product of the non-zeros at the zero and 0 elsewhere; with two or more, 0 everywhere.
+    (Exact, unlike y / x, and no division by zero.)
+    """
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.x, self.axis, self.keepdims = x, axis, keepdims
+        return x.prod(axis=axis, keepdims=keepdims)
+
+    def backward(self, grad):
+        x = self.x
+        xp = array_module(x)
+        zero = x == 0
+        safe = xp.where(zero, 1, x)  # a derived differentiable intermediate (x with 1 at zeros)
+        nonzero_product = safe.prod(axis=self.axis, keepdims=True)
+        zeros = zero.sum(axis=self.axis, keepdims=True)
+        others = xp.where(zero, nonzero_product * (zeros == 1),
+                          nonzero_product / safe * (zeros == 0))
+        return _expand(grad, self.axis, self.keepdims, x.shape) * others
+
+
+class CumSum(Function):
+    """yᵢ = Σ_{j ≤ i} xⱼ along ``axis``; dL/dxᵢ = Σ_{j ≥ i} gⱼ"""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return array_module(x).cumsum(x, axis=axis)
+
+    def backward(self, grad):
+        return _reverse_cumsum(array_module(grad), grad, self.axis)
+
+
+class CumProd(Function):
+    """yᵢ = Π_{j ≤ i} xⱼ along ``axis``; dL/dxᵢ = Σ_{j ≥ i} gⱼ yⱼ / xᵢ
+
+    Where a slice holds a zero the division is undefined, and those slices take the exact
+    rule instead: dL/dxᵢ = Π_{j < i} xⱼ · (gᵢ + Σ_{j > i} gⱼ Π_{i < k ≤ j} xₖ), one pass per
+    position along ``axis`` (zeros are rare; the common case stays one scan).
+    """
+
+    def forward(self, x, axis):
+        xp = array_module(x)
+        self.x, self.axis = x, axis
+        self.out = xp.cumprod(x, axis=axis)
+        return self.out
+
+    def backward(self, grad):
+        x, y, axis = self.x, self.out, self.axis
+        xp = array_module(x)
+        zero = x == 0
+        safe = xp.where(zero, 1, x)  # a derived differentiable intermediate
+        gx = _reverse_cumsum(xp, grad * y, axis) / safe
+        if not zero.any():
+            return gx
+        # Slices with a zero: the exact rule, position by position along the axis.
+        xm, gm = xp.moveaxis(x, axis, -1), xp.moveaxis(grad, axis, -1)
+        n = xm.shape[-1]
+        exact = []
+        for i in range(n):
+            before = xm[..., :i].prod(axis=-1)
+            after = xp.cumprod(xm[..., i + 1:], axis=-1)
+            exact.append(before * (gm[..., i] + (gm[..., i + 1:] * after).sum(axis=-1)))
+        exact = xp.moveaxis(xp.stack(exact, axis=-1), -1, axis)
+        has_zero = zero.any(axis=axis, keepdims=True)
+        return xp.where(has_zero, exact, gx)
