@@ -2,14 +2,22 @@
 
 from . import functional, init, utils
 from .activation import (
+    CELU,
     ELU,
     GELU,
+    SELU,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
     LogSoftmax,
+    Mish,
     ReLU,
+    ReLU6,
     Sigmoid,
+    SiLU,
     Softmax,
     Softplus,
+    Softsign,
     Tanh,
     get_activation,
 )
@@ -42,6 +50,7 @@ __all__ = [
     "functional", "Module", "Parameter", "init",
     "Linear", "Identity", "Flatten", "Sequential", "ModuleList", "Dropout",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
+    "Hardtanh", "ReLU6", "Hardswish", "SiLU", "Mish", "Softsign", "CELU", "SELU",
     "get_activation",
     "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "get_loss", "utils",

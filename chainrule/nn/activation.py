@@ -19,6 +19,7 @@ from .module import Module, module_from_name
 
 __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
+    "Hardtanh", "ReLU6", "Hardswish", "SiLU", "Mish", "Softsign", "CELU", "SELU",
     "get_activation",
 ]
 
@@ -167,9 +168,118 @@ class LogSoftmax(Softmax):
         return F.log_softmax(x, self.axis)
 
 
+class Hardtanh(Module):
+    """``min(max(x, min_val), max_val)``, element-wise (gradient 1 on the closed interval).
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Hardtanh(-0.5, 0.5)(cr.tensor([-1.0, 0.25, 1.0]))
+        tensor([-0.5 ,  0.25,  0.5 ])
+    """
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
+        super().__init__()
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Module):
+    """``min(max(x, 0), 6)``, element-wise.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu6(x)
+
+
+class Hardswish(Module):
+    """``x · relu6(x + 3) / 6``, element-wise (MobileNetV3).
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardswish(x)
+
+
+class SiLU(Module):
+    """``x σ(x)`` (SiLU, swish), element-wise; ``y' = σ(x)(1 + x(1 - σ(x)))``.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.silu(x)
+
+
+class Mish(Module):
+    """``x tanh(softplus(x))``, element-wise.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.mish(x)
+
+
+class Softsign(Module):
+    """``x / (1 + |x|)``, element-wise.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softsign(x)
+
+
+class CELU(Module):
+    """``max(0, x) + min(0, α(e^(x/α) - 1))``, element-wise.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.celu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SELU(Module):
+    """``scale · elu(x, α)``, α ≈ 1.6733 and scale ≈ 1.0507 (self-normalising networks).
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.selu(x)
+
+
 _ACTIVATIONS: dict[str, type[Module]] = {
     "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU,
     "gelu": GELU, "softplus": Softplus, "softmax": Softmax, "log_softmax": LogSoftmax,
+    "hardtanh": Hardtanh, "relu6": ReLU6, "hardswish": Hardswish, "silu": SiLU,
+    "swish": SiLU, "mish": Mish, "softsign": Softsign, "celu": CELU, "selu": SELU,
     "identity": Identity, "linear": Identity,  # "linear": Keras's name for no activation
 }
 

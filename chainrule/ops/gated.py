@@ -43,11 +43,11 @@ class Mish(Function):
 
 
 class Hardswish(Function):
-    """y = x · min(max(x + 3, 0), 6) / 6; dy/dx = 0 for x < -3, (2x + 3) / 6 for
-    -3 ≤ x ≤ 3, 1 for x > 3
+    """y = x · min(max(x + 3, 0), 6) / 6; dy/dx = 0 for x ≤ -3, (2x + 3) / 6 for
+    -3 < x < 3, 1 for x ≥ 3
 
-    # NOTE: at x = -3 the gradient is -1/2 and at x = 3 it is 3/2 (the middle piece's
-    # slope, both ends included), as in PyTorch.
+    # NOTE: at x = -3 the gradient is 0 and at x = 3 it is 1 (the outer pieces' slopes), as
+    # in PyTorch.
     """
 
     def forward(self, x):
@@ -58,5 +58,5 @@ class Hardswish(Function):
     def backward(self, grad):
         x = self.x
         xp = array_module(x)
-        middle = (x >= -3) & (x <= 3)
-        return grad * xp.where(middle, x / 3 + 0.5, x > 3)
+        middle = (x > -3) & (x < 3)
+        return grad * xp.where(middle, x / 3 + 0.5, x >= 3)

@@ -9,7 +9,25 @@ shared checks are in ``_checks`` (errors) and ``windows`` (kernel, stride and pa
 
 from __future__ import annotations
 
-from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from .activation import (
+    celu,
+    elu,
+    gelu,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    mish,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    softsign,
+    tanh,
+)
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .channel_dropout import dropout2d
 from .conv import conv2d
@@ -36,4 +54,5 @@ __all__ = [
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm",
     "dropout2d", "embedding", "rnn", "lstm", "gru", "rnn_cell", "lstm_cell", "gru_cell",
     "scaled_dot_product_attention", "multi_head_attention_forward",
+    "hardtanh", "relu6", "hardswish", "silu", "mish", "softsign", "celu", "selu",
 ]
