@@ -49,6 +49,8 @@ __all__ = ["Tensor", "tensor", "from_dlpack", "concatenate", "stack", "where", "
            "minimum", "einsum", "one_hot"]
 
 Axis = int | Sequence[int] | None  # an axis or axes of a reduction (None: all)
+# Tensor.pad's modes that pick existing elements, and NumPy's names for them.
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "edge": "edge", "circular": "wrap"}
 
 
 def _default_dtype(array: np.ndarray) -> np.ndarray:
@@ -613,25 +615,27 @@ class Tensor:
     def pad(self, pad_width: Any, mode: str = "constant", value: float = 0.0) -> Tensor:
         """Pad with ``pad_width`` (NumPy's: an int, a (before, after) pair, or one pair per
         axis). ``mode``: ``'constant'`` (``value``), ``'reflect'`` (mirror without repeating
-        the edge) or ``'replicate'`` (repeat the edge; NumPy's ``'edge'``)."""
+        the edge), ``'replicate'`` (repeat the edge; NumPy's ``'edge'``) or ``'circular'``
+        (wrap around; NumPy's ``'wrap'``)."""
         widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (self.ndim, 2))
         if (widths < 0).any():
             raise ValueError(f"pad: widths must be >= 0, got {pad_width!r}")
         pairs = tuple((int(a), int(b)) for a, b in widths)
         if mode == "constant":
             return Pad.apply(self, pad_width=pairs, value=value)
-        if mode not in ("reflect", "replicate", "edge"):
-            raise ValueError(f"pad: mode must be 'constant', 'reflect' or 'replicate', "
+        numpy_mode = _PAD_MODES.get(mode)
+        if numpy_mode is None:
+            raise ValueError(f"pad: mode must be 'constant' or one of {sorted(_PAD_MODES)}, "
                              f"got {mode!r}")
         out = self
         for axis, (before, after) in enumerate(pairs):
             if before or after:
                 n = self.shape[axis]
-                if mode == "reflect" and max(before, after) >= n:
-                    raise ValueError(f"pad: reflect padding ({before}, {after}) of axis {axis} "
-                                     f"must be smaller than its length {n}")
-                picks = np.pad(np.arange(n), (before, after),
-                               mode="reflect" if mode == "reflect" else "edge")
+                if mode in ("reflect", "circular") and max(before, after) > n - (
+                        mode == "reflect"):
+                    raise ValueError(f"pad: {mode} padding ({before}, {after}) of axis {axis} "
+                                     f"is too wide for its length {n}")
+                picks = np.pad(np.arange(n), (before, after), mode=numpy_mode)
                 out = out[(slice(None),) * axis + (picks,)]
         return out
 

@@ -9,6 +9,8 @@ shared checks are in ``_checks`` (errors) and ``windows`` (kernel, stride and pa
 
 from __future__ import annotations
 
+from ...tensor import one_hot  # PyTorch's F.one_hot is the same function as cr.one_hot
+
 from .activation import (
     celu,
     elu,
@@ -43,6 +45,7 @@ from .loss import (
     nll_loss,
 )
 from .normalization import batch_norm, layer_norm
+from .padding import pad
 from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell
 from .sparse import embedding
@@ -54,5 +57,5 @@ __all__ = [
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm",
     "dropout2d", "embedding", "rnn", "lstm", "gru", "rnn_cell", "lstm_cell", "gru_cell",
     "scaled_dot_product_attention", "multi_head_attention_forward",
-    "hardtanh", "relu6", "hardswish", "silu", "mish", "softsign", "celu", "selu",
+    "pad", "one_hot", "hardtanh", "relu6", "hardswish", "silu", "mish", "softsign", "celu", "selu",
 ]
