@@ -4,6 +4,75 @@ from . import autograd, data, distributed, models, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .data import DataLoader
 from .explain import explain
+from .functions import (
+    abs,
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctanh,
+    argmax,
+    argmin,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    broadcast_to,
+    ceil,
+    clip,
+    cos,
+    cosh,
+    cumprod,
+    cumsum,
+    exp,
+    exp2,
+    expm1,
+    flatten,
+    flip,
+    floor,
+    gather,
+    lerp,
+    log,
+    log1p,
+    log2,
+    log10,
+    logaddexp,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    logsumexp,
+    max,
+    mean,
+    min,
+    pad,
+    prod,
+    repeat,
+    repeat_interleave,
+    reshape,
+    round,
+    rsqrt,
+    scatter,
+    scatter_add,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    std,
+    sum,
+    take_along_axis,
+    tan,
+    tanh,
+    tile,
+    tril,
+    triu,
+    trunc,
+    unflatten,
+    var,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .io import (
     LoadError,
@@ -17,8 +86,6 @@ from .io import (
     save_state,
 )
 from .random import get_rng_state, manual_seed, set_rng_state
-from .functions import *  # noqa: F403  (cr.sin, cr.cumsum, …: the Tensor methods as functions)
-from .functions import __all__ as _functions
 from .tensor import (
     Tensor,
     concatenate,
@@ -43,7 +110,17 @@ __all__ = [
     "save_checkpoint", "load_checkpoint", "load_torch_state",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
-    "audio", "distributed", "autograd", "einsum", "one_hot", *_functions,
+    "audio", "distributed", "autograd", "einsum", "one_hot",
+]
+__all__ += [  # cr.sin, cr.cumsum, …: the Tensor methods as functions (chainrule.functions)
+    "sin", "cos", "tan", "arcsin", "asin", "arccos", "acos", "arctan", "atan", "sinh", "cosh",
+    "tanh", "arcsinh", "asinh", "arccosh", "acosh", "arctanh", "atanh", "exp", "log", "sqrt",
+    "abs", "log2", "log10", "log1p", "expm1", "exp2", "rsqrt", "sign", "floor", "ceil",
+    "round", "trunc", "clip", "logaddexp", "lerp", "sum", "mean", "var", "std", "prod",
+    "logsumexp", "cumsum", "cumprod", "argmax", "argmin", "max", "min", "reshape", "flatten",
+    "unflatten", "pad", "flip", "broadcast_to", "tile", "repeat", "repeat_interleave",
+    "take_along_axis", "gather", "scatter", "scatter_add", "tril", "triu", "logical_not",
+    "logical_and", "logical_or", "logical_xor",
 ]
 
 

@@ -21,6 +21,7 @@ from . import autograd, backend
 from .autograd import Function, RemovableHandle, increment_version, is_grad_enabled
 from .ops import exponential, rounding, trig
 from .ops.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .ops.einsum import Einsum, parse_subscripts
 from .ops.elementwise import (
     Abs,
     Add,
@@ -38,7 +39,6 @@ from .ops.elementwise import (
     Sqrt,
     Sub,
 )
-from .ops.einsum import Einsum, parse_subscripts
 from .ops.indexing import BroadcastTo, Pad, Scatter, ScatterAdd, along_axis
 from .ops.linalg import MatMul
 from .ops.reduce import Max, Mean, Min, Sum
@@ -504,11 +504,11 @@ class Tensor:
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Position of the largest value (of the flattened tensor when ``axis`` is None)."""
-        return Tensor(self._data.argmax(axis=axis, keepdims=keepdims))
+        return Tensor(np.argmax(self._data, axis=axis, keepdims=keepdims))
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Position of the smallest value (of the flattened tensor when ``axis`` is None)."""
-        return Tensor(self._data.argmin(axis=axis, keepdims=keepdims))
+        return Tensor(np.argmin(self._data, axis=axis, keepdims=keepdims))
 
     # ------------------------------------------------------------------ shape methods
     def reshape(self, *shape: Any) -> Tensor:
@@ -587,7 +587,7 @@ class Tensor:
 
     def lerp(self, end: Any, weight: Any) -> Tensor:
         """``self + weight · (end - self)`` (PyTorch's ``lerp``), built from primitives."""
-        return self + weight * (end - self)
+        return _binary(Add, self, (_as_tensor(end, self) - self) * weight)
 
     def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Standard deviation ``√var`` (``ddof=1``: PyTorch's default, the unbiased one)."""
@@ -612,7 +612,7 @@ class Tensor:
         x = self.reshape(-1) if axis is None else self
         return CumProd.apply(x, axis=_axis(0 if axis is None else axis, x.ndim, "cumprod"))
 
-    def pad(self, pad_width: Any, mode: str = "constant", value: float = 0.0) -> Tensor:
+    def pad(self, pad_width: Any, mode: str = "constant", value: Any = 0.0) -> Tensor:
         """Pad with ``pad_width`` (NumPy's: an int, a (before, after) pair, or one pair per
         axis). ``mode``: ``'constant'`` (``value``), ``'reflect'`` (mirror without repeating
         the edge), ``'replicate'`` (repeat the edge; NumPy's ``'edge'``) or ``'circular'``
@@ -635,15 +635,14 @@ class Tensor:
                         mode == "reflect"):
                     raise ValueError(f"pad: {mode} padding ({before}, {after}) of axis {axis} "
                                      f"is too wide for its length {n}")
-                picks = np.pad(np.arange(n), (before, after), mode=numpy_mode)
+                picks = np.pad(np.arange(n), (before, after), mode=numpy_mode)  # type: ignore[call-overload]
                 out = out[(slice(None),) * axis + (picks,)]
         return out
 
     def flip(self, axis: Axis = None) -> Tensor:
         """Reverse the order of elements along ``axis`` (all axes when None)."""
         axes = _norm_axis(axis, self.ndim)
-        axes = range(self.ndim) if axes is None else axes
-        return self[tuple(slice(None, None, -1) if a in axes else slice(None)
+        return self[tuple(slice(None, None, -1) if axes is None or a in axes else slice(None)
                           for a in range(self.ndim))]
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
@@ -663,13 +662,13 @@ class Tensor:
     def tile(self, reps: int | Sequence[int]) -> Tensor:
         """The tensor repeated ``reps`` times along each axis (NumPy's ``tile``; PyTorch's
         ``repeat``)."""
-        reps = (reps,) if isinstance(reps, numbers.Integral) else tuple(reps)
-        ndim = max(len(reps), self.ndim)
-        reps = (1,) * (ndim - len(reps)) + reps
+        counts = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(reps)
+        ndim = max(len(counts), self.ndim)
+        counts = (1,) * (ndim - len(counts)) + counts
         shape = (1,) * (ndim - self.ndim) + self.shape
-        interleaved = [n for pair in zip(reps, shape) for n in pair]
+        interleaved = [n for pair in zip(counts, shape) for n in pair]
         x = self.reshape([n for m in shape for n in (1, m)])
-        return x.broadcast_to(interleaved).reshape([r * m for r, m in zip(reps, shape)])
+        return x.broadcast_to(interleaved).reshape([r * m for r, m in zip(counts, shape)])
 
     def repeat(self, repeats: Any, axis: int | None = None) -> Tensor:
         """Each element repeated ``repeats`` times along ``axis`` (NumPy's ``repeat``;

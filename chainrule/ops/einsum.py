@@ -9,6 +9,8 @@ output made explicit) and rejects a letter repeated within one operand (a diagon
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function
 from ..backend import array_module
 
@@ -24,16 +26,16 @@ class Einsum(Function):
     found in some operand.
     """
 
-    def forward(self, *operands, inputs, output):
+    def forward(self, *operands: Any, inputs: list[str], output: str) -> Any:
         self.operands, self.inputs, self.output = operands, inputs, output
         return array_module(operands[0]).einsum(",".join(inputs) + "->" + output, *operands,
                                                 optimize=len(operands) > 2)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         xp = array_module(grad)
         operands, inputs = self.operands, self.inputs
-        grads = []
-        for i, parent in enumerate(self.parents):
+        grads: list[Any] = []
+        for i, parent in enumerate(self.parents or ()):
             if not parent.requires_grad:
                 grads.append(None)
                 continue

@@ -7,21 +7,28 @@ can be recorded again for a second derivative.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function
 from ..backend import array_module
-from .activation import _sigmoid
+from .activation import _sigmoid as _untyped_sigmoid
 
 __all__ = ["SiLU", "Mish", "Hardswish"]
+
+
+def _sigmoid(x: Any) -> Any:
+    """σ(x), stable for any x (activation's helper, typed for this strict module)."""
+    return _untyped_sigmoid(x)  # type: ignore[no-untyped-call]
 
 
 class SiLU(Function):
     """y = x σ(x); dy/dx = σ(x) (1 + x (1 - σ(x)))"""
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.x = x
         return x * _sigmoid(x)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         x = self.x
         s = _sigmoid(x)  # a derived differentiable intermediate: σ(x)
         return grad * (s * (1 + x * (1 - s)))
@@ -30,12 +37,12 @@ class SiLU(Function):
 class Mish(Function):
     """y = x tanh(softplus(x)); dy/dx = t + x (1 - t²) σ(x), t = tanh(softplus(x))"""
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         xp = array_module(x)
         self.x = x
         return x * xp.tanh(xp.logaddexp(0, x))
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         x = self.x
         xp = array_module(x)
         t = xp.tanh(xp.logaddexp(0, x))  # derived differentiable intermediates: t and σ(x)
@@ -50,12 +57,12 @@ class Hardswish(Function):
     # in PyTorch.
     """
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         xp = array_module(x)
         self.x = x
         return x * xp.clip(x + 3, 0, 6).astype(x.dtype, copy=False) / 6
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         x = self.x
         xp = array_module(x)
         middle = (x > -3) & (x < 3)

@@ -8,6 +8,8 @@ masks, shapes) only, so they can be recorded again for a second derivative.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function
 from ..backend import array_module, scatter_add
 from .elementwise import unbroadcast
@@ -15,7 +17,7 @@ from .elementwise import unbroadcast
 __all__ = ["along_axis", "Pad", "BroadcastTo", "Scatter", "ScatterAdd"]
 
 
-def along_axis(indices, axis: int) -> tuple:
+def along_axis(indices: Any, axis: int) -> tuple[Any, ...]:
     """The integer-array index that picks ``indices`` along ``axis`` and, along every other
     axis, the position itself: ``x[along_axis(i, a)]`` is ``take_along_axis(x, i, a)`` (and
     PyTorch's ``gather(x, a, i)``, whose ``i`` may be shorter than ``x`` on other axes).
@@ -38,11 +40,11 @@ class Pad(Function):
     """y = x with ``pad_width`` ((before, after) per axis) filled with a constant;
     dL/dx = dL/dy without the border"""
 
-    def forward(self, x, pad_width, value=0.0):
+    def forward(self, x: Any, pad_width: Any, value: float = 0.0) -> Any:
         self.inner = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
         return array_module(x).pad(x, pad_width, constant_values=value)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad[self.inner]
 
 
@@ -50,11 +52,11 @@ class BroadcastTo(Function):
     """y = x broadcast to ``shape`` (a read-only view, as PyTorch's ``expand``);
     dL/dx = dL/dy summed over the broadcast axes"""
 
-    def forward(self, x, shape):
+    def forward(self, x: Any, shape: Any) -> Any:
         self.shape = x.shape
         return array_module(x).broadcast_to(x, shape)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return unbroadcast(grad, self.shape)
 
 
@@ -66,7 +68,7 @@ class Scatter(Function):
     # (as in PyTorch), and each of them gets that position's gradient.
     """
 
-    def forward(self, x, src, index):
+    def forward(self, x: Any, src: Any, index: Any) -> Any:
         self.index = index
         out = x.copy()
         out[index] = src
@@ -74,9 +76,10 @@ class Scatter(Function):
         self.kept[index] = False
         return out
 
-    def backward(self, grad):
-        gx = grad * self.kept if self.parents[0].requires_grad else None
-        gsrc = grad[self.index] if self.parents[1].requires_grad else None
+    def backward(self, grad: Any) -> Any:
+        needs = [p.requires_grad for p in self.parents or ()]
+        gx = grad * self.kept if needs[0] else None
+        gsrc = grad[self.index] if needs[1] else None
         return gx, gsrc
 
 
@@ -84,13 +87,14 @@ class ScatterAdd(Function):
     """y = x with src added at ``index`` (from ``along_axis``; repeated positions accumulate);
     dL/dx = dL/dy, dL/dsrc = dL/dy[index]"""
 
-    def forward(self, x, src, index):
+    def forward(self, x: Any, src: Any, index: Any) -> Any:
         self.index = index
         out = x.copy()
         scatter_add(out, index, src)
         return out
 
-    def backward(self, grad):
-        gx = grad if self.parents[0].requires_grad else None
-        gsrc = grad[self.index] if self.parents[1].requires_grad else None
+    def backward(self, grad: Any) -> Any:
+        needs = [p.requires_grad for p in self.parents or ()]
+        gx = grad if needs[0] else None
+        gsrc = grad[self.index] if needs[1] else None
         return gx, gsrc

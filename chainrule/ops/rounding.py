@@ -7,6 +7,8 @@ gradient flowing through ``x - x.round()`` (a straight-through trick) reaches ``
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function
 from ..backend import array_module
 
@@ -21,10 +23,10 @@ class _Step(Function):
 
     function = ""  # the array-module function
 
-    def forward(self, x, **kwargs):
+    def forward(self, x: Any, **kwargs: Any) -> Any:
         return getattr(array_module(x), self.function)(x, **kwargs)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad * 0
 
 

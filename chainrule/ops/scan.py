@@ -6,6 +6,8 @@ only, so they can be recorded again for a second derivative.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function
 from ..backend import array_module
 from .reduce import _expand
@@ -13,7 +15,7 @@ from .reduce import _expand
 __all__ = ["Prod", "CumSum", "CumProd"]
 
 
-def _reverse_cumsum(xp, g, axis: int):
+def _reverse_cumsum(xp: Any, g: Any, axis: int) -> Any:
     """``Σ_{j ≥ i} g_j`` along ``axis``: the adjoint of a cumulative sum."""
     return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
 
@@ -26,11 +28,11 @@ class Prod(Function):
     (Exact, unlike y / x, and no division by zero.)
     """
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         self.x, self.axis, self.keepdims = x, axis, keepdims
         return x.prod(axis=axis, keepdims=keepdims)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         x = self.x
         xp = array_module(x)
         zero = x == 0
@@ -45,11 +47,11 @@ class Prod(Function):
 class CumSum(Function):
     """yᵢ = Σ_{j ≤ i} xⱼ along ``axis``; dL/dxᵢ = Σ_{j ≥ i} gⱼ"""
 
-    def forward(self, x, axis):
+    def forward(self, x: Any, axis: Any) -> Any:
         self.axis = axis
         return array_module(x).cumsum(x, axis=axis)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return _reverse_cumsum(array_module(grad), grad, self.axis)
 
 
@@ -61,13 +63,13 @@ class CumProd(Function):
     position along ``axis`` (zeros are rare; the common case stays one scan).
     """
 
-    def forward(self, x, axis):
+    def forward(self, x: Any, axis: Any) -> Any:
         xp = array_module(x)
         self.x, self.axis = x, axis
         self.out = xp.cumprod(x, axis=axis)
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         x, y, axis = self.x, self.out, self.axis
         xp = array_module(x)
         zero = x == 0

@@ -10,7 +10,6 @@ shared checks are in ``_checks`` (errors) and ``windows`` (kernel, stride and pa
 from __future__ import annotations
 
 from ...tensor import one_hot  # PyTorch's F.one_hot is the same function as cr.one_hot
-
 from .activation import (
     celu,
     elu,
