@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               "chainrule.distributed.world", "chainrule.distributed.sharding")),
     ("autograd", ("chainrule.autograd",)),
     ("ops", ("chainrule.ops",)),
-    ("tensor", ("chainrule.tensor", "chainrule.gradcheck")),
+    ("tensor", ("chainrule.tensor", "chainrule.gradcheck", "chainrule.functions")),
     ("nn", ("chainrule.nn", "chainrule.distributed.collectives",
             "chainrule.distributed.sync_batchnorm")),
     ("optim/data/io", ("chainrule.optim", "chainrule.data", "chainrule.io",

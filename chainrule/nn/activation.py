@@ -278,8 +278,8 @@ class SELU(Module):
 _ACTIVATIONS: dict[str, type[Module]] = {
     "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU,
     "gelu": GELU, "softplus": Softplus, "softmax": Softmax, "log_softmax": LogSoftmax,
-    "hardtanh": Hardtanh, "relu6": ReLU6, "hardswish": Hardswish, "silu": SiLU,
-    "swish": SiLU, "mish": Mish, "softsign": Softsign, "celu": CELU, "selu": SELU,
+    "hardtanh": Hardtanh, "relu6": ReLU6, "hardswish": Hardswish, "silu": SiLU, "mish": Mish,
+    "softsign": Softsign, "celu": CELU, "selu": SELU,
     "identity": Identity, "linear": Identity,  # "linear": Keras's name for no activation
 }
 

@@ -9,6 +9,7 @@ output made explicit) and rejects a letter repeated within one operand (a diagon
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 from ..autograd import Function
@@ -71,7 +72,7 @@ def parse_subscripts(subscripts: str, shapes: list[tuple[int, ...]]) -> tuple[li
         raise ValueError(f"einsum: subscripts {subscripts!r} name {len(inputs)} operands, got "
                          f"{len(shapes)}")
     used = set(spec) - {".", ",", "-", ">"}
-    spare = iter(sorted(set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") - used))
+    spare = iter(c for c in string.ascii_letters if c not in used)
     ellipsis_ndim = max((len(shape) - len(s.replace("...", "")) for s, shape
                          in zip(inputs, shapes) if "..." in s), default=0)
     broadcast = "".join(next(spare) for _ in range(ellipsis_ndim))
