@@ -22,6 +22,8 @@ window copy and the per-offset adds with ``cupy.lib.stride_tricks`` or one ``Raw
 
 from __future__ import annotations
 
+from typing import Any
+
 from .arrays import array_module, sliding_window_view
 from .windows import Windows, crop, pad
 from .workspace import copy, empty, zeros
@@ -73,7 +75,7 @@ class Im2col:
         return copy(xp, windows.transpose(0, 1, 4, 5, 2, 3)).reshape(
             n, groups, cg * kh * kw, oh * ow)
 
-    def correlate(self, weight, bias=None):
+    def correlate(self, weight: Any, bias: Any = None) -> Any:
         """``Y = P Wᵀ + b`` per group, NCHW (O, C/groups, kh, kw filters)."""
         x, win, groups, cols = self.x, self.windows, self.groups, self.cols
         xp = array_module(x)

@@ -31,7 +31,7 @@ from .activation import (
 )
 from .attention import multi_head_attention_forward, scaled_dot_product_attention
 from .channel_dropout import dropout2d
-from .conv import conv2d
+from .conv import conv1d, conv2d, conv3d
 from .dropout import dropout
 from .linear import linear
 from .loss import (
@@ -48,6 +48,7 @@ from .padding import pad
 from .pooling import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .recurrent import gru, gru_cell, lstm, lstm_cell, rnn, rnn_cell
 from .sparse import embedding
+from .transpose_conv import conv_transpose2d
 
 __all__ = [
     "linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "softmax",
@@ -56,5 +57,5 @@ __all__ = [
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm",
     "dropout2d", "embedding", "rnn", "lstm", "gru", "rnn_cell", "lstm_cell", "gru_cell",
     "scaled_dot_product_attention", "multi_head_attention_forward",
-    "pad", "one_hot", "hardtanh", "relu6", "hardswish", "silu", "mish", "softsign", "celu", "selu",
+    "conv1d", "conv3d", "conv_transpose2d", "pad", "one_hot", "hardtanh", "relu6", "hardswish", "silu", "mish", "softsign", "celu", "selu",
 ]
