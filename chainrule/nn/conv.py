@@ -1,4 +1,6 @@
-"""``Conv2d``: a bank of learned 2-d filters slid over a batch of images (NCHW)."""
+"""Convolution layers: banks of learned filters slid over sequences (``Conv1d``), images
+(``Conv2d``, NCHW) and volumes (``Conv3d``), and the transposed 2-d convolution that
+upsamples (``ConvTranspose2d``). They share their set-up and initialisation (PyTorch's)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,55 @@ from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .functional.windows import pair
+from .functional.windows import ints
 from .module import Module, Parameter
 
-__all__ = ["Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d"]
+
+
+def _setup(layer: Module, in_channels: int, out_channels: int, kernel_size, stride, padding,
+           dilation, groups: int, bias: bool, dtype, generator, dims: int = 2,
+           transposed: bool = False) -> None:
+    """Check the arguments of a ``dims``-d convolution layer, set its attributes and make
+    its parameters: ``W, b ~ U(-1/√fan_in, 1/√fan_in)`` (``kaiming_uniform_(W, a=√5)``), with
+    W of shape (O, C/groups, *k), or (C, O/groups, *k) when ``transposed``."""
+    name = f"{type(layer).__name__}({in_channels}, {out_channels})"
+    if groups < 1 or in_channels % groups or out_channels % groups:
+        raise ValueError(f"{name}: groups={groups} must divide in_channels and out_channels")
+    layer.in_channels, layer.out_channels, layer.groups = in_channels, out_channels, groups
+    layer.kernel_size = ints(name, kernel_size, "kernel_size", 1, dims)
+    layer.stride = ints(name, stride, "stride", 1, dims)
+    layer.dilation = ints(name, dilation, "dilation", 1, dims)
+    layer.padding = padding if isinstance(padding, str) else ints(name, padding, "padding", 0,
+                                                                  dims)
+    gen = resolve(generator)
+    channels = (in_channels, out_channels // groups) if transposed else (
+        out_channels, in_channels // groups)
+    layer.weight = Parameter(np.empty((*channels, *layer.kernel_size), dtype=dtype))
+    init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=gen)
+    if bias:
+        bound = 1 / math.sqrt(init.calculate_fan_in_and_fan_out(layer.weight)[0])
+        layer.bias = Parameter(np.empty(out_channels, dtype=dtype))
+        init.uniform_(layer.bias, -bound, bound, generator=gen)
+    else:
+        layer.register_parameter("bias", None)
+
+
+def _describe(layer: Module) -> str:
+    """The ``extra_repr`` of a convolution layer: what differs from the defaults."""
+    dims = len(layer.kernel_size)
+    text = (f"{layer.in_channels}, {layer.out_channels}, kernel_size={layer.kernel_size}, "
+            f"stride={layer.stride}")
+    defaults = (("padding", (0,) * dims), ("output_padding", (0,) * dims),
+                ("dilation", (1,) * dims), ("groups", 1))
+    for name, default in defaults:
+        if getattr(layer, name, default) != default:
+            text += f", {name}={getattr(layer, name)!r}"
+    if layer.bias is None:
+        text += ", bias=False"
+    if layer.weight.dtype != np.float32:
+        text += f", dtype={layer.weight.dtype}"
+    return text
 
 
 class Conv2d(Module):
@@ -58,37 +105,117 @@ class Conv2d(Module):
                  dilation=1, groups: int = 1, bias: bool = True, dtype=np.float32,
                  generator=None):
         super().__init__()
-        name = f"Conv2d({in_channels}, {out_channels})"
-        if groups < 1 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: groups={groups} must divide in_channels and out_channels")
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = pair(name, kernel_size, "kernel_size", 1)
-        self.stride = pair(name, stride, "stride", 1)
-        self.dilation = pair(name, dilation, "dilation", 1)
-        self.padding = padding if isinstance(padding, str) else pair(name, padding, "padding", 0)
-        gen = resolve(generator)
-        self.weight = Parameter(np.empty(
-            (out_channels, in_channels // groups, *self.kernel_size), dtype=dtype))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=gen)
-        if bias:
-            bound = 1 / math.sqrt(init.calculate_fan_in_and_fan_out(self.weight)[0])
-            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
-            init.uniform_(self.bias, -bound, bound, generator=gen)
-        else:
-            self.register_parameter("bias", None)
+        _setup(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+               bias, dtype, generator)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
-    def extra_repr(self) -> str:
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
-        for name, default in (("padding", (0, 0)), ("dilation", (1, 1)), ("groups", 1)):
-            if getattr(self, name) != default:
-                text += f", {name}={getattr(self, name)!r}"
-        if self.bias is None:
-            text += ", bias=False"
-        if self.weight.dtype != np.float32:
-            text += f", dtype={self.weight.dtype}"
-        return text
+    extra_repr = _describe
+
+
+class Conv1d(Module):
+    """1-d convolution (cross-correlation) layer over sequences, PyTorch's ``Conv1d``:
+    ``y[n, o, t] = b[o] + Σ_c Σ_i W[o, c, i] · x̃[n, c, t·s + i·d]`` (``nn.functional.conv1d``,
+    a ``conv2d`` over a height-1 view). Arguments and initialisation as ``Conv2d``'s, with
+    ints for the sizes.
+
+    Shape:
+        - Input: ``(N, C, L)``; output: ``(N, O, OL)`` with
+          ``OL = ⌊(L + 2p - d(k - 1) - 1) / s⌋ + 1``.
+        - ``weight``: ``(O, C/groups, k)``; ``bias``: ``(O,)``.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> conv = cr.nn.Conv1d(2, 4, 3, padding=1)
+        >>> conv(cr.tensor(np.zeros((8, 2, 16), dtype=np.float32))).shape
+        (8, 4, 16)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, dtype=np.float32,
+                 generator=None):
+        super().__init__()
+        _setup(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+               bias, dtype, generator, dims=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    extra_repr = _describe
+
+
+class Conv3d(Module):
+    """3-d convolution (cross-correlation) layer over volumes, PyTorch's ``Conv3d``:
+    ``y[n, o, z, y, x] = b[o] + Σ_c Σ_kij W[o, c, k, i, j] · x̃[n, c, z·sd + k·dd, y·sh + i·dh,
+    x·sw + j·dw]`` (``nn.functional.conv3d``). Arguments and initialisation as ``Conv2d``'s,
+    with (d, h, w) triples; padding is an int or a triple.
+
+    Shape:
+        - Input: ``(N, C, D, H, W)``; output: ``(N, O, OD, OH, OW)``, each
+          ``⌊(n + 2p - d(k - 1) - 1) / s⌋ + 1``.
+        - ``weight``: ``(O, C/groups, kd, kh, kw)``; ``bias``: ``(O,)``.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> conv = cr.nn.Conv3d(1, 2, 3, padding=1)
+        >>> conv(cr.tensor(np.zeros((1, 1, 4, 5, 6), dtype=np.float32))).shape
+        (1, 2, 4, 5, 6)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, dtype=np.float32,
+                 generator=None):
+        super().__init__()
+        _setup(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+               bias, dtype, generator, dims=3)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    extra_repr = _describe
+
+
+class ConvTranspose2d(Module):
+    """Transposed 2-d convolution layer (PyTorch's ``ConvTranspose2d``, its argument order):
+    the adjoint of ``Conv2d`` with the same sizes, which upsamples by the stride
+    (``nn.functional.conv_transpose2d``). Initialisation as PyTorch's, with the fan-in taken
+    from the weight's second axis.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+            dtype, generator: as ``Conv2d``'s (padding an int or a pair).
+        output_padding: rows and columns added at the bottom and right of the output (smaller
+            than the stride), to reach the size a strided ``Conv2d`` came from.
+
+    Shape:
+        - Input: ``(N, C, H, W)``; output: ``(N, O, OH, OW)`` with
+          ``OH = (H - 1)·sh - 2·ph + dh·(kh - 1) + oph + 1`` (and likewise ``OW``).
+        - ``weight``: ``(C, O/groups, kh, kw)``; ``bias``: ``(O,)``.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> up = cr.nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
+        >>> up(cr.tensor(np.zeros((2, 8, 7, 7), dtype=np.float32))).shape
+        (2, 4, 14, 14)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 dtype=np.float32, generator=None):
+        super().__init__()
+        if isinstance(padding, str):
+            raise ValueError(f"ConvTranspose2d({in_channels}, {out_channels}): padding must be "
+                             f"an int or a pair, got {padding!r}")
+        _setup(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+               bias, dtype, generator, transposed=True)
+        self.output_padding = ints(type(self).__name__, output_padding, "output_padding", 0, 2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.groups, self.dilation)
+
+    extra_repr = _describe

@@ -9,10 +9,11 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import functional as F
+from .functional._checks import ArgumentValueError
 from .functional.normalization import require_batch_layout
 from .module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d"]
 
 
 class _BatchNorm(Module):
@@ -165,3 +166,85 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Group normalisation (PyTorch's ``GroupNorm``): the channels split into ``num_groups``
+    groups, each standardised per sample over its channels and positions, then a
+    per-channel ``γ[c] x̂ + β[c]`` (``nn.functional.group_norm``). No running statistics: the
+    same in training and evaluation.
+
+    Args:
+        num_groups: G, dividing ``num_channels``.
+        num_channels: C.
+        eps: added to the variance for stability.
+        affine: learn γ (initially 1) and β (initially 0) of shape (C,).
+        dtype: dtype of γ and β (float32 by default).
+
+    Shape:
+        - Input: ``(N, C, *)``; output: the same.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> norm = cr.nn.GroupNorm(2, 4)
+        >>> norm(cr.tensor(np.ones((3, 4, 5, 5), dtype=np.float32))).shape
+        (3, 4, 5, 5)
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, dtype=np.float32):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"{type(self).__name__}: num_groups={num_groups} must divide "
+                             f"num_channels={num_channels}")
+        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
+                                                                    eps, affine)
+        self.register_parameter(
+            "weight", Parameter(np.ones(num_channels, dtype=dtype)) if affine else None)
+        self.register_parameter(
+            "bias", Parameter(np.zeros(num_channels, dtype=dtype)) if affine else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class InstanceNorm2d(Module):
+    """Instance normalisation of images (PyTorch's ``InstanceNorm2d``, whose defaults it
+    keeps: no affine map, no running statistics): each channel of each sample standardised
+    over its H·W positions (``nn.functional.instance_norm``).
+
+    Args:
+        num_features: C.
+        eps: added to the variance for stability.
+        affine: learn γ (initially 1) and β (initially 0) of shape (C,).
+        dtype: dtype of γ and β (float32 by default).
+
+    Shape:
+        - Input: ``(N, C, H, W)``; output: the same.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> cr.nn.InstanceNorm2d(3)(cr.tensor(np.ones((2, 3, 4, 4), dtype=np.float32))).shape
+        (2, 3, 4, 4)
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = False,
+                 dtype=np.float32):
+        super().__init__()
+        self.num_features, self.eps, self.affine = num_features, eps, affine
+        self.register_parameter(
+            "weight", Parameter(np.ones(num_features, dtype=dtype)) if affine else None)
+        self.register_parameter(
+            "bias", Parameter(np.zeros(num_features, dtype=dtype)) if affine else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ArgumentValueError("instance_norm", f"expected input of shape (N, "
+                                     f"{self.num_features}, H, W), got {x.shape}")
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, affine={self.affine}"

@@ -31,6 +31,17 @@ CASES = [  # (module, NumPy reference, PyTorch module factory name and kwargs)
     (cr.nn.Softmax(), _softmax, ("Softmax", {"dim": -1})),
     (cr.nn.Softmax(axis=0), lambda x: _softmax(x.T).T, ("Softmax", {"dim": 0})),
     (cr.nn.LogSoftmax(), lambda x: np.log(_softmax(x)), ("LogSoftmax", {"dim": -1})),
+    (cr.nn.Hardtanh(-0.5, 2.0), lambda x: np.clip(x, -0.5, 2.0),
+     ("Hardtanh", {"min_val": -0.5, "max_val": 2.0})),
+    (cr.nn.ReLU6(), lambda x: np.clip(x, 0, 6), ("ReLU6", {})),
+    (cr.nn.Hardswish(), lambda x: x * np.clip(x + 3, 0, 6) / 6, ("Hardswish", {})),
+    (cr.nn.SiLU(), lambda x: x / (1 + np.exp(-x)), ("SiLU", {})),
+    (cr.nn.Mish(), lambda x: x * np.tanh(np.log1p(np.exp(x))), ("Mish", {})),
+    (cr.nn.Softsign(), lambda x: x / (1 + np.abs(x)), ("Softsign", {})),
+    (cr.nn.CELU(0.5), lambda x: np.where(x > 0, x, 0.5 * np.expm1(x / 0.5)),
+     ("CELU", {"alpha": 0.5})),
+    (cr.nn.SELU(), lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772
+                                                          * np.expm1(x)), ("SELU", {})),
 ]
 IDS = [repr(case[0]) for case in CASES]
 

@@ -16,7 +16,7 @@ from . import OpCase, uniform
 
 __all__ = ["CASES"]
 
-_counter = iter(range(30_000, 40_000))
+_counter = iter(range(60_000, 70_000))
 
 
 def _u(*shape, low=-2.0, high=2.0):

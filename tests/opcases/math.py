@@ -40,7 +40,7 @@ from . import OpCase, uniform
 
 __all__ = ["CASES"]
 
-_counter = iter(range(20_000, 30_000))
+_counter = iter(range(50_000, 60_000))
 
 
 def _u(*shape, low=-2.0, high=2.0):

@@ -33,6 +33,7 @@ from .attention import multi_head_attention_forward, scaled_dot_product_attentio
 from .channel_dropout import dropout2d
 from .conv import conv1d, conv2d, conv3d
 from .dropout import dropout
+from .group_norm import group_norm, instance_norm
 from .linear import linear
 from .loss import (
     binary_cross_entropy,
@@ -57,5 +58,6 @@ __all__ = [
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "layer_norm",
     "dropout2d", "embedding", "rnn", "lstm", "gru", "rnn_cell", "lstm_cell", "gru_cell",
     "scaled_dot_product_attention", "multi_head_attention_forward",
-    "conv1d", "conv3d", "conv_transpose2d", "pad", "one_hot", "hardtanh", "relu6", "hardswish", "silu", "mish", "softsign", "celu", "selu",
+    "group_norm", "instance_norm", "conv1d", "conv3d", "conv_transpose2d", "pad", "one_hot",
+    "hardtanh", "relu6", "hardswish", "silu", "mish", "softsign", "celu", "selu",
 ]

@@ -8,7 +8,7 @@ import numbers
 from ...ops.conv import Conv2d
 from ...tensor import Tensor, stack
 from ._checks import ArgumentValueError, require_float, require_tensor
-from .windows import padding_pairs, pair, sweep
+from .windows import ints, padding_pairs, pair, sweep
 
 __all__ = ["conv1d", "conv2d", "conv3d"]
 
@@ -67,16 +67,6 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     return Conv2d.apply(*inputs, windows=windows, groups=int(groups))
 
 
-def _ints(where: str, value, name: str, minimum: int, n: int) -> tuple[int, ...]:
-    """An int or ``n`` ints as an ``n``-tuple, each at least ``minimum``."""
-    values = (value,) * n if isinstance(value, numbers.Integral) else tuple(value)
-    if len(values) != n or not all(isinstance(v, numbers.Integral) and v >= minimum
-                                   for v in values):
-        raise ArgumentValueError(where, f"{name} must be an int >= {minimum} or {n} of them, "
-                                        f"got {value!r}")
-    return tuple(int(v) for v in values)
-
-
 def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """1-d cross-correlation of a batch of sequences with a bank of filters (PyTorch's
@@ -111,8 +101,8 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
                                         f"got shape {weight.shape}")
     if x.ndim != 3:
         raise ArgumentValueError(where, f"expected input of shape (N, C, L), got {x.shape}")
-    (s,), (d,) = _ints(where, stride, "stride", 1, 1), _ints(where, dilation, "dilation", 1, 1)
-    pad = padding if isinstance(padding, str) else (0, _ints(where, padding, "padding", 0, 1)[0])
+    (s,), (d,) = ints(where, stride, "stride", 1, 1), ints(where, dilation, "dilation", 1, 1)
+    pad = padding if isinstance(padding, str) else (0, ints(where, padding, "padding", 0, 1)[0])
     try:
         y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), pad, (1, d), groups)
     except ArgumentValueError as error:  # name this function and its 1-d shapes
@@ -162,9 +152,9 @@ def conv3d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         raise ArgumentValueError(
             where, f"expected input of shape (N, {cg * groups}, D, H, W), got {x.shape}")
     require_float(where, x, like=weight.dtype)
-    sd, sh, sw = _ints(where, stride, "stride", 1, 3)
-    dd, dh, dw = _ints(where, dilation, "dilation", 1, 3)
-    pd, ph, pw = _ints(where, padding, "padding", 0, 3)
+    sd, sh, sw = ints(where, stride, "stride", 1, 3)
+    dd, dh, dw = ints(where, dilation, "dilation", 1, 3)
+    pd, ph, pw = ints(where, padding, "padding", 0, 3)
     n, channels, depth, height, width = x.shape
     out_depth = (depth + 2 * pd - dd * (kd - 1) - 1) // sd + 1
     if out_depth < 1:

@@ -13,8 +13,10 @@ from .windows import pair, sweep
 __all__ = ["conv_transpose2d"]
 
 
-def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
+                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                     output_padding: int | tuple[int, int] = 0, groups: int = 1,
+                     dilation: int | tuple[int, int] = 1) -> Tensor:
     """2-d transposed convolution (PyTorch's ``conv_transpose2d``, its argument order): the
     adjoint of ``conv2d`` with the same weight, stride, padding and dilation, used to
     upsample (a "deconvolution").
