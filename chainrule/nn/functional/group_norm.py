@@ -35,9 +35,8 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None,
         >>> x = cr.tensor(np.arange(8.0).reshape(1, 4, 2))
         >>> cr.nn.functional.group_norm(x, 2).data.round(3)
         array([[[-1.342, -0.447],
-                [ 0.447,  1.342]],
-        <BLANKLINE>
-               [[-1.342, -0.447],
+                [ 0.447,  1.342],
+                [-1.342, -0.447],
                 [ 0.447,  1.342]]])
     """
     return _grouped("group_norm", x, num_groups, weight, bias, eps)
