@@ -109,3 +109,9 @@ def test_speech_digits_script_on_a_few_voices(monkeypatch, capsys, tmp_path):
     assert "confusion matrix" in out
     assert (tmp_path / "run" / "model.safetensors").exists()
     assert (tmp_path / "run" / "history.csv").exists()
+
+
+def test_pinn_poisson_script_reaches_its_bar(tmp_path):
+    out = _run_process(tmp_path, "pinn_poisson.py", "--quick")
+    error = float(re.search(r"relative L2 error of u against sin\(pi x\): (\S+) ", out).group(1))
+    assert error <= 1e-2  # measured 6.6e-04 in the quick run
