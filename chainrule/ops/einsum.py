@@ -27,14 +27,20 @@ class Einsum(Function):
     found in some operand.
     """
 
+    replayable = True  # the rule reads the saved inputs and constants only
+
     def forward(self, *operands: Any, inputs: list[str], output: str) -> Any:
-        self.operands, self.inputs, self.output = operands, inputs, output
+        # One attribute per operand, not a tuple: the double-backward replay finds saved
+        # inputs among the attributes by identity.
+        vars(self).update({f"operand{i}": x for i, x in enumerate(operands)})
+        self.inputs, self.output = inputs, output
         return array_module(operands[0]).einsum(",".join(inputs) + "->" + output, *operands,
                                                 optimize=len(operands) > 2)
 
     def backward(self, grad: Any) -> Any:
         xp = array_module(grad)
-        operands, inputs = self.operands, self.inputs
+        inputs = self.inputs
+        operands = [getattr(self, f"operand{i}") for i in range(len(inputs))]
         grads: list[Any] = []
         for i, parent in enumerate(self.parents or ()):
             if not parent.requires_grad:

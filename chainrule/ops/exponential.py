@@ -21,6 +21,8 @@ __all__ = ["Log2", "Log10", "Log1p", "Expm1", "Exp2", "Rsqrt", "LogAddExp", "Log
 class Log2(Function):
     """y = log₂ x; dy/dx = 1 / (x ln 2)"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any) -> Any:
         self.x = x
         return array_module(x).log2(x)
@@ -31,6 +33,8 @@ class Log2(Function):
 
 class Log10(Function):
     """y = log₁₀ x; dy/dx = 1 / (x ln 10)"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any) -> Any:
         self.x = x
@@ -43,6 +47,8 @@ class Log10(Function):
 class Log1p(Function):
     """y = ln(1 + x), accurate for small x; dy/dx = 1 / (1 + x)"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any) -> Any:
         self.x = x
         return array_module(x).log1p(x)
@@ -53,6 +59,8 @@ class Log1p(Function):
 
 class Expm1(Function):
     """y = eˣ - 1, accurate for small x; dy/dx = y + 1"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any) -> Any:
         self.out = array_module(x).expm1(x)
@@ -65,6 +73,8 @@ class Expm1(Function):
 class Exp2(Function):
     """y = 2ˣ; dy/dx = y ln 2"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any) -> Any:
         self.out = array_module(x).exp2(x)
         return self.out
@@ -75,6 +85,8 @@ class Exp2(Function):
 
 class Rsqrt(Function):
     """y = 1 / √x; dy/dx = -y³ / 2"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any) -> Any:
         xp = array_module(x)
@@ -88,6 +100,8 @@ class Rsqrt(Function):
 
 class LogAddExp(Function):
     """y = ln(eᵃ + eᵇ), without overflow; dy/da = e^(a - y), dy/db = e^(b - y)"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
@@ -109,15 +123,20 @@ class LogSumExp(Function):
     """y = ln Σ eˣ over ``axis`` (shifted by the max, so it never overflows);
     dy/dx = e^(x - y), the softmax over ``axis``"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         xp = array_module(x)
         peak = x.max(axis=axis, keepdims=True)
         peak = xp.where(xp.isfinite(peak), peak, 0)  # all -inf (or an inf) must not give nan
         out = xp.log(xp.exp(x - peak).sum(axis=axis, keepdims=True)) + peak
+        if not keepdims:
+            out = out.reshape(
+                () if axis is None else tuple(n for i, n in enumerate(x.shape) if i not in axis))
         self.x, self.out, self.axis, self.keepdims = x, out, axis, keepdims
-        return out if keepdims else out.reshape(
-            () if axis is None else tuple(n for i, n in enumerate(x.shape) if i not in axis))
+        return out
 
     def backward(self, grad: Any) -> Any:
-        g = _expand(grad, self.axis, self.keepdims, self.x.shape)
-        return g * array_module(self.x).exp(self.x - self.out)
+        x, axis, keepdims = self.x, self.axis, self.keepdims
+        y = _expand(self.out, axis, keepdims, x.shape)
+        return _expand(grad, axis, keepdims, x.shape) * array_module(x).exp(x - y)

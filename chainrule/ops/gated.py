@@ -24,6 +24,8 @@ def _sigmoid(x: Any) -> Any:
 class SiLU(Function):
     """y = x σ(x); dy/dx = σ(x) (1 + x (1 - σ(x)))"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any) -> Any:
         self.x = x
         return x * _sigmoid(x)
@@ -36,6 +38,8 @@ class SiLU(Function):
 
 class Mish(Function):
     """y = x tanh(softplus(x)); dy/dx = t + x (1 - t²) σ(x), t = tanh(softplus(x))"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any) -> Any:
         xp = array_module(x)
@@ -56,6 +60,8 @@ class Hardswish(Function):
     # NOTE: at x = -3 the gradient is 0 and at x = 3 it is 1 (the outer pieces' slopes), as
     # in PyTorch.
     """
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any) -> Any:
         xp = array_module(x)

@@ -40,6 +40,8 @@ class Pad(Function):
     """y = x with ``pad_width`` ((before, after) per axis) filled with a constant;
     dL/dx = dL/dy without the border"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any, pad_width: Any, value: float = 0.0) -> Any:
         self.inner = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
         return array_module(x).pad(x, pad_width, constant_values=value)
@@ -51,6 +53,8 @@ class Pad(Function):
 class BroadcastTo(Function):
     """y = x broadcast to ``shape`` (a read-only view, as PyTorch's ``expand``);
     dL/dx = dL/dy summed over the broadcast axes"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any, shape: Any) -> Any:
         self.shape = x.shape
@@ -67,6 +71,8 @@ class Scatter(Function):
     # NOTE: where ``index`` repeats a position, which source value lands there is unspecified
     # (as in PyTorch), and each of them gets that position's gradient.
     """
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any, src: Any, index: Any) -> Any:
         self.index = index
@@ -86,6 +92,8 @@ class Scatter(Function):
 class ScatterAdd(Function):
     """y = x with src added at ``index`` (from ``along_axis``; repeated positions accumulate);
     dL/dx = dL/dy, dL/dsrc = dL/dy[index]"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any, src: Any, index: Any) -> Any:
         self.index = index

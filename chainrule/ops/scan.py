@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd import Function
+from ..autograd import Function, composite_gradients
 from ..backend import array_module
 from .reduce import _expand
 
@@ -27,6 +27,19 @@ class Prod(Function):
     the product of the non-zeros at the zero and 0 elsewhere; with two or more, 0 everywhere.
     (Exact, unlike y / x, and no division by zero.)
     """
+
+    def backward_graph(self, grad: Any) -> Any:
+        # The rule's cases by zeros are constants to a replay, but the second derivative at a
+        # zero is not 0: differentiate the product as a recorded running product instead.
+        (x,) = self.parents or ()
+        xp = array_module(x)
+        axes = range(x.ndim) if self.axis is None else self.axis
+        kept = [a for a in range(x.ndim) if a not in axes]
+        rows = x.transpose(kept + list(axes)).reshape(*(x.shape[a] for a in kept), -1)
+        shape = [1 if a in axes else n for a, n in enumerate(x.shape)] if self.keepdims \
+            else [x.shape[a] for a in kept]
+        out = xp.cumprod(rows, axis=-1)[..., -1].reshape(shape)
+        return composite_gradients(self, out, grad)
 
     def forward(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         self.x, self.axis, self.keepdims = x, axis, keepdims
@@ -47,6 +60,8 @@ class Prod(Function):
 class CumSum(Function):
     """yᵢ = Σ_{j ≤ i} xⱼ along ``axis``; dL/dxᵢ = Σ_{j ≥ i} gⱼ"""
 
+    replayable = True  # a linear rule on the gradient alone
+
     def forward(self, x: Any, axis: Any) -> Any:
         self.axis = axis
         return array_module(x).cumsum(x, axis=axis)
@@ -62,6 +77,17 @@ class CumProd(Function):
     rule instead: dL/dxᵢ = Π_{j < i} xⱼ · (gᵢ + Σ_{j > i} gⱼ Π_{i < k ≤ j} xₖ), one pass per
     position along ``axis`` (zeros are rare; the common case stays one scan).
     """
+
+    def backward_graph(self, grad: Any) -> Any:
+        # The rule divides by x and switches on zeros, which a replay would freeze: record the
+        # running product as a chain of products instead (exact at zeros, to every order).
+        (x,) = self.parents or ()
+        xp = array_module(x)
+        lead = (slice(None),) * self.axis
+        running = [x[lead + (0,)]]
+        for i in range(1, x.shape[self.axis]):
+            running.append(running[-1] * x[lead + (i,)])
+        return composite_gradients(self, xp.stack(running, axis=self.axis), grad)
 
     def forward(self, x: Any, axis: Any) -> Any:
         xp = array_module(x)

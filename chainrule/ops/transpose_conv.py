@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function
+from ..autograd import grad as gradient_of
 from ..backend import array_module
 from ..backend.patches import Im2col, col2im
 from ..backend.windows import Windows
 from ..backend.workspace import copy
+from .conv import Conv2d
 
 __all__ = ["ConvTranspose2d"]
 
@@ -49,6 +51,18 @@ class ConvTranspose2d(Function):
         # Last: the weight gradient drops the patch matrix once used (see Im2col.gradients).
         gw = patches.gradients(self.x, self.weight, False, True)[1] if needs[1] else None
         gb = grad.sum(axis=(0, 2, 3)) if len(needs) == 3 and needs[2] else None
+        return gx, gw, gb
+
+    def backward_graph(self, grad: Any) -> Any:
+        # The same adjoint roles with recorded ops: dL/dX = conv2d(G, W), a Conv2d op, and
+        # dL/dW = ∂<conv2d(G, W), X>/∂W, which is bilinear in G and X.
+        x, weight, *bias = self.parents or ()
+        z = Conv2d.apply(grad, weight, windows=self.windows, groups=self.groups)
+        gx = z if x.requires_grad else None
+        gw = None
+        if weight.requires_grad:
+            (gw,) = gradient_of((z * x).sum(), [weight], create_graph=True)
+        gb = grad.sum(axis=(0, 2, 3)) if bias and bias[0].requires_grad else None
         return gx, gw, gb
 
 

@@ -19,6 +19,8 @@ __all__ = ["Sin", "Cos", "Tan", "Arcsin", "Arccos", "Arctan", "Sinh", "Cosh", "A
 class Sin(Function):
     """y = sin x; dy/dx = cos x"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any) -> Any:
         self.x = x
         return array_module(x).sin(x)
@@ -29,6 +31,8 @@ class Sin(Function):
 
 class Cos(Function):
     """y = cos x; dy/dx = -sin x"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any) -> Any:
         self.x = x
@@ -41,6 +45,8 @@ class Cos(Function):
 class Tan(Function):
     """y = tan x; dy/dx = 1 + y²"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any) -> Any:
         self.out = array_module(x).tan(x)
         return self.out
@@ -51,6 +57,8 @@ class Tan(Function):
 
 class Arcsin(Function):
     """y = arcsin x; dy/dx = 1 / √(1 - x²)   (|x| < 1)"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any) -> Any:
         self.x = x
@@ -64,6 +72,8 @@ class Arcsin(Function):
 class Arccos(Function):
     """y = arccos x; dy/dx = -1 / √(1 - x²)   (|x| < 1)"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any) -> Any:
         self.x = x
         return array_module(x).arccos(x)
@@ -75,6 +85,8 @@ class Arccos(Function):
 
 class Arctan(Function):
     """y = arctan x; dy/dx = 1 / (1 + x²)"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any) -> Any:
         self.x = x
@@ -88,6 +100,8 @@ class Arctan(Function):
 class Sinh(Function):
     """y = sinh x; dy/dx = cosh x"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any) -> Any:
         self.x = x
         return array_module(x).sinh(x)
@@ -99,6 +113,8 @@ class Sinh(Function):
 class Cosh(Function):
     """y = cosh x; dy/dx = sinh x"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any) -> Any:
         self.x = x
         return array_module(x).cosh(x)
@@ -109,6 +125,8 @@ class Cosh(Function):
 
 class Arcsinh(Function):
     """y = arsinh x; dy/dx = 1 / √(x² + 1)"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any) -> Any:
         self.x = x
@@ -122,6 +140,8 @@ class Arcsinh(Function):
 class Arccosh(Function):
     """y = arcosh x; dy/dx = 1 / √(x² - 1)   (x > 1)"""
 
+    replayable = True  # the rule reads the saved inputs, output and constants only
+
     def forward(self, x: Any) -> Any:
         self.x = x
         return array_module(x).arccosh(x)
@@ -133,6 +153,8 @@ class Arccosh(Function):
 
 class Arctanh(Function):
     """y = artanh x; dy/dx = 1 / (1 - x²)   (|x| < 1)"""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
 
     def forward(self, x: Any) -> Any:
         self.x = x
