@@ -13,6 +13,8 @@ LAYERS = [
     cr.nn.Identity(), cr.nn.Flatten(), cr.nn.Flatten(0, 1), cr.nn.Dropout(0.25, generator=1),
     cr.nn.Sigmoid(), cr.nn.Tanh(), cr.nn.ReLU(), cr.nn.LeakyReLU(0.1), cr.nn.ELU(0.5),
     cr.nn.GELU("tanh"), cr.nn.Softplus(beta=3.0), cr.nn.Softmax(axis=0), cr.nn.LogSoftmax(),
+    cr.nn.Hardtanh(-2.0, 0.5), cr.nn.ReLU6(), cr.nn.Hardswish(), cr.nn.SiLU(), cr.nn.Mish(),
+    cr.nn.Softsign(), cr.nn.CELU(0.3), cr.nn.SELU(),
     cr.nn.Sequential(cr.nn.Linear(3, 3), cr.nn.ReLU(), cr.nn.Sequential(cr.nn.Linear(3, 3))),
     cr.nn.ModuleList([cr.nn.Linear(3, 3), cr.nn.Tanh()]),
 ]
