@@ -873,12 +873,14 @@ def _raw(value: Any) -> Any:
 
 
 def _bits(value: Any, operator_: str) -> Any:
-    """The array of a bool or integer operand of a bitwise operator."""
-    array = np.asarray(_raw(value))
-    if array.dtype.kind not in "biu":
+    """The array (or Python scalar, which stays weak: int8 & 1 is int8) of a bool or integer
+    operand of a bitwise operator."""
+    raw = _raw(value)
+    dtype = np.asarray(raw).dtype
+    if dtype.kind not in "biu":
         raise TypeError(f"{operator_} is for bool and integer tensors (and has no gradient), "
-                        f"got dtype {array.dtype}; compare first (x > 0) or use logical_*")
-    return _raw(value) if isinstance(value, (Tensor, bool, int)) else array
+                        f"got dtype {dtype}; compare first (x > 0) or use logical_*")
+    return raw
 
 
 def _index_array(indices: Any, x: Tensor, axis: int, where: str) -> Any:
