@@ -647,8 +647,14 @@ class Tensor:
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         """A read-only view broadcast to ``shape`` (NumPy's ``broadcast_to``)."""
-        shape = tuple(shape)
-        np.broadcast_shapes(self.shape, shape)  # raises, naming both shapes, when they clash
+        shape = tuple(int(n) for n in shape)
+        try:
+            fits = np.broadcast_shapes(self.shape, shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"broadcast_to: a tensor of shape {self.shape} cannot be broadcast "
+                             f"to shape {shape}")
         return BroadcastTo.apply(self, shape=shape)
 
     def expand(self, *shape: Any) -> Tensor:
@@ -687,13 +693,16 @@ class Tensor:
     def take_along_axis(self, indices: Any, axis: int) -> Tensor:
         """Pick ``indices`` along ``axis`` (NumPy's ``take_along_axis``): indices has this
         tensor's number of axes; the gradient adds up at repeated picks."""
-        index = _index_array(indices, self, axis, "take_along_axis")
-        return self[along_axis(index, _axis(axis, self.ndim, "take_along_axis"))]
+        return self._take(indices, axis, "take_along_axis")
 
     def gather(self, axis: int, index: Any) -> Tensor:
         """PyTorch's ``gather(dim, index)``: ``take_along_axis`` whose index may be shorter
         than this tensor on the other axes."""
-        return self.take_along_axis(index, axis)
+        return self._take(index, axis, "gather")
+
+    def _take(self, indices: Any, axis: int, where: str) -> Tensor:
+        index = _index_array(indices, self, axis, where)
+        return self[along_axis(index, _axis(axis, self.ndim, where))]
 
     def scatter(self, axis: int, index: Any, src: Any) -> Tensor:
         """PyTorch's ``scatter(dim, index, src)``: a copy with ``src`` (a tensor, cropped to
