@@ -3,7 +3,8 @@
 The math lives in ``chainrule.ops``; these functions check their arguments (this is the one
 layer that does: errors name the function, or the layer that called it) and pick the op. One
 file per family: ``linear``, ``activation``, ``loss``, ``dropout``, ``conv``, ``pooling``,
-``normalization``, ``recurrent``, ``attention``, ``sparse`` (embedding), ``channel_dropout``; the
+``normalization``, ``recurrent``, ``attention``, ``sparse`` (embedding), ``channel_dropout``,
+``transpose_conv``, ``group_norm`` (group and instance norm), ``padding`` (``pad``); the
 shared checks are in ``_checks`` (errors) and ``windows`` (kernel, stride and padding).
 """
 
