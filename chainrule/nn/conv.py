@@ -186,10 +186,18 @@ class ConvTranspose2d(Module):
     from the weight's second axis.
 
     Args:
-        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            dtype, generator: as ``Conv2d``'s (padding an int or a pair).
+        in_channels: C, channels of the input.
+        out_channels: O, channels of the output.
+        kernel_size: an int or an (kh, kw) pair.
+        stride: an int or an (h, w) pair: the upsampling factor.
+        padding: an int or an (h, w) pair, cropped from each side of the output.
         output_padding: rows and columns added at the bottom and right of the output (smaller
             than the stride), to reach the size a strided ``Conv2d`` came from.
+        groups: split the channels into this many independent convolutions.
+        bias: learn a bias per output channel.
+        dilation: an int or an (h, w) pair.
+        dtype: dtype of the parameters (float32 by default).
+        generator: ``numpy.random.Generator`` or int seed for the initial weights.
 
     Shape:
         - Input: ``(N, C, H, W)``; output: ``(N, O, OH, OW)`` with
