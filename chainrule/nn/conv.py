@@ -7,63 +7,77 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .functional.windows import ints
+from .functional.windows import IntOrPair, ints
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d"]
 
 
-def _setup(layer: Module, in_channels: int, out_channels: int, kernel_size, stride, padding,
-           dilation, groups: int, bias: bool, dtype, generator, dims: int = 2,
-           transposed: bool = False) -> None:
-    """Check the arguments of a ``dims``-d convolution layer, set its attributes and make
-    its parameters: ``W, b ~ U(-1/√fan_in, 1/√fan_in)`` (``kaiming_uniform_(W, a=√5)``), with
-    W of shape (O, C/groups, *k), or (C, O/groups, *k) when ``transposed``."""
-    name = f"{type(layer).__name__}({in_channels}, {out_channels})"
-    if groups < 1 or in_channels % groups or out_channels % groups:
-        raise ValueError(f"{name}: groups={groups} must divide in_channels and out_channels")
-    layer.in_channels, layer.out_channels, layer.groups = in_channels, out_channels, groups
-    layer.kernel_size = ints(name, kernel_size, "kernel_size", 1, dims)
-    layer.stride = ints(name, stride, "stride", 1, dims)
-    layer.dilation = ints(name, dilation, "dilation", 1, dims)
-    layer.padding = padding if isinstance(padding, str) else ints(name, padding, "padding", 0,
-                                                                  dims)
-    gen = resolve(generator)
-    channels = (in_channels, out_channels // groups) if transposed else (
-        out_channels, in_channels // groups)
-    layer.weight = Parameter(np.empty((*channels, *layer.kernel_size), dtype=dtype))
-    init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=gen)
-    if bias:
-        bound = 1 / math.sqrt(init.calculate_fan_in_and_fan_out(layer.weight)[0])
-        layer.bias = Parameter(np.empty(out_channels, dtype=dtype))
-        init.uniform_(layer.bias, -bound, bound, generator=gen)
-    else:
-        layer.register_parameter("bias", None)
+class _ConvNd(Module):
+    """What the convolution layers share: their attributes, the checks of their arguments, their
+    parameters and initialisation (PyTorch's: ``W, b ~ U(-1/√fan_in, 1/√fan_in)``, that is
+    ``kaiming_uniform_(W, a=√5)``), and their ``extra_repr``."""
+
+    in_channels: int
+    out_channels: int
+    groups: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[int, ...] | str
+    weight: Parameter
+    bias: Parameter | None
+
+    def _setup(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+               stride: IntOrPair, padding: IntOrPair | str, dilation: IntOrPair, groups: int,
+               bias: bool, dtype: npt.DTypeLike, generator: np.random.Generator | int | None,
+               dims: int = 2, transposed: bool = False) -> None:
+        """Check the arguments of a ``dims``-d convolution, set the attributes and make the
+        parameters: W of shape (O, C/groups, *k), or (C, O/groups, *k) when ``transposed``."""
+        name = f"{type(self).__name__}({in_channels}, {out_channels})"
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide in_channels and out_channels")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = ints(name, kernel_size, "kernel_size", 1, dims)
+        self.stride = ints(name, stride, "stride", 1, dims)
+        self.dilation = ints(name, dilation, "dilation", 1, dims)
+        self.padding = padding if isinstance(padding, str) else ints(name, padding, "padding",
+                                                                     0, dims)
+        gen = resolve(generator)
+        channels = (in_channels, out_channels // groups) if transposed else (
+            out_channels, in_channels // groups)
+        self.weight = Parameter(np.empty((*channels, *self.kernel_size), dtype=dtype))
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=gen)
+        if bias:
+            bound = 1 / math.sqrt(init.calculate_fan_in_and_fan_out(self.weight)[0])
+            self.bias = Parameter(np.empty(out_channels, dtype=dtype))
+            init.uniform_(self.bias, -bound, bound, generator=gen)
+        else:
+            self.register_parameter("bias", None)
+
+    def extra_repr(self) -> str:
+        dims = len(self.kernel_size)
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        defaults = (("padding", (0,) * dims), ("output_padding", (0,) * dims),
+                    ("dilation", (1,) * dims), ("groups", 1))
+        for name, default in defaults:
+            if getattr(self, name, default) != default:
+                text += f", {name}={getattr(self, name)!r}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.weight.dtype != np.float32:
+            text += f", dtype={self.weight.dtype}"
+        return text
 
 
-def _describe(layer: Module) -> str:
-    """The ``extra_repr`` of a convolution layer: what differs from the defaults."""
-    dims = len(layer.kernel_size)
-    text = (f"{layer.in_channels}, {layer.out_channels}, kernel_size={layer.kernel_size}, "
-            f"stride={layer.stride}")
-    defaults = (("padding", (0,) * dims), ("output_padding", (0,) * dims),
-                ("dilation", (1,) * dims), ("groups", 1))
-    for name, default in defaults:
-        if getattr(layer, name, default) != default:
-            text += f", {name}={getattr(layer, name)!r}"
-    if layer.bias is None:
-        text += ", bias=False"
-    if layer.weight.dtype != np.float32:
-        text += f", dtype={layer.weight.dtype}"
-    return text
-
-
-class Conv2d(Module):
+class Conv2d(_ConvNd):
     """2-d convolution (cross-correlation) layer, PyTorch's ``Conv2d``.
 
     Each output channel ``o`` slides a filter ``W[o]`` of shape ``(C/groups, kh, kw)`` over the
@@ -101,21 +115,21 @@ class Conv2d(Module):
         (2, 8, 24, 24)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, dtype=np.float32,
-                 generator=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair | str = 0, dilation: IntOrPair = 1,
+                 groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
-        _setup(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-               bias, dtype, generator)
+        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, dtype, generator)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
-    extra_repr = _describe
 
 
-class Conv1d(Module):
+class Conv1d(_ConvNd):
     """1-d convolution (cross-correlation) layer over sequences, PyTorch's ``Conv1d``:
     ``y[n, o, t] = b[o] + Σ_c Σ_i W[o, c, i] · x̃[n, c, t·s + i·d]`` (``nn.functional.conv1d``,
     a ``conv2d`` over a height-1 view). Arguments and initialisation as ``Conv2d``'s, with
@@ -133,21 +147,21 @@ class Conv1d(Module):
         (8, 4, 16)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, dtype=np.float32,
-                 generator=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair | str = 0, dilation: IntOrPair = 1,
+                 groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
-        _setup(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-               bias, dtype, generator, dims=1)
+        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, dtype, generator, dims=1)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
-    extra_repr = _describe
 
 
-class Conv3d(Module):
+class Conv3d(_ConvNd):
     """3-d convolution (cross-correlation) layer over volumes, PyTorch's ``Conv3d``:
     ``y[n, o, z, y, x] = b[o] + Σ_c Σ_kij W[o, c, k, i, j] · x̃[n, c, z·sd + k·dd, y·sh + i·dh,
     x·sw + j·dw]`` (``nn.functional.conv3d``). Arguments and initialisation as ``Conv2d``'s,
@@ -165,21 +179,23 @@ class Conv3d(Module):
         (1, 2, 4, 5, 6)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, dtype=np.float32,
-                 generator=None):
+    padding: tuple[int, ...]  # ints only: conv3d takes no 'same'
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1,
+                 groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
-        _setup(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-               bias, dtype, generator, dims=3)
+        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, dtype, generator, dims=3)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
-    extra_repr = _describe
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_ConvNd):
     """Transposed 2-d convolution layer (PyTorch's ``ConvTranspose2d``, its argument order):
     the adjoint of ``Conv2d`` with the same sizes, which upsamples by the stride
     (``nn.functional.conv_transpose2d``). Initialisation as PyTorch's, with the fan-in taken
@@ -211,19 +227,23 @@ class ConvTranspose2d(Module):
         (2, 4, 14, 14)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 dtype=np.float32, generator=None):
+    padding: tuple[int, ...]  # never 'same' or 'valid'
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair = 0, output_padding: IntOrPair = 0,
+                 groups: int = 1, bias: bool = True, dilation: IntOrPair = 1,
+                 dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
         if isinstance(padding, str):
             raise ValueError(f"ConvTranspose2d({in_channels}, {out_channels}): padding must be "
                              f"an int or a pair, got {padding!r}")
-        _setup(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-               bias, dtype, generator, transposed=True)
-        self.output_padding = ints(type(self).__name__, output_padding, "output_padding", 0, 2)
+        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, dtype, generator, transposed=True)
+        self.output_padding: tuple[int, ...] = ints(type(self).__name__, output_padding,
+                                                    "output_padding", 0, 2)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                   self.output_padding, self.groups, self.dilation)
 
-    extra_repr = _describe

@@ -8,13 +8,13 @@ import numbers
 from ...ops.conv import Conv2d
 from ...tensor import Tensor, stack
 from ._checks import ArgumentValueError, require_float, require_tensor
-from .windows import ints, padding_pairs, pair, sweep
+from .windows import IntOrPair, ints, padding_pairs, pair, sweep
 
 __all__ = ["conv1d", "conv2d", "conv3d"]
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
     """2-d cross-correlation of a batch of images with a bank of filters (PyTorch's ``conv2d``).
 
     ``y[n, o] = b[o] + Σ_c Σ_ij W[o, c, i, j] · x̃[n, c, y·sh + i·dh, x·sw + j·dw]``, with ``x̃``
@@ -67,8 +67,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     return Conv2d.apply(*inputs, windows=windows, groups=int(groups))
 
 
-def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
     """1-d cross-correlation of a batch of sequences with a bank of filters (PyTorch's
     ``conv1d``): ``conv2d`` on a height-1 view (same kernels, no copies).
 
@@ -111,8 +111,8 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     return y.squeeze(2)
 
 
-def conv3d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv3d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
     """3-d cross-correlation of a batch of volumes with a bank of filters (PyTorch's
     ``conv3d``).
 

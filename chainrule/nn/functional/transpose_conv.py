@@ -8,15 +8,15 @@ import numbers
 from ...ops.transpose_conv import ConvTranspose2d
 from ...tensor import Tensor
 from ._checks import ArgumentValueError, require_float, require_tensor
-from .windows import pair, sweep
+from .windows import IntOrPair, pair, sweep
 
 __all__ = ["conv_transpose2d"]
 
 
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
-                     stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
-                     output_padding: int | tuple[int, int] = 0, groups: int = 1,
-                     dilation: int | tuple[int, int] = 1) -> Tensor:
+                     stride: IntOrPair = 1, padding: IntOrPair = 0,
+                     output_padding: IntOrPair = 0, groups: int = 1,
+                     dilation: IntOrPair = 1) -> Tensor:
     """2-d transposed convolution (PyTorch's ``conv_transpose2d``, its argument order): the
     adjoint of ``conv2d`` with the same weight, stride, padding and dilation, used to
     upsample (a "deconvolution").
