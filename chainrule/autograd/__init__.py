@@ -83,6 +83,7 @@ __all__ = [
     "Function", "RemovableHandle", "backward", "grad", "composite_gradients",
     "no_grad", "enable_grad", "is_grad_enabled",
     "creation_mark", "increment_version", "recorded_ops", "register_post_accumulate_grad_hook",
+    "recorded_backward_passes",
 ]
 
 
@@ -236,6 +237,11 @@ class Function:
     ``self.parents[i].requires_grad`` to skip work, saves on ``self`` what it needs, and must
     never modify ``grad`` in place (the same array may flow to several inputs).
 
+    For double backward (``create_graph=True``) an op sets ``replayable = True`` when its rule
+    reads only its saved inputs and output, constants and ``array_module`` functions (the
+    engine then replays it on tensors), or defines ``backward_graph(self, grad)`` returning
+    the gradients as recorded tensor ops (see the module's "Double backward").
+
     A recorded instance is a tensor's ``grad_fn``: ``name`` is the op's name (``"Tanh"``, used
     in error messages and by ``explain``), ``parents`` its input tensors (``None`` once the graph
     is freed), ``order`` its place in creation order. It prints as ``<TanhBackward>``, as
@@ -245,6 +251,7 @@ class Function:
         >>> import chainrule as cr
         >>> class Square(cr.autograd.Function):
         ...     '''y = x²; dy/dx = 2x'''
+        ...     replayable = True  # the rule reads its input only: double backward works
         ...     def forward(self, x):
         ...         self.x = x
         ...         return x * x
@@ -405,6 +412,15 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool | None = N
         )
     seed = _seed(tensor, gradient, create_graph, "backward()")
     keep = create_graph if retain_graph is None else retain_graph
+    start = tensor._ctx
+    if inputs is None and not create_graph and start is not None:
+        # The training step's path, kept as short as it was before _walk generalised it.
+        nodes = _graph_nodes((start,))
+        if _last_change > nodes[-1].order:  # something changed in place since the oldest op ran
+            _check_versions(tensor, start, nodes)
+        hooked = _hooked_leaves(nodes) if _any_accumulate_hooks else None
+        _run_rules(nodes, {start: seed}, None, hooked, keep)
+        return
     if inputs is None:
         _walk([(tensor, seed)], None, create_graph, keep)
         return
@@ -540,18 +556,63 @@ def _accumulate(tensor: Tensor, g: Any) -> None:
         _call_accumulate_hooks(tensor)
 
 
+_recorded_passes = 0  # backward passes recorded (create_graph) in this process
+
+
+def recorded_backward_passes() -> int:
+    """How many backward passes were recorded (``create_graph=True``) so far in this process:
+    a computation that ran one differentiates itself (a gradient penalty, a PINN residual),
+    so its own gradient holds second-order terms (``explain``'s gradient check says so).
+
+    Example:
+        >>> import chainrule as cr
+        >>> before = cr.autograd.recorded_backward_passes()
+        >>> x = cr.tensor([1.0], requires_grad=True)
+        >>> _ = cr.autograd.grad((x * x).sum(), x, create_graph=True)
+        >>> cr.autograd.recorded_backward_passes() - before
+        1
+    """
+    return _recorded_passes
+
+
+class _Targets:
+    """What a walk that is not a plain first-order backward needs: each op's output tensor,
+    and with targets the ops that lead to one and the gradients found for each."""
+
+    __slots__ = ("graph", "outputs", "target_ids", "target_ops", "needed", "found")
+
+    def __init__(self, roots: list[tuple[Tensor, Any]], nodes: list[Function],
+                 targets: list[Tensor] | None, graph: bool, found: dict[int, Any]):
+        self.graph, self.found = graph, found
+        self.outputs = {root._ctx: root for root, _ in roots if root._ctx is not None}
+        for ctx in nodes:
+            for parent in ctx.parents or ():
+                if parent._ctx is not None:
+                    self.outputs[parent._ctx] = parent
+        self.target_ids: set[int] | None = None  # None: every leaf accumulates into .grad
+        self.target_ops: dict[Function, int] = {}  # the op that made each non-leaf target
+        self.needed: set[Function] | None = None  # the ops that lead to a target (None: all)
+        if targets is not None:
+            target_ids = self.target_ids = {id(t) for t in targets}
+            self.target_ops = {t._ctx: id(t) for t in targets if t._ctx is not None}
+            needed = self.needed = set()
+            for ctx in reversed(nodes):  # creation order: parents before the ops reading them
+                if any(id(p) in target_ids or p._ctx in needed for p in ctx.parents or ()):
+                    needed.add(ctx)
+
+
 def _walk(roots: list[tuple[Tensor, Any]], targets: list[Tensor] | None, graph: bool,
           retain_graph: bool) -> list[Any]:
     """Run the rules of every op behind ``roots`` (each with its upstream gradient) in reverse
     creation order.
 
-    Without ``targets`` every leaf that requires grad accumulates into ``.grad`` (the training
-    step's path: everything else here is skipped by one test per op); with ``targets`` nothing
-    is accumulated, only ops that lead to a target run, and the gradient that reached each
-    target is returned (None where none did). Under ``graph`` the rules run on tensors and
-    record (see ``_graph_rule``).
+    Without ``targets`` every leaf that requires grad accumulates into ``.grad``; with
+    ``targets`` nothing is accumulated, only ops that lead to a target run, and the gradient
+    that reached each target is returned (None where none did). Under ``graph`` the rules run
+    on tensors and record (see ``_graph_rule``). The plain first-order walk (the training
+    step's) does not come here: ``backward`` runs it directly, paying one test per op for all
+    this; here it only meets a leaf as the root.
     """
-    special = graph or targets is not None
     grads: dict[Function, Any] = {}
     found: dict[int, Any] = {}  # id(target) -> its gradient so far
     for root, g in roots:
@@ -563,95 +624,88 @@ def _walk(roots: list[tuple[Tensor, Any]], targets: list[Tensor] | None, graph: 
         else:
             previous = grads.get(root._ctx)
             grads[root._ctx] = g if previous is None else previous + g
-    if not grads:
-        return [found.get(id(t)) for t in targets or ()]
-    nodes = _graph_nodes(list(grads))
-    if _last_change > nodes[-1].order:  # something changed in place since the oldest op ran
-        for root, _ in roots:
-            if root._ctx is not None:
-                _check_versions(root, root._ctx, nodes)
-    hooked = _hooked_leaves(nodes) if _any_accumulate_hooks and targets is None else None
-    outputs: dict[Function, Tensor] = {}  # each op's output tensor (special walks only)
-    needed: set[Function] | None = None  # the ops that lead to a target (None: all)
-    target_ops: dict[Function, int] = {}  # the op that made each non-leaf target
-    target_ids: set[int] = set()
-    if special:
-        outputs = {root._ctx: root for root, _ in roots if root._ctx is not None}
-        for ctx in nodes:
-            for parent in ctx.parents or ():
-                if parent._ctx is not None:
-                    outputs[parent._ctx] = parent
-        if targets is not None:
-            target_ids = {id(t) for t in targets}
-            target_ops = {t._ctx: id(t) for t in targets if t._ctx is not None}
-            needed = set()
-            for ctx in reversed(nodes):  # creation order: parents before the ops reading them
-                if any(id(p) in target_ids or p._ctx in needed for p in ctx.parents or ()):
-                    needed.add(ctx)
-    recording = enable_grad() if graph else contextlib.nullcontext()
+    if grads:
+        nodes = _graph_nodes(list(grads))
+        if _last_change > nodes[-1].order:  # something changed in place since the oldest op ran
+            for root, _ in roots:
+                if root._ctx is not None:
+                    _check_versions(root, root._ctx, nodes)
+        hooked = _hooked_leaves(nodes) if _any_accumulate_hooks and targets is None else None
+        special = _Targets(roots, nodes, targets, graph, found)
+        if graph:
+            global _recorded_passes
+            _recorded_passes += 1
+        with enable_grad() if graph else contextlib.nullcontext():
+            _run_rules(nodes, grads, special, hooked, retain_graph)
+    return [found.get(id(t)) for t in targets or ()]
+
+
+def _run_rules(nodes: list[Function], grads: dict[Function, Any], special: _Targets | None,
+               hooked: dict[Tensor, int] | None, retain_graph: bool) -> None:
+    """The loop of ``_walk``: each op's rule on the sum of the gradients its output received,
+    its results passed on to the ops that made its inputs or to the leaves."""
     given_to_leaves: set[int] = set()  # ids of the arrays that became a leaf's .grad
-    with recording:
-        for ctx in nodes:
-            g = grads.pop(ctx, None)
-            if g is None:  # every consumer returned None for this output
-                if hooked is not None:
-                    _edges_done(ctx, hooked)
-                continue
-            if ctx.hooks is not None:
-                for hook in list(ctx.hooks.values()):
-                    replaced = hook(g)
-                    if replaced is not None:
-                        g = replaced
-            if special:
-                if ctx in target_ops:
-                    found[target_ops[ctx]] = g
-                if needed is not None and ctx not in needed:
-                    continue
-                input_grads = _graph_rule(ctx, g, outputs[ctx]) if graph else ctx.backward(g)
-            else:
-                input_grads = ctx.backward(g)
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
-            parents = ctx.parents
-            assert parents is not None  # the walk raised for a freed op
-            for parent, pg in zip(parents, input_grads):
-                if pg is None or not parent.requires_grad:
-                    continue
-                data = parent._data
-                if pg.shape != data.shape:
-                    raise RuntimeError(
-                        f"{ctx.name}.backward returned a gradient of shape {pg.shape} for an "
-                        f"input of shape {data.shape}"
-                    )
-                if pg.dtype is not data.dtype and pg.dtype != data.dtype:  # `is`: the common case
-                    pg = pg.astype(data.dtype)
-                parent_ctx = parent._ctx
-                if parent_ctx is not None:
-                    previous = grads.get(parent_ctx)
-                    grads[parent_ctx] = pg if previous is None else previous + pg
-                elif special:
-                    if targets is None:  # graph: .grad becomes (or adds) a recorded tensor
-                        parent.grad = pg if parent.grad is None else parent.grad + pg
-                    elif id(parent) in target_ids:
-                        previous = found.get(id(parent))
-                        found[id(parent)] = pg if previous is None else previous + pg
-                elif parent.grad is None:
-                    # A rule may pass one array to several inputs, or a view of another;
-                    # optimizers and clip_grad_norm_ update .grad in place, so each leaf gets
-                    # memory of its own.
-                    if pg.base is not None or id(pg) in given_to_leaves or not pg.flags.writeable:
-                        pg = pg.copy(order="K")
-                    given_to_leaves.add(id(pg))
-                    parent.grad = pg
-                else:
-                    # Out of place: ``pg`` may still be pending for another op. asarray keeps
-                    # 0-d results arrays (NumPy returns scalars for 0-d + 0-d).
-                    parent.grad = array_module(pg).asarray(parent.grad + pg)
+    for ctx in nodes:
+        g = grads.pop(ctx, None)
+        if g is None:  # every consumer returned None for this output
             if hooked is not None:
                 _edges_done(ctx, hooked)
-            if not retain_graph:
-                vars(ctx).clear()  # frees saved arrays; ctx.parents falls back to None ("freed")
-    return [found.get(id(t)) for t in targets or ()]
+            continue
+        if ctx.hooks is not None:
+            for hook in list(ctx.hooks.values()):
+                replaced = hook(g)
+                if replaced is not None:
+                    g = replaced
+        if special is None:
+            input_grads = ctx.backward(g)
+        else:
+            if ctx in special.target_ops:
+                special.found[special.target_ops[ctx]] = g
+            if special.needed is not None and ctx not in special.needed:
+                continue
+            input_grads = _graph_rule(ctx, g, special.outputs[ctx]) if special.graph \
+                else ctx.backward(g)
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        parents = ctx.parents
+        assert parents is not None  # the walk raised for a freed op
+        for parent, pg in zip(parents, input_grads):
+            if pg is None or not parent.requires_grad:
+                continue
+            data = parent._data
+            if pg.shape != data.shape:
+                raise RuntimeError(
+                    f"{ctx.name}.backward returned a gradient of shape {pg.shape} for an "
+                    f"input of shape {data.shape}"
+                )
+            if pg.dtype is not data.dtype and pg.dtype != data.dtype:  # `is`: the common case
+                pg = pg.astype(data.dtype)
+            parent_ctx = parent._ctx
+            if parent_ctx is not None:
+                previous = grads.get(parent_ctx)
+                grads[parent_ctx] = pg if previous is None else previous + pg
+            elif special is not None:
+                if special.target_ids is None:  # graph: .grad becomes a recorded tensor
+                    parent.grad = pg if parent.grad is None else parent.grad + pg
+                elif id(parent) in special.target_ids:
+                    previous = special.found.get(id(parent))
+                    special.found[id(parent)] = pg if previous is None else previous + pg
+            elif parent.grad is None:
+                # A rule may pass one array to several inputs, or a view of another;
+                # optimizers and clip_grad_norm_ update .grad in place, so each leaf gets
+                # memory of its own.
+                if pg.base is not None or id(pg) in given_to_leaves or not pg.flags.writeable:
+                    pg = pg.copy(order="K")
+                given_to_leaves.add(id(pg))
+                parent.grad = pg
+            else:
+                # Out of place: ``pg`` may still be pending for another op. asarray keeps
+                # 0-d results arrays (NumPy returns scalars for 0-d + 0-d).
+                parent.grad = array_module(pg).asarray(parent.grad + pg)
+        if hooked is not None:
+            _edges_done(ctx, hooked)
+        if not retain_graph:
+            vars(ctx).clear()  # frees saved arrays; ctx.parents falls back to None ("freed")
 
 
 def _graph_rule(ctx: Function, grad: Tensor, output: Tensor) -> Any:
@@ -686,7 +740,7 @@ def _graph_rule(ctx: Function, grad: Tensor, output: Tensor) -> Any:
 _creation_order = operator.attrgetter("order")
 
 
-def _graph_nodes(starts: list[Function]) -> list[Function]:
+def _graph_nodes(starts: tuple[Function, ...] | list[Function]) -> list[Function]:
     """The ops reachable from ``starts``, latest first (a topological order, see the module)."""
     nodes = []
     seen = set(starts)

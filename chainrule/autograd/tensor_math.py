@@ -61,7 +61,8 @@ def logaddexp(a: Any, b: Any) -> Tensor:
     """log(eᵃ + eᵇ) = m + log(eᵃ⁻ᵐ + eᵇ⁻ᵐ) with m = max(a, b): no overflow. The value does not
     depend on m, so neither does the gradient (whichever share of it ``maximum`` passes at ties)."""
     m = maximum(a, b)
-    return m + ((a - m).exp() + (b - m).exp()).log()
+    spread: Tensor = (-m + a).exp() + (-m + b).exp()
+    return m + spread.log()
 
 
 def sqrt(x: Tensor) -> Tensor:
@@ -76,7 +77,7 @@ def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
-def matmul(a: Any, b: Any) -> Tensor:
+def matmul(a: Tensor, b: Tensor) -> Tensor:
     return a @ b
 
 
