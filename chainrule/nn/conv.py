@@ -115,6 +115,12 @@ class Conv2d(_ConvNd):
         (2, 8, 24, 24)
     """
 
+    # Pairs: the 2-d sizes (ONNX export and the window checks read them as (h, w)).
+    kernel_size: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    padding: tuple[int, int] | str
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
                  stride: IntOrPair = 1, padding: IntOrPair | str = 0, dilation: IntOrPair = 1,
                  groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
