@@ -2,6 +2,7 @@
 
 from . import autograd, data, distributed, models, nn, optim
 from .autograd import enable_grad, functional, is_grad_enabled, no_grad, tensor_math  # noqa: F401
+from .backend.threads import get_num_threads, set_num_threads
 from .data import DataLoader
 from .explain import explain
 from .functions import (
@@ -110,7 +111,8 @@ __all__ = [
     "save_checkpoint", "load_checkpoint", "load_torch_state",
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
-    "audio", "distributed", "autograd", "einsum", "one_hot",
+    "audio", "distributed", "autograd", "set_num_threads", "get_num_threads", "einsum",
+    "one_hot",
 ]
 __all__ += [  # cr.sin, cr.cumsum, …: the Tensor methods as functions (chainrule.functions)
     "sin", "cos", "tan", "arcsin", "asin", "arccos", "acos", "arctan", "atan", "sinh", "cosh",
