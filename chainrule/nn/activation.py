@@ -30,6 +30,8 @@ class Sigmoid(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
@@ -40,6 +42,8 @@ class Tanh(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
@@ -57,6 +61,8 @@ class ReLU(Module):
         tensor([0., 2.])
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(x)
 
@@ -67,6 +73,8 @@ class LeakyReLU(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
@@ -85,6 +93,8 @@ class ELU(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
@@ -105,6 +115,8 @@ class GELU(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def __init__(self, approximate: str = "none"):
         super().__init__()
         require_one_of(type(self).__name__, "approximate", approximate, GELU_APPROXIMATIONS)
@@ -123,6 +135,8 @@ class Softplus(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def __init__(self, beta: float = 1.0):
         super().__init__()
@@ -144,6 +158,8 @@ class Softmax(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def __init__(self, axis: int = -1):
         super().__init__()

@@ -14,6 +14,7 @@ from . import init
 from .functional.attention import causal_mask, scaled_dot_product_attention
 from .linear import Linear
 from .module import Module, Parameter
+from .sizes import size
 
 __all__ = ["MultiheadAttention", "causal_mask", "scaled_dot_product_attention"]
 
@@ -99,6 +100,14 @@ class MultiheadAttention(Module):
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype, generator=gen)
         if bias:
             init.zeros_(self.out_proj.bias)
+
+    @classmethod
+    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+        dims = {name: arguments[name] if arguments[name] is not None else arguments["embed_dim"]
+                for name in ("embed_dim", "kdim", "vdim")}
+        embed, kdim, vdim = (size("MultiheadAttention", dims, name) for name in dims)
+        # q, k and v projections, their biases, and out_proj (a Linear(E, E))
+        return embed * (embed + kdim + vdim + embed) + (4 * embed if arguments["bias"] else 0)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
                 need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,

@@ -12,6 +12,7 @@ from . import functional as F
 from . import init
 from .functional.windows import pair
 from .module import Module, Parameter
+from .sizes import shape_size, size
 
 __all__ = ["Conv2d"]
 
@@ -76,6 +77,14 @@ class Conv2d(Module):
             init.uniform_(self.bias, -bound, bound, generator=gen)
         else:
             self.register_parameter("bias", None)
+
+    @classmethod
+    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+        out_channels = size("Conv2d", arguments, "out_channels")
+        weight = (out_channels * size("Conv2d", arguments, "in_channels")
+                  // size("Conv2d", arguments, "groups", 1)
+                  * shape_size("Conv2d", arguments, "kernel_size", 2))
+        return weight + (out_channels if arguments["bias"] else 0)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,

@@ -34,6 +34,8 @@ class Dropout(Module):
         tensor([1., 2.])
     """
 
+    stateless = True
+
     def __init__(self, p: float = 0.5, generator=None):
         super().__init__()
         require_probability(type(self).__name__, "p", p)

@@ -9,6 +9,7 @@ from . import functional as F
 from . import init
 from .functional.sparse import padding_index
 from .module import Module, Parameter
+from .sizes import size
 
 __all__ = ["Embedding"]
 
@@ -59,6 +60,11 @@ class Embedding(Module):
         init.normal_(self.weight, generator=generator)
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0
+
+    @classmethod
+    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+        return (size("Embedding", arguments, "num_embeddings")
+                * size("Embedding", arguments, "embedding_dim"))
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True,

@@ -10,6 +10,7 @@ from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from .sizes import size
 
 __all__ = ["Linear", "Identity", "Flatten"]
 
@@ -64,6 +65,11 @@ class Linear(Module):
             self.register_parameter("bias", None)
         init.fan_in_uniform_(self.weight, self.bias, generator=generator)
 
+    @classmethod
+    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+        rows = size("Linear", arguments, "out_features")
+        return rows * size("Linear", arguments, "in_features") + (rows if arguments["bias"] else 0)
+
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
 
@@ -82,6 +88,8 @@ class Identity(Module):
         - Input: any; output: the same.
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return x
 
@@ -99,6 +107,8 @@ class Flatten(Module):
         >>> cr.nn.Flatten()(cr.tensor(np.zeros((2, 3, 4), dtype=np.float32))).shape
         (2, 12)
     """
+
+    stateless = True
 
     def __init__(self, start_axis: int = 1, end_axis: int = -1):
         super().__init__()

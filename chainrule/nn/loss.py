@@ -32,6 +32,8 @@ class _Loss(Module):
     """Holds ``reduction`` and stores array arguments (class weights) as plain lists in the
     configuration, so a loss can be saved with a model's training setup."""
 
+    stateless = True
+
     def __init__(self, reduction: str = "mean"):
         super().__init__()
         require_one_of(type(self).__name__, "reduction", reduction, REDUCTIONS)

@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from . import functional as F
 from .functional.normalization import require_batch_layout
 from .module import Module, Parameter
+from .sizes import shape_size, size
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
@@ -42,6 +43,13 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+
+    @classmethod
+    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+        features = size(cls.__name__, arguments, "num_features")
+        # weight and bias; running mean and variance, and the batch count
+        return (2 * features if arguments["affine"] else 0) + (
+            2 * features + 1 if arguments["track_running_stats"] else 0)
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches seen."""
@@ -158,6 +166,12 @@ class LayerNorm(Module):
         self.register_parameter(
             "bias", Parameter(np.zeros(shape, dtype=dtype)) if elementwise_affine and bias
             else None)
+
+    @classmethod
+    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+        features = shape_size("LayerNorm", arguments, "normalized_shape")
+        affine = arguments["elementwise_affine"]
+        return (features if affine else 0) + (features if affine and arguments["bias"] else 0)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)

@@ -39,6 +39,8 @@ class MaxPool2d(Module):
         (1, 8, 12, 12)
     """
 
+    stateless = True
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
         super().__init__()
         self.kernel_size, self.stride, self.padding, self.dilation = _tuples(
@@ -66,6 +68,8 @@ class AvgPool2d(Module):
         >>> cr.nn.AvgPool2d(2)(cr.tensor(np.ones((1, 1, 4, 4), dtype=np.float32))).data.sum()
         np.float32(4.0)
     """
+
+    stateless = True
 
     def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
         super().__init__()
@@ -96,6 +100,8 @@ class AdaptiveAvgPool2d(Module):
         >>> cr.nn.AdaptiveAvgPool2d(1)(cr.tensor(np.ones((2, 16, 7, 7)))).shape
         (2, 16, 1, 1)
     """
+
+    stateless = True
 
     def __init__(self, output_size):
         super().__init__()

@@ -33,6 +33,7 @@ from . import functional as F
 from . import init
 from .functional.recurrent import check_nonlinearity
 from .module import Module, Parameter
+from .sizes import size
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
 
@@ -49,6 +50,12 @@ def _add_weights(module: Module, suffix: str, width: int, hidden: int, gates: in
         parameter = Parameter(np.empty(shape, dtype=dtype))
         init.uniform_(parameter, -bound, bound, generator=generator)
         setattr(module, kind + suffix, parameter)
+
+
+def _weights_size(owner: str, arguments: dict, width: int, gates: int) -> int:
+    """The values ``_add_weights`` allocates for one layer and direction reading ``width``."""
+    hidden = size(owner, arguments, "hidden_size")
+    return gates * hidden * (width + hidden + (2 if arguments["bias"] else 0))
 
 
 def _weights(module: Module, suffix: str) -> list[Tensor]:
@@ -88,6 +95,14 @@ class _RecurrentBase(Module):
             for suffix in ("", "_reverse")[:directions]:
                 _add_weights(self, f"_l{layer}{suffix}", width, hidden_size, self._gates, bias,
                              dtype, gen)
+
+    @classmethod
+    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+        name, directions = cls.__name__, 2 if arguments["bidirectional"] else 1
+        layers = size(name, arguments, "num_layers")
+        first = _weights_size(name, arguments, size(name, arguments, "input_size"), cls._gates)
+        later = _weights_size(name, arguments, directions * arguments["hidden_size"], cls._gates)
+        return directions * (first + (layers - 1) * later) if layers else 0
 
     def _sequence(self, function, input: Tensor, hx, lengths, mask, **options):
         """``function`` (``F.rnn``, ``F.lstm`` or ``F.gru``) over this layer's weights, one
@@ -249,6 +264,11 @@ class _CellBase(Module):
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         _add_weights(self, "", input_size, hidden_size, self._gates, bias, dtype,
                      resolve(generator))
+
+    @classmethod
+    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+        return _weights_size(cls.__name__, arguments,
+                             size(cls.__name__, arguments, "input_size"), cls._gates)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")

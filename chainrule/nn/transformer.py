@@ -16,6 +16,7 @@ from .dropout import Dropout
 from .linear import Linear
 from .module import Module
 from .normalization import LayerNorm
+from .sizes import size
 
 __all__ = ["PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer"]
 
@@ -47,6 +48,8 @@ class PositionalEncoding(Module):
         >>> pe.table()[1].round(3).tolist()   # position 1: sin 1, cos 1, sin 0.01, cos 0.01
         [0.841, 0.54, 0.01, 1.0]
     """
+
+    stateless = True
 
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0,
                  batch_first: bool = False, generator=None):
@@ -146,6 +149,20 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout, generator=gen)
         self.activation = get_activation(activation)
 
+    @classmethod
+    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+        model = size("TransformerEncoderLayer", arguments, "d_model")
+        hidden = size("TransformerEncoderLayer", arguments, "dim_feedforward")
+        bias = arguments["bias"]
+        parts = (
+            (MultiheadAttention, {"embed_dim": model, "kdim": None, "vdim": None, "bias": bias}),
+            (Linear, {"in_features": model, "out_features": hidden, "bias": bias}),
+            (Linear, {"in_features": hidden, "out_features": model, "bias": bias}),
+            (LayerNorm, {"normalized_shape": model, "elementwise_affine": True, "bias": bias}),
+            (LayerNorm, {"normalized_shape": model, "elementwise_affine": True, "bias": bias}),
+        )
+        return sum(part.state_size(part_arguments, {}) or 0 for part, part_arguments in parts)
+
     def _attention_block(self, x, mask, padding, is_causal):
         out, _ = self.self_attn(x, x, x, key_padding_mask=padding, attn_mask=mask,
                                 need_weights=False, is_causal=is_causal)
@@ -211,6 +228,11 @@ class TransformerEncoder(Module):
         self.layers = ModuleList([_copy_with_own_generators(encoder_layer)
                                   for _ in range(num_layers)])
         self.norm = norm
+
+    @classmethod
+    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+        layers = size("TransformerEncoder", arguments, "num_layers")
+        return layers * submodules.get("encoder_layer", 0) + submodules.get("norm", 0)
 
     def forward(self, src: Tensor, mask=None, src_key_padding_mask=None,
                 is_causal: bool = False) -> Tensor:
