@@ -29,7 +29,8 @@ def size(owner: str, arguments: Mapping[str, object], name: str, minimum: int = 
     return value
 
 
-def shape_size(owner: str, arguments: Mapping[str, object], name: str, length: int | None = None) -> int:
+def shape_size(owner: str, arguments: Mapping[str, object], name: str,
+               length: int | None = None) -> int:
     """The product of ``arguments[name]``: an integer, or a list of ``length`` integers (any
     length when None; an integer stands for ``length`` copies of itself)."""
     value = arguments.get(name)
