@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..ops.activation import GELU_APPROXIMATIONS
 from ..tensor import Tensor
 from . import functional as F
-from .functional._checks import require_one_of
+from .functional._checks import require_one_of, require_real
 from .linear import Identity
 from .module import Module, module_from_name
 
@@ -78,6 +78,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
+        require_real("LeakyReLU", "negative_slope", negative_slope)
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor) -> Tensor:
@@ -98,6 +99,7 @@ class ELU(Module):
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
+        require_real("ELU", "alpha", alpha)
         self.alpha = alpha
 
     def forward(self, x: Tensor) -> Tensor:
@@ -140,6 +142,7 @@ class Softplus(Module):
 
     def __init__(self, beta: float = 1.0):
         super().__init__()
+        require_real("Softplus", "beta", beta, 0.0, low_open=True)
         self.beta = beta
 
     def forward(self, x: Tensor) -> Tensor:

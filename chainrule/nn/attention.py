@@ -11,6 +11,7 @@ from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._checks import require_flags, require_real, require_size
 from .functional.attention import causal_mask, scaled_dot_product_attention
 from .linear import Linear
 from .module import Module, Parameter
@@ -70,6 +71,13 @@ class MultiheadAttention(Module):
                  kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
                  dtype=np.float32, generator=None):
         super().__init__()
+        require_size("MultiheadAttention", "embed_dim", embed_dim)
+        require_size("MultiheadAttention", "num_heads", num_heads)
+        for argument, dim in (("kdim", kdim), ("vdim", vdim)):
+            if dim is not None:
+                require_size("MultiheadAttention", argument, dim)
+        require_real("MultiheadAttention", "dropout", dropout, 0.0, 1.0)
+        require_flags("MultiheadAttention", bias=bias, batch_first=batch_first)
         if num_heads < 1 or embed_dim < 1 or embed_dim % num_heads:
             raise ValueError(
                 f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of "

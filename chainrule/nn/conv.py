@@ -10,6 +10,7 @@ from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._checks import require_flags, require_size
 from .functional.windows import pair
 from .module import Module, Parameter
 from .sizes import shape_size, size
@@ -59,7 +60,11 @@ class Conv2d(Module):
                  dilation=1, groups: int = 1, bias: bool = True, dtype=np.float32,
                  generator=None):
         super().__init__()
-        name = f"Conv2d({in_channels}, {out_channels})"
+        name = f"Conv2d({in_channels!r:.20}, {out_channels!r:.20})"
+        for argument, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                                ("groups", groups)):
+            require_size(name, argument, value)
+        require_flags(name, bias=bias)
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: groups={groups} must divide in_channels and out_channels")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups

@@ -7,6 +7,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._checks import require_size
 from .functional.sparse import padding_index
 from .module import Module, Parameter
 from .sizes import size
@@ -48,11 +49,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  dtype=np.float32, generator=None):
         super().__init__()
-        if num_embeddings < 1 or embedding_dim < 1:
-            raise ValueError(
-                f"Embedding: num_embeddings and embedding_dim must be >= 1, got "
-                f"{num_embeddings}, {embedding_dim}"
-            )
+        require_size("Embedding", "num_embeddings", num_embeddings)
+        require_size("Embedding", "embedding_dim", embedding_dim)
         padding_idx = padding_index("Embedding", padding_idx, num_embeddings)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_idx

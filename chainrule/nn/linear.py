@@ -9,6 +9,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._checks import require_flags, require_size
 from .module import Module, Parameter
 from .sizes import size
 
@@ -57,6 +58,9 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  dtype=np.float32, generator=None):
         super().__init__()
+        require_size("Linear", "in_features", in_features, 0)
+        require_size("Linear", "out_features", out_features, 0)
+        require_flags("Linear", bias=bias)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype, order="F"))
         if bias:

@@ -19,7 +19,7 @@ import numpy as np
 from ..ops.loss import REDUCTIONS
 from ..tensor import Tensor
 from . import functional as F
-from .functional._checks import require_one_of
+from .functional._checks import require_flags, require_one_of, require_probability
 from .module import Module, module_from_name
 
 __all__ = [
@@ -62,6 +62,7 @@ class MSELoss(_Loss):
 
     def __init__(self, reduction: str = "mean", half: bool = False):
         super().__init__(reduction)
+        require_flags("MSELoss", half=half)
         self.half = half
 
     def forward(self, pred: Tensor, target) -> Tensor:
@@ -126,6 +127,7 @@ class CrossEntropyLoss(_Loss):
                  label_smoothing: float = 0.0):
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index
+        require_probability("CrossEntropyLoss", "label_smoothing", label_smoothing)
         self.label_smoothing = label_smoothing
 
     def forward(self, logits: Tensor, target) -> Tensor:

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import functional as F
+from .functional._checks import require_flags, require_real, require_size
 from .functional.normalization import require_batch_layout
 from .module import Module, Parameter
 from .sizes import shape_size, size
@@ -26,6 +27,12 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
         super().__init__()
+        name = type(self).__name__
+        require_size(name, "num_features", num_features)
+        require_real(name, "eps", eps, 0.0, low_open=True)
+        if momentum is not None:
+            require_real(name, "momentum", momentum, 0.0, 1.0)
+        require_flags(name, affine=affine, track_running_stats=track_running_stats)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -157,6 +164,8 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, dtype=np.float32):
         super().__init__()
+        require_real("LayerNorm", "eps", eps, 0.0, low_open=True)
+        require_flags("LayerNorm", elementwise_affine=elementwise_affine, bias=bias)
         shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
             else tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, eps

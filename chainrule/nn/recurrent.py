@@ -31,6 +31,7 @@ from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._checks import require_flags, require_probability, require_size
 from .functional.recurrent import check_nonlinearity
 from .module import Module, Parameter
 from .sizes import size
@@ -75,13 +76,13 @@ class _RecurrentBase(Module):
                  dtype=np.float32, generator=None):
         super().__init__()
         name = type(self).__name__
-        if input_size < 1 or hidden_size < 1 or num_layers < 1:
-            raise ValueError(
-                f"{name}: input_size, hidden_size and num_layers must be >= 1, got "
-                f"{input_size}, {hidden_size}, {num_layers}"
-            )
-        if not 0 <= dropout < 1:
+        for argument, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                                ("num_layers", num_layers)):
+            require_size(name, argument, value)
+        require_probability(name, "dropout", dropout)
+        if dropout == 1:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        require_flags(name, bias=bias, batch_first=batch_first, bidirectional=bidirectional)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional = bidirectional
@@ -256,11 +257,9 @@ class _CellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32,
                  generator=None):
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(
-                f"{type(self).__name__}: input_size and hidden_size must be >= 1, got "
-                f"{input_size}, {hidden_size}"
-            )
+        require_size(type(self).__name__, "input_size", input_size)
+        require_size(type(self).__name__, "hidden_size", hidden_size)
+        require_flags(type(self).__name__, bias=bias)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         _add_weights(self, "", input_size, hidden_size, self._gates, bias, dtype,
                      resolve(generator))

@@ -13,6 +13,7 @@ from .activation import get_activation
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
+from .functional._checks import require_flags, require_size
 from .linear import Linear
 from .module import Module
 from .normalization import LayerNorm
@@ -54,9 +55,9 @@ class PositionalEncoding(Module):
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0,
                  batch_first: bool = False, generator=None):
         super().__init__()
-        if d_model < 1 or max_len < 1:
-            raise ValueError(
-                f"PositionalEncoding: d_model and max_len must be >= 1, got {d_model}, {max_len}")
+        require_size("PositionalEncoding", "d_model", d_model)
+        require_size("PositionalEncoding", "max_len", max_len)
+        require_flags("PositionalEncoding", batch_first=batch_first)
         self.d_model, self.max_len, self.batch_first = d_model, max_len, batch_first
         self.dropout = Dropout(dropout, generator=generator)
         self._tables: dict = {}  # dtype -> (max_len, d_model) table, computed on first use
@@ -137,6 +138,7 @@ class TransformerEncoderLayer(Module):
                  dtype=np.float32, generator=None):
         super().__init__()
         gen = None if generator is None else resolve(generator)
+        require_flags("TransformerEncoderLayer", norm_first=norm_first)
         self.batch_first, self.norm_first = batch_first, norm_first
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype, generator=gen)
@@ -222,8 +224,7 @@ class TransformerEncoder(Module):
 
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None):
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"TransformerEncoder: num_layers must be >= 1, got {num_layers}")
+        require_size("TransformerEncoder", "num_layers", num_layers)
         self.num_layers = num_layers
         self.layers = ModuleList([_copy_with_own_generators(encoder_layer)
                                   for _ in range(num_layers)])

@@ -260,6 +260,13 @@ def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "m
             f"probs must lie in [0, 1], got values in [{probs.data.min()}, {probs.data.max()}]; "
             "pass logits to binary_cross_entropy_with_logits instead"
         )
+    # A target outside [0, 1] gives a loss unbounded below (y = 2 rewards p -> 1 forever), as
+    # PyTorch refuses it too.
+    labels = target.data
+    if labels.size and not (0 <= labels.min() and labels.max() <= 1):
+        raise ArgumentValueError(
+            "binary_cross_entropy",
+            f"target must lie in [0, 1], got values in [{labels.min()}, {labels.max()}]")
     losses = -(target * _floored_log(probs) + (1 - target) * _floored_log(1 - probs))
     if weight is not None:
         losses = losses * Tensor(_constant(weight, probs.dtype))
