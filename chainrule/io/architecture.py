@@ -186,8 +186,9 @@ def _modules_in(value) -> list:
 
 def _state_size(path: str, node: dict, classes: Mapping[str, type], stored_values: int
                 ) -> tuple[int, bool]:
-    """``(values, exact)``: the values the layer described by ``node`` holds; ``exact`` when
-    every class in it is chainrule's own and declares its size, else an upper bound."""
+    """``(values, exact)``: the values the layer described by ``node`` holds, exactly when
+    every class in it is chainrule's own; else a lower bound, without the tensors of classes
+    that do not declare their size (each is bounded by its integer arguments instead)."""
     cls, config = classes[node["class"]], node.get("config", {})
     where = f"{path}: layer {node['class']}"
     submodules, exact = {}, REGISTRY.get(node["class"]) is cls
