@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..commands.common import CommandError, load_data, load_model, positive_float, positive_int
+from ..commands.common import CommandError, load_data, load_model, positive_int
 
 __all__ = ["add_command", "run"]
 
@@ -36,7 +36,7 @@ def add_command(subparsers) -> None:
     parser.add_argument("--loss", default="cross_entropy",
                         help="loss name for a model file (default cross_entropy)")
     parser.add_argument("--html", type=Path, help="also write a self-contained HTML report")
-    parser.add_argument("--lr", type=positive_float, default=2.0,
+    parser.add_argument("--lr", type=float, default=2.0,
                         help="learning rate η of the XOR example (default 2)")
     parser.add_argument("--epochs", type=positive_int, default=2000,
                         help="training epochs of the XOR example (default 2000)")

@@ -64,8 +64,7 @@ def test_cache_lists_sizes_and_clears_what_chainrule_wrote(chainrule, tmp_path, 
     assert out == f"nothing to clear in {tmp_path}\n"
 
 
-@pytest.mark.parametrize("command", [["train", "--data", "digits"], ["train-lm", "x.txt"],
-                                     ["explain", "--data", "digits"]])
+@pytest.mark.parametrize("command", [["train", "--data", "digits"], ["train-lm", "x.txt"]])
 @pytest.mark.parametrize("value", ["inf", "nan", "0", "-1", "fast"])
 def test_a_learning_rate_that_cannot_be_right_is_refused_by_name(command, value, capsys):
     """Before: --lr inf trained, leaving NaN weights."""
