@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .functional._checks import require_flags, require_size
-from .functional.windows import pair
+from .functional.windows import IntOrPair, pair
 from .module import Module, Parameter
 from .sizes import shape_size, size
 
@@ -56,9 +57,10 @@ class Conv2d(Module):
         (2, 8, 24, 24)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, dtype=np.float32,
-                 generator=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair | str = 0, dilation: IntOrPair = 1,
+                 groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
         name = f"Conv2d({in_channels!r:.20}, {out_channels!r:.20})"
         for argument, value in (("in_channels", in_channels), ("out_channels", out_channels),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from ..tensor import Tensor
 from . import functional as F
@@ -56,7 +57,8 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype=np.float32, generator=None):
+                 dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
         require_size("Linear", "in_features", in_features, 0)
         require_size("Linear", "out_features", out_features, 0)

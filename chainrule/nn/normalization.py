@@ -4,8 +4,10 @@ behaviour) and ``LayerNorm``, over ``nn.functional.batch_norm`` and ``layer_norm
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from ..tensor import Tensor
 from . import functional as F
@@ -23,9 +25,16 @@ class _BatchNorm(Module):
 
     _ranks: tuple[int, ...] = ()
     _layout = ""
+    weight: Parameter | None
+    bias: Parameter | None
+    # None without track_running_stats
+    running_mean: np.ndarray | None
+    running_var: np.ndarray | None
+    num_batches_tracked: np.ndarray | None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
+                 affine: bool = True, track_running_stats: bool = True,
+                 dtype: npt.DTypeLike = np.float32):
         super().__init__()
         name = type(self).__name__
         require_size(name, "num_features", num_features)
@@ -61,6 +70,8 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches seen."""
         if self.track_running_stats:
+            assert self.running_mean is not None and self.running_var is not None
+            assert self.num_batches_tracked is not None
             self.running_mean.fill(0)
             self.running_var.fill(1)
             self.num_batches_tracked.fill(0)
@@ -70,6 +81,7 @@ class _BatchNorm(Module):
                              self._layout.format(C=self.num_features))
         momentum = self.momentum
         if self.training and self.track_running_stats:
+            assert self.num_batches_tracked is not None
             self.num_batches_tracked += 1
             if momentum is None:  # a cumulative average over all batches seen
                 momentum = 1.0 / float(self.num_batches_tracked)
@@ -161,13 +173,19 @@ class LayerNorm(Module):
         [[-1.0, 1.0]]
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype=np.float32):
+    weight: Parameter | None
+    bias: Parameter | None
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True,
+                 bias: bool = True, dtype: npt.DTypeLike = np.float32):
         super().__init__()
         require_real("LayerNorm", "eps", eps, 0.0, low_open=True)
         require_flags("LayerNorm", elementwise_affine=elementwise_affine, bias=bias)
-        shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
-            else tuple(normalized_shape)
+        # (the type checker does not narrow an int to numbers.Integral)
+        shape: tuple[int, ...] = (
+            (normalized_shape,) if isinstance(normalized_shape, numbers.Integral)  # type: ignore[assignment]
+            else tuple(normalized_shape))  # type: ignore[arg-type]
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = elementwise_affine
         self.register_parameter(
