@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -120,7 +122,7 @@ class MultiheadAttention(Module):
             init.zeros_(self.out_proj.bias)
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
         dims = {name: arguments[name] if arguments[name] is not None else arguments["embed_dim"]
                 for name in ("embed_dim", "kdim", "vdim")}
         embed, kdim, vdim = (size("MultiheadAttention", dims, name) for name in dims)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -86,7 +87,7 @@ class Conv2d(Module):
             self.register_parameter("bias", None)
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
         out_channels = size("Conv2d", arguments, "out_channels")
         weight = (out_channels * size("Conv2d", arguments, "in_channels")
                   // size("Conv2d", arguments, "groups", 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -62,7 +64,7 @@ class Embedding(Module):
             self.weight.data[padding_idx] = 0
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
         return (size("Embedding", arguments, "num_embeddings")
                 * size("Embedding", arguments, "embedding_dim"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -72,7 +73,7 @@ class Linear(Module):
         init.fan_in_uniform_(self.weight, self.bias, generator=generator)
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
         rows = size("Linear", arguments, "out_features")
         return rows * size("Linear", arguments, "in_features") + (rows if arguments["bias"] else 0)
 

@@ -292,7 +292,7 @@ class Module:
         return missing, unexpected
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int | None:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int | None:
         """How many values ``cls(**arguments)`` would hold in its parameters and buffers,
         computed from the arguments alone (no constructor runs), so ``load_model`` can refuse
         an architecture that claims more memory than its file stores before allocating any.

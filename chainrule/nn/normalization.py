@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -61,7 +62,7 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
         features = size(cls.__name__, arguments, "num_features")
         # weight and bias; running mean and variance, and the batch count
         return (2 * features if arguments["affine"] else 0) + (
@@ -195,7 +196,7 @@ class LayerNorm(Module):
             else None)
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
         features = shape_size("LayerNorm", arguments, "normalized_shape")
         affine = arguments["elementwise_affine"]
         return (features if affine else 0) + (features if affine and arguments["bias"] else 0)

@@ -56,7 +56,7 @@ def _add_weights(module: Module, suffix: str, width: int, hidden: int, gates: in
         setattr(module, kind + suffix, parameter)
 
 
-def _weights_size(owner: str, arguments: dict, width: int, gates: int) -> int:
+def _weights_size(owner: str, arguments: dict[str, Any], width: int, gates: int) -> int:
     """The values ``_add_weights`` allocates for one layer and direction reading ``width``."""
     hidden = size(owner, arguments, "hidden_size")
     return gates * hidden * (width + hidden + (2 if arguments["bias"] else 0))
@@ -102,7 +102,7 @@ class _RecurrentBase(Module):
                              dtype, gen)
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
         name, directions = cls.__name__, 2 if arguments["bidirectional"] else 1
         layers = size(name, arguments, "num_layers")
         first = _weights_size(name, arguments, size(name, arguments, "input_size"), cls._gates)
@@ -279,7 +279,7 @@ class _CellBase(Module):
                      resolve(generator))
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
         return _weights_size(cls.__name__, arguments,
                              size(cls.__name__, arguments, "input_size"), cls._gates)
 

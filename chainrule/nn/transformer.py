@@ -157,7 +157,7 @@ class TransformerEncoderLayer(Module):
         self.activation = get_activation(activation)
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
         model = size("TransformerEncoderLayer", arguments, "d_model")
         hidden = size("TransformerEncoderLayer", arguments, "dim_feedforward")
         bias = arguments["bias"]
@@ -241,7 +241,7 @@ class TransformerEncoder(Module):
         self.norm = norm
 
     @classmethod
-    def state_size(cls, arguments: dict, submodules: dict[str, int]) -> int:
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
         layers = size("TransformerEncoder", arguments, "num_layers")
         return layers * submodules.get("encoder_layer", 0) + submodules.get("norm", 0)
 

@@ -49,7 +49,7 @@ def _check_int(owner: str, name: str, value: int, low: int = 1) -> None:
         raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
 
 
-def _fits(own, saved) -> bool:
+def _fits(own: Any, saved: Any) -> bool:
     """Whether a saved setting or counter has the form of the scheduler's own value: ints stay
     ints, numbers (or None, for a best value not yet seen) stay numbers, lists keep their
     length, so a corrupted state is refused when it is loaded rather than failing later."""

@@ -10,6 +10,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from nn.cases import CASES
 
 import chainrule as cr
 from chainrule.audio import SpeechFeatures
@@ -20,37 +21,16 @@ from chainrule.nn.module import REGISTRY
 nn = cr.nn
 
 
-def _layer(**options):
-    return nn.TransformerEncoderLayer(8, 2, dim_feedforward=6, **options)
-
-
 def _examples():
-    """At least one instance of every registered layer class, with sizes that differ."""
-    embedding = nn.Embedding(11, 4, padding_idx=0)
+    """An instance of every registered layer class: the layer-case table's, and the model
+    classes built on them."""
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=6, batch_first=True)
     lstm = nn.LSTM(4, 3, batch_first=True)
-    return [
-        nn.Linear(3, 2), nn.Linear(5, 2, bias=False, dtype=np.float64), nn.Identity(),
-        nn.Flatten(), nn.Dropout(0.2), nn.Dropout2d(0.1), nn.Sigmoid(), nn.Tanh(), nn.ReLU(),
-        nn.LeakyReLU(), nn.ELU(), nn.GELU(), nn.Softplus(), nn.Softmax(), nn.LogSoftmax(),
-        nn.Conv2d(3, 4, 3), nn.Conv2d(4, 6, (1, 2), groups=2, bias=False),
-        nn.Embedding(7, 3), nn.BatchNorm1d(5), nn.BatchNorm2d(3, affine=False),
-        nn.BatchNorm1d(4, track_running_stats=False), nn.LayerNorm([2, 3]),
-        nn.LayerNorm(4, bias=False), nn.LayerNorm(3, elementwise_affine=False),
-        nn.MultiheadAttention(6, 2), nn.MultiheadAttention(4, 1, kdim=3, vdim=5, bias=False),
-        nn.RNN(3, 4, num_layers=2), nn.LSTM(3, 4, num_layers=3, bidirectional=True),
-        nn.GRU(2, 3, bias=False), nn.RNNCell(3, 2), nn.LSTMCell(2, 5), nn.GRUCell(4, 3),
-        nn.MaxPool2d(2), nn.AvgPool2d(2), nn.AdaptiveAvgPool2d(1), nn.PositionalEncoding(4),
-        _layer(), nn.TransformerEncoderLayer(8, 4, dim_feedforward=5, bias=False),
-        nn.TransformerEncoder(_layer(), 3, norm=nn.LayerNorm(8)),
-        nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Sequential(nn.Linear(3, 1))),
-        nn.ModuleList([nn.Linear(2, 2), nn.BatchNorm1d(2)]),
-        nn.MSELoss(), nn.L1Loss(), nn.HuberLoss(), nn.CrossEntropyLoss(weight=[1.0, 2.0]),
-        nn.NLLLoss(), nn.BCELoss(), nn.BCEWithLogitsLoss(pos_weight=[2.0]),
+    return [case.make() for case in CASES] + [
         BagOfEmbeddings(nn.Embedding(9, 4), nn.Linear(4, 2)),
-        LSTMClassifier(embedding, lstm, nn.Linear(3, 2)),
+        LSTMClassifier(nn.Embedding(11, 4, padding_idx=0), lstm, nn.Linear(3, 2)),
         TransformerClassifier(nn.Embedding(9, 8), nn.PositionalEncoding(8, batch_first=True),
-                              nn.TransformerEncoder(_layer(batch_first=True), 2),
-                              nn.Linear(8, 3)),
+                              nn.TransformerEncoder(layer, 2), nn.Linear(8, 3)),
         CharLSTM(nn.Embedding(9, 4), nn.LSTM(4, 5, batch_first=True), nn.Linear(5, 9)),
         SpeechFeatures(),
     ]

@@ -90,12 +90,12 @@ def require_one_of(where: str, argument: str, value: Any, choices: tuple[Any, ..
         raise ArgumentValueError(where, f"{argument} must be one of {choices}, got {value!r}")
 
 
-def require_probability(where: str, argument: str, value: float) -> None:
+def require_probability(where: str, argument: str, value: Any) -> None:
     """A probability such as dropout's ``p`` must lie in [0, 1]."""
     require_real(where, argument, value, 0.0, 1.0)
 
 
-def require_real(where: str, argument: str, value, low: float = -math.inf,
+def require_real(where: str, argument: str, value: Any, low: float = -math.inf,
                  high: float = math.inf, *, low_open: bool = False) -> None:
     """A setting such as ``eps`` or a slope must be a finite real number (not a bool) in
     ``[low, high]`` (``(low, high]`` with ``low_open``): a layer built from a file gets the
@@ -104,13 +104,14 @@ def require_real(where: str, argument: str, value, low: float = -math.inf,
             or not math.isfinite(value):
         raise ArgumentTypeError(where, f"{argument} must be a finite real number, got "
                                 f"{value!r:.80}")
-    if not (low < value if low_open else low <= value) or value > high:
+    number = float(value)
+    if not (low < number if low_open else low <= number) or number > high:
         bound = f"{'>' if low_open else '>='} {low:g}" if high == math.inf else \
             f"in {'(' if low_open else '['}{low:g}, {high:g}]"
         raise ArgumentValueError(where, f"{argument} must be {bound}, got {value!r}")
 
 
-def require_flags(where: str, **flags) -> None:
+def require_flags(where: str, **flags: Any) -> None:
     """Switches such as ``bias`` must be bools (a string "false" would count as true)."""
     for argument, value in flags.items():
         if not isinstance(value, (bool, np.bool_)):
@@ -118,7 +119,7 @@ def require_flags(where: str, **flags) -> None:
                                     f"{value!r:.80}")
 
 
-def require_size(where: str, argument: str, value, minimum: int = 1) -> None:
+def require_size(where: str, argument: str, value: Any, minimum: int = 1) -> None:
     """A size such as ``in_features`` must be an integer (not a bool) >= ``minimum``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ArgumentTypeError(where, f"{argument} must be an integer, got {value!r:.80}")

@@ -32,7 +32,7 @@ def _constant(value: Any, dtype: npt.DTypeLike | None = None) -> Any:
     return array
 
 
-def _differentiable(value, dtype) -> Tensor | None:
+def _differentiable(value: Any, dtype: npt.DTypeLike) -> Tensor | None:
     """``value`` as a tensor in ``dtype`` if it is a float tensor that requires grad, else None:
     such an argument (a learned target or weight) takes the composite path of its loss, whose
     gradient reaches it, instead of the fused op, which treats its arguments as constants."""
@@ -41,10 +41,8 @@ def _differentiable(value, dtype) -> Tensor | None:
     return None
 
 
-def _as_tensor(value, dtype) -> Tensor | None:
+def _as_tensor(value: Any, dtype: npt.DTypeLike) -> Tensor:
     """A loss argument as a tensor: itself if it requires grad, else a constant."""
-    if value is None:
-        return None
     learned = _differentiable(value, dtype)
     return Tensor(_constant(value, dtype)) if learned is None else learned
 
@@ -199,8 +197,9 @@ def cross_entropy(logits: Tensor, target: Any,
                              f"{shape}"
         )
     if learned is not None:
-        return _soft_cross_entropy(logits, learned, _as_tensor(weight, logits.dtype), reduction,
-                                   label_smoothing)
+        return _soft_cross_entropy(
+            logits, learned, None if weight is None else _as_tensor(weight, logits.dtype),
+            reduction, label_smoothing)
     return CrossEntropy.apply(
         logits, target=target, weight=_constant(weight, logits.dtype), reduction=reduction,
         label_smoothing=label_smoothing, ignore_index=ignored,
@@ -276,7 +275,9 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any,
         )
     if any(_differentiable(v, logits.dtype) is not None for v in arguments):
         return _composite_bce_with_logits(
-            logits, *(_as_tensor(v, logits.dtype) for v in arguments), reduction)
+            logits, _as_tensor(arguments[0], logits.dtype),
+            None if weight is None else _as_tensor(weight, logits.dtype),
+            None if pos_weight is None else _as_tensor(pos_weight, logits.dtype), reduction)
     return BCEWithLogits.apply(
         logits, target=target, weight=_constant(weight, logits.dtype),
         pos_weight=_constant(pos_weight, logits.dtype), reduction=reduction,
