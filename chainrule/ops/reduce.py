@@ -24,6 +24,8 @@ def _count(shape: tuple, axis) -> int:
 class Sum(Function):
     """y = Σ x over ``axis``; dy/dx = 1 (the gradient is broadcast back)"""
 
+    replayable = True
+
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return x.sum(axis=axis, keepdims=keepdims)
@@ -35,6 +37,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = (1/n) Σ x over ``axis``; dy/dx = 1/n"""
+
+    replayable = True
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
@@ -52,6 +56,8 @@ class _Extreme(Function):
     # (each gets g / number of ties), as PyTorch's amax/amin do. A NaN is the extreme of its
     # slice: the slice's NaNs share the gradient (as torch.max), and no NaN reaches the rest.
     """
+
+    replayable = True
 
     reduce = ""  # the array method that reduces
 

@@ -72,3 +72,23 @@ def test_a_learning_rate_that_cannot_be_right_is_refused_by_name(command, value,
         main([*command, "--lr", value])
     assert exit_info.value.code == 2
     assert "argument --lr: must be a" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, threads", [
+    (["cache"], 1),  # the default: one BLAS thread
+    (["cache", "--threads", "2"], 2),  # after the subcommand
+    (["--threads", "2", "cache"], 2),  # before it
+])
+def test_threads_set_the_blas_threads_of_the_command(argv, threads, tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAINRULE_DATA", str(tmp_path))
+    seen = []
+    monkeypatch.setattr("chainrule.cli.set_num_threads", seen.append)
+    assert main(argv) == 0
+    assert seen == [threads]
+
+
+def test_threads_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--threads", "0"])
+    assert exit.value.code == 2
+    assert "--threads: must be a positive integer, got 0" in capsys.readouterr().err
