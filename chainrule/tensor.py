@@ -500,7 +500,8 @@ class Tensor:
         centred = self - self.mean(axis=axis, keepdims=True)
         axes = _norm_axis(axis, self.ndim)
         count = math.prod(self.shape if axes is None else (self.shape[a] for a in axes))
-        return (centred * centred).sum(axis=axis, keepdims=keepdims) / (count - ddof)
+        # NumPy's and torch's convention: ddof >= n divides by 0 (inf, nan for an empty axis)
+        return (centred * centred).sum(axis=axis, keepdims=keepdims) / max(count - ddof, 0)
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Position of the largest value (of the flattened tensor when ``axis`` is None)."""

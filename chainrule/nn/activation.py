@@ -15,7 +15,7 @@ from typing import Any
 from ..ops.activation import GELU_APPROXIMATIONS
 from ..tensor import Tensor
 from . import functional as F
-from .functional._checks import require_one_of
+from .functional._checks import require_one_of, require_real
 from .linear import Identity
 from .module import Module, module_from_name
 
@@ -33,6 +33,8 @@ class Sigmoid(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
@@ -43,6 +45,8 @@ class Tanh(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
@@ -60,6 +64,8 @@ class ReLU(Module):
         tensor([0., 2.])
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(x)
 
@@ -71,8 +77,11 @@ class LeakyReLU(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
+        require_real("LeakyReLU", "negative_slope", negative_slope)
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor) -> Tensor:
@@ -89,8 +98,11 @@ class ELU(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def __init__(self, alpha: float = 1.0):
         super().__init__()
+        require_real("ELU", "alpha", alpha)
         self.alpha = alpha
 
     def forward(self, x: Tensor) -> Tensor:
@@ -107,6 +119,8 @@ class GELU(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
@@ -127,8 +141,11 @@ class Softplus(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def __init__(self, beta: float = 1.0):
         super().__init__()
+        require_real("Softplus", "beta", beta, 0.0, low_open=True)
         self.beta = beta
 
     def forward(self, x: Tensor) -> Tensor:
@@ -147,6 +164,8 @@ class Softmax(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def __init__(self, axis: int = -1):
         super().__init__()
@@ -182,8 +201,12 @@ class Hardtanh(Module):
         tensor([-0.5 ,  0.25,  0.5 ])
     """
 
+    stateless = True
+
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
         super().__init__()
+        require_real("Hardtanh", "min_val", min_val)
+        require_real("Hardtanh", "max_val", max_val, float(min_val))
         self.min_val, self.max_val = min_val, max_val
 
     def forward(self, x: Tensor) -> Tensor:
@@ -200,6 +223,8 @@ class ReLU6(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return F.relu6(x)
 
@@ -210,6 +235,8 @@ class Hardswish(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def forward(self, x: Tensor) -> Tensor:
         return F.hardswish(x)
@@ -222,6 +249,8 @@ class SiLU(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return F.silu(x)
 
@@ -232,6 +261,8 @@ class Mish(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def forward(self, x: Tensor) -> Tensor:
         return F.mish(x)
@@ -244,6 +275,8 @@ class Softsign(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return F.softsign(x)
 
@@ -255,8 +288,11 @@ class CELU(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def __init__(self, alpha: float = 1.0):
         super().__init__()
+        require_real("CELU", "alpha", alpha, 0.0, low_open=True)
         self.alpha = alpha
 
     def forward(self, x: Tensor) -> Tensor:
@@ -272,6 +308,8 @@ class SELU(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def forward(self, x: Tensor) -> Tensor:
         return F.selu(x)

@@ -5,6 +5,7 @@ upsamples (``ConvTranspose2d``). They share their set-up and initialisation (PyT
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -13,8 +14,10 @@ from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._checks import require_flags, require_size
 from .functional.windows import IntOrPair, ints
 from .module import Module, Parameter
+from .sizes import shape_size, size
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d"]
 
@@ -33,14 +36,20 @@ class _ConvNd(Module):
     padding: tuple[int, ...] | str
     weight: Parameter
     bias: Parameter | None
+    _dims: ClassVar[int] = 2  # spatial axes of the kernel
 
     def _setup(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
                stride: IntOrPair, padding: IntOrPair | str, dilation: IntOrPair, groups: int,
                bias: bool, dtype: npt.DTypeLike, generator: np.random.Generator | int | None,
-               dims: int = 2, transposed: bool = False) -> None:
-        """Check the arguments of a ``dims``-d convolution, set the attributes and make the
+               transposed: bool = False) -> None:
+        """Check the arguments of a ``_dims``-d convolution, set the attributes and make the
         parameters: W of shape (O, C/groups, *k), or (C, O/groups, *k) when ``transposed``."""
-        name = f"{type(self).__name__}({in_channels}, {out_channels})"
+        name = f"{type(self).__name__}({in_channels!r:.20}, {out_channels!r:.20})"
+        dims = self._dims
+        for argument, value in (("in_channels", in_channels), ("out_channels", out_channels),
+                                ("groups", groups)):
+            require_size(name, argument, value)
+        require_flags(name, bias=bias)
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: groups={groups} must divide in_channels and out_channels")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
@@ -60,6 +69,16 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound, generator=gen)
         else:
             self.register_parameter("bias", None)
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        # W holds in·out/groups·Πk values whichever way round its channels are (transposed).
+        name = cls.__name__
+        out_channels = size(name, arguments, "out_channels")
+        weight = (out_channels * size(name, arguments, "in_channels")
+                  // size(name, arguments, "groups", 1)
+                  * shape_size(name, arguments, "kernel_size", cls._dims))
+        return weight + (out_channels if arguments["bias"] else 0)
 
     def extra_repr(self) -> str:
         dims = len(self.kernel_size)
@@ -153,13 +172,15 @@ class Conv1d(_ConvNd):
         (8, 4, 16)
     """
 
+    _dims = 1
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
                  stride: IntOrPair = 1, padding: IntOrPair | str = 0, dilation: IntOrPair = 1,
                  groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
                  generator: np.random.Generator | int | None = None):
         super().__init__()
         self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                    bias, dtype, generator, dims=1)
+                    bias, dtype, generator)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
@@ -186,6 +207,7 @@ class Conv3d(_ConvNd):
     """
 
     padding: tuple[int, ...]  # ints only: conv3d takes no 'same'
+    _dims = 3
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
                  stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1,
@@ -193,7 +215,7 @@ class Conv3d(_ConvNd):
                  generator: np.random.Generator | int | None = None):
         super().__init__()
         self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                    bias, dtype, generator, dims=3)
+                    bias, dtype, generator)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
