@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test venv lint docs bench clean
+.PHONY: demo test venv lint docs bench fuzz crash clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ bench: venv
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/overhead.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/mlp.py
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/kernels.py
+
+## fuzz: five minutes of mutation fuzzing of every loader of user files; inputs and outcomes
+fuzz: venv
+	cd tests && PYTHONPATH=$(CURDIR) $(abspath $(BIN))/python -m fuzz.campaign --seconds 300
+
+## crash: kill training 20 times per scenario (CLI, cr.fit); the resumed runs must be bitwise equal
+crash: venv
+	cd tests && PYTHONPATH=$(CURDIR) $(abspath $(BIN))/python -m crash.harness --kills 20
 
 clean:
 	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache

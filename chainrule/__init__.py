@@ -6,6 +6,75 @@ from .backend import Device as device
 from .backend.threads import get_num_threads, set_num_threads
 from .data import DataLoader
 from .explain import explain
+from .functions import (
+    abs,
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctanh,
+    argmax,
+    argmin,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    broadcast_to,
+    ceil,
+    clip,
+    cos,
+    cosh,
+    cumprod,
+    cumsum,
+    exp,
+    exp2,
+    expm1,
+    flatten,
+    flip,
+    floor,
+    gather,
+    lerp,
+    log,
+    log1p,
+    log2,
+    log10,
+    logaddexp,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    logsumexp,
+    max,
+    mean,
+    min,
+    pad,
+    prod,
+    repeat,
+    repeat_interleave,
+    reshape,
+    round,
+    rsqrt,
+    scatter,
+    scatter_add,
+    sign,
+    sin,
+    sinh,
+    sqrt,
+    std,
+    sum,
+    take_along_axis,
+    tan,
+    tanh,
+    tile,
+    tril,
+    triu,
+    trunc,
+    unflatten,
+    var,
+)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .io import (
     LoadError,
@@ -19,7 +88,18 @@ from .io import (
     save_state,
 )
 from .random import get_rng_state, manual_seed, set_rng_state
-from .tensor import Tensor, concatenate, from_dlpack, maximum, minimum, stack, tensor, where
+from .tensor import (
+    Tensor,
+    concatenate,
+    einsum,
+    from_dlpack,
+    maximum,
+    minimum,
+    one_hot,
+    stack,
+    tensor,
+    where,
+)
 from .train import callbacks, evaluate, fit, metrics, predict
 
 __version__ = "0.1.0"
@@ -33,6 +113,17 @@ __all__ = [
     "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
     "audio", "distributed", "autograd", "cuda", "device", "set_num_threads", "get_num_threads",
+    "einsum", "one_hot",
+]
+__all__ += [  # cr.sin, cr.cumsum, …: the Tensor methods as functions (chainrule.functions)
+    "sin", "cos", "tan", "arcsin", "asin", "arccos", "acos", "arctan", "atan", "sinh", "cosh",
+    "tanh", "arcsinh", "asinh", "arccosh", "acosh", "arctanh", "atanh", "exp", "log", "sqrt",
+    "abs", "log2", "log10", "log1p", "expm1", "exp2", "rsqrt", "sign", "floor", "ceil",
+    "round", "trunc", "clip", "logaddexp", "lerp", "sum", "mean", "var", "std", "prod",
+    "logsumexp", "cumsum", "cumprod", "argmax", "argmin", "max", "min", "reshape", "flatten",
+    "unflatten", "pad", "flip", "broadcast_to", "tile", "repeat", "repeat_interleave",
+    "take_along_axis", "gather", "scatter", "scatter_add", "tril", "triu", "logical_not",
+    "logical_and", "logical_or", "logical_xor",
 ]
 
 

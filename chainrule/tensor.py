@@ -19,8 +19,10 @@ import numpy.typing as npt
 
 from . import autograd, backend
 from .autograd import Function, RemovableHandle, increment_version, is_grad_enabled
+from .ops import exponential, rounding, trig
 from .ops.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .ops.device import ToDevice
+from .ops.einsum import Einsum, parse_subscripts
 from .ops.elementwise import (
     Abs,
     Add,
@@ -38,14 +40,18 @@ from .ops.elementwise import (
     Sqrt,
     Sub,
 )
+from .ops.indexing import BroadcastTo, Pad, Scatter, ScatterAdd, along_axis
 from .ops.linalg import MatMul
 from .ops.reduce import Max, Mean, Min, Sum
+from .ops.scan import CumProd, CumSum, Prod
 from .ops.shape import Concatenate, Index, Reshape, Stack, Transpose, Where
 
 __all__ = ["Tensor", "tensor", "from_dlpack", "concatenate", "stack", "where", "maximum",
-           "minimum"]
+           "minimum", "einsum", "one_hot"]
 
 Axis = int | Sequence[int] | None  # an axis or axes of a reduction (None: all)
+# Tensor.pad's modes that pick existing elements, and NumPy's names for them.
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "edge": "edge", "circular": "wrap"}
 
 
 def _default_dtype(array: np.ndarray) -> np.ndarray:
@@ -53,6 +59,16 @@ def _default_dtype(array: np.ndarray) -> np.ndarray:
     if array.dtype == np.float64:
         return array.astype(np.float32)
     return array
+
+
+def _unary(op: type[Function]) -> Callable[[Tensor], Tensor]:
+    """A method applying the element-wise ``op``, documented by the op's formula."""
+    def method(self: Tensor) -> Tensor:
+        return op.apply(self)
+
+    method.__name__ = method.__qualname__ = op.__name__.lower()
+    method.__doc__ = f"Element-wise ``{(op.__doc__ or '').strip()}``."
+    return method
 
 
 class Tensor:
@@ -525,13 +541,16 @@ class Tensor:
         centred = self - self.mean(axis=axis, keepdims=True)
         axes = _norm_axis(axis, self.ndim)
         count = math.prod(self.shape if axes is None else (self.shape[a] for a in axes))
-        return (centred * centred).sum(axis=axis, keepdims=keepdims) / (count - ddof)
+        # NumPy's and torch's convention: ddof >= n divides by 0 (inf, nan for an empty axis)
+        return (centred * centred).sum(axis=axis, keepdims=keepdims) / max(count - ddof, 0)
 
-    def argmax(self, axis: int | None = None) -> Tensor:
-        return Tensor(self._data.argmax(axis=axis))
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Position of the largest value (of the flattened tensor when ``axis`` is None)."""
+        return Tensor(np.argmax(self._data, axis=axis, keepdims=keepdims))
 
-    def argmin(self, axis: int | None = None) -> Tensor:
-        return Tensor(self._data.argmin(axis=axis))
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Position of the smallest value (of the flattened tensor when ``axis`` is None)."""
+        return Tensor(np.argmin(self._data, axis=axis, keepdims=keepdims))
 
     # ------------------------------------------------------------------ shape methods
     def reshape(self, *shape: Any) -> Tensor:
@@ -555,10 +574,16 @@ class Tensor:
         """Axes reversed, as NumPy's ``.T``."""
         return self.transpose()
 
-    def flatten(self, start_axis: int = 0) -> Tensor:
-        """Merge the axes from ``start_axis`` on into one."""
-        start_axis %= max(self.ndim, 1)
-        return self.reshape(*self.shape[:start_axis], -1)
+    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+        """Merge the axes ``start_axis`` to ``end_axis`` (both included) into one."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = (_axis(a, self.ndim, "flatten") for a in (start_axis, end_axis))
+        if start > end:
+            raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} "
+                             f"for a {self.ndim}-d tensor")
+        return self.reshape(*self.shape[:start], math.prod(self.shape[start:end + 1]),
+                            *self.shape[end + 1:])
 
     def unsqueeze(self, axis: int) -> Tensor:
         """Insert an axis of length 1 at ``axis``."""
@@ -569,6 +594,221 @@ class Tensor:
     def squeeze(self, axis: int | None = None) -> Tensor:
         """Remove axes of length 1 (all, or the given one)."""
         return self.reshape(*self._data.squeeze(axis=axis).shape)
+
+    # ------------------------------------------------------------------ more math (issue 13)
+    # Element-wise functions with NumPy's names, each one op; PyTorch's names are aliases.
+    sin = _unary(trig.Sin)
+    cos = _unary(trig.Cos)
+    tan = _unary(trig.Tan)
+    arcsin = asin = _unary(trig.Arcsin)
+    arccos = acos = _unary(trig.Arccos)
+    arctan = atan = _unary(trig.Arctan)
+    sinh = _unary(trig.Sinh)
+    cosh = _unary(trig.Cosh)
+    arcsinh = asinh = _unary(trig.Arcsinh)
+    arccosh = acosh = _unary(trig.Arccosh)
+    arctanh = atanh = _unary(trig.Arctanh)
+    log2 = _unary(exponential.Log2)
+    log10 = _unary(exponential.Log10)
+    log1p = _unary(exponential.Log1p)
+    expm1 = _unary(exponential.Expm1)
+    exp2 = _unary(exponential.Exp2)
+    rsqrt = _unary(exponential.Rsqrt)
+    sign = _unary(rounding.Sign)
+    floor = _unary(rounding.Floor)
+    ceil = _unary(rounding.Ceil)
+    trunc = _unary(rounding.Trunc)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """Round to ``decimals`` places, halves to even; the gradient is 0."""
+        return rounding.Round.apply(self, decimals=decimals)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        """``ln(eˣ + eʸ)`` element-wise, without overflow."""
+        return _binary(exponential.LogAddExp, self, other)
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        """``self + weight · (end - self)`` (PyTorch's ``lerp``), built from primitives."""
+        return _binary(Add, self, (_as_tensor(end, self) - self) * weight)
+
+    def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """Standard deviation ``√var`` (``ddof=1``: PyTorch's default, the unbiased one)."""
+        return self.var(axis=axis, keepdims=keepdims, ddof=ddof).sqrt()
+
+    def prod(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Product over ``axis``; exact gradients where elements are 0."""
+        return Prod.apply(self, axis=_norm_axis(axis, self.ndim), keepdims=keepdims)
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """``ln Σ eˣ`` over ``axis``, without overflow."""
+        return exponential.LogSumExp.apply(self, axis=_norm_axis(axis, self.ndim),
+                                           keepdims=keepdims)
+
+    def cumsum(self, axis: int | None = None) -> Tensor:
+        """Running sum along ``axis`` (of the flattened tensor when None, as NumPy)."""
+        x = self.reshape(-1) if axis is None else self
+        return CumSum.apply(x, axis=_axis(0 if axis is None else axis, x.ndim, "cumsum"))
+
+    def cumprod(self, axis: int | None = None) -> Tensor:
+        """Running product along ``axis`` (of the flattened tensor when None, as NumPy)."""
+        x = self.reshape(-1) if axis is None else self
+        return CumProd.apply(x, axis=_axis(0 if axis is None else axis, x.ndim, "cumprod"))
+
+    def pad(self, pad_width: Any, mode: str = "constant", value: Any = 0.0) -> Tensor:
+        """Pad with ``pad_width`` (NumPy's: an int, a (before, after) pair, or one pair per
+        axis). ``mode``: ``'constant'`` (``value``), ``'reflect'`` (mirror without repeating
+        the edge), ``'replicate'`` (repeat the edge; NumPy's ``'edge'``) or ``'circular'``
+        (wrap around; NumPy's ``'wrap'``)."""
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (self.ndim, 2))
+        if (widths < 0).any():
+            raise ValueError(f"pad: widths must be >= 0, got {pad_width!r}")
+        pairs = tuple((int(a), int(b)) for a, b in widths)
+        if mode == "constant":
+            return Pad.apply(self, pad_width=pairs, value=value)
+        numpy_mode = _PAD_MODES.get(mode)
+        if numpy_mode is None:
+            raise ValueError(f"pad: mode must be 'constant' or one of {sorted(_PAD_MODES)}, "
+                             f"got {mode!r}")
+        out = self
+        for axis, (before, after) in enumerate(pairs):
+            if before or after:
+                n = self.shape[axis]
+                if mode in ("reflect", "circular") and max(before, after) > n - (
+                        mode == "reflect"):
+                    raise ValueError(f"pad: {mode} padding ({before}, {after}) of axis {axis} "
+                                     f"is too wide for its length {n}")
+                picks = np.pad(np.arange(n), (before, after), mode=numpy_mode)  # type: ignore[call-overload]
+                out = out[(slice(None),) * axis + (picks,)]
+        return out
+
+    def flip(self, axis: Axis = None) -> Tensor:
+        """Reverse the order of elements along ``axis`` (all axes when None)."""
+        axes = _norm_axis(axis, self.ndim)
+        return self[tuple(slice(None, None, -1) if axes is None or a in axes else slice(None)
+                          for a in range(self.ndim))]
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        """A read-only view broadcast to ``shape`` (NumPy's ``broadcast_to``)."""
+        shape = tuple(int(n) for n in shape)
+        try:
+            fits = np.broadcast_shapes(self.shape, shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"broadcast_to: a tensor of shape {self.shape} cannot be broadcast "
+                             f"to shape {shape}")
+        return BroadcastTo.apply(self, shape=shape)
+
+    def expand(self, *shape: Any) -> Tensor:
+        """PyTorch's ``expand``: ``broadcast_to`` where -1 keeps an axis's length."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        lead = len(shape) - self.ndim
+        return self.broadcast_to([self.shape[i - lead] if n == -1 and i >= lead else n
+                                  for i, n in enumerate(shape)])
+
+    def tile(self, reps: int | Sequence[int]) -> Tensor:
+        """The tensor repeated ``reps`` times along each axis (NumPy's ``tile``; PyTorch's
+        ``repeat``)."""
+        counts = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(reps)
+        ndim = max(len(counts), self.ndim)
+        counts = (1,) * (ndim - len(counts)) + counts
+        shape = (1,) * (ndim - self.ndim) + self.shape
+        interleaved = [n for pair in zip(counts, shape) for n in pair]
+        x = self.reshape([n for m in shape for n in (1, m)])
+        return x.broadcast_to(interleaved).reshape([r * m for r, m in zip(counts, shape)])
+
+    def repeat(self, repeats: Any, axis: int | None = None) -> Tensor:
+        """Each element repeated ``repeats`` times along ``axis`` (NumPy's ``repeat``;
+        PyTorch's ``repeat_interleave``). For PyTorch's ``repeat``, see ``tile``."""
+        x = self.reshape(-1) if axis is None else self
+        axis = _axis(0 if axis is None else axis, x.ndim, "repeat")
+        if isinstance(repeats, numbers.Integral):
+            shape = x.shape[:axis + 1] + (int(repeats),) + x.shape[axis + 1:]
+            merged = x.shape[:axis] + (x.shape[axis] * int(repeats),) + x.shape[axis + 1:]
+            return x.unsqueeze(axis + 1).broadcast_to(shape).reshape(merged)
+        picks = np.repeat(np.arange(x.shape[axis]), np.asarray(repeats))
+        return x[(slice(None),) * axis + (picks,)]
+
+    repeat_interleave = repeat
+
+    def take_along_axis(self, indices: Any, axis: int) -> Tensor:
+        """Pick ``indices`` along ``axis`` (NumPy's ``take_along_axis``): indices has this
+        tensor's number of axes; the gradient adds up at repeated picks."""
+        return self._take(indices, axis, "take_along_axis")
+
+    def gather(self, axis: int, index: Any) -> Tensor:
+        """PyTorch's ``gather(dim, index)``: ``take_along_axis`` whose index may be shorter
+        than this tensor on the other axes."""
+        return self._take(index, axis, "gather")
+
+    def _take(self, indices: Any, axis: int, where: str) -> Tensor:
+        index = _index_array(indices, self, axis, where)
+        return self[along_axis(index, _axis(axis, self.ndim, where))]
+
+    def scatter(self, axis: int, index: Any, src: Any) -> Tensor:
+        """PyTorch's ``scatter(dim, index, src)``: a copy with ``src`` (a tensor, cropped to
+        index's shape, or a number) written at ``index`` along ``axis``."""
+        return self._scatter(Scatter, axis, index, src, "scatter")
+
+    def scatter_add(self, axis: int, index: Any, src: Any) -> Tensor:
+        """PyTorch's ``scatter_add(dim, index, src)``: a copy with ``src`` added at ``index``
+        along ``axis`` (repeated positions accumulate)."""
+        return self._scatter(ScatterAdd, axis, index, src, "scatter_add")
+
+    def _scatter(self, op: type[Function], axis: int, index: Any, src: Any,
+                 where: str) -> Tensor:
+        array = _index_array(index, self, axis, where)
+        src = _as_tensor(src, self)
+        if src.ndim == 0:
+            src = src.broadcast_to(array.shape)
+        elif src.ndim != array.ndim or any(s < i for s, i in zip(src.shape, array.shape)):
+            raise ValueError(f"{where}: src of shape {src.shape} must be at least as large as "
+                             f"index {array.shape} on every axis")
+        elif src.shape != array.shape:
+            src = src[tuple(slice(0, n) for n in array.shape)]
+        return op.apply(self, src, index=along_axis(array, _axis(axis, self.ndim, where)))
+
+    def tril(self, k: int = 0) -> Tensor:
+        """The lower triangle of the last two axes (elements above diagonal ``k`` zeroed)."""
+        return _triangle(self, np.tril, k)
+
+    def triu(self, k: int = 0) -> Tensor:
+        """The upper triangle of the last two axes (elements below diagonal ``k`` zeroed)."""
+        return _triangle(self, np.triu, k)
+
+    def unflatten(self, axis: int, sizes: Sequence[int]) -> Tensor:
+        """Split ``axis`` into axes of ``sizes`` (one may be -1), the inverse of ``flatten``."""
+        axis = _axis(axis, self.ndim, "unflatten")
+        return self.reshape(*self.shape[:axis], *sizes, *self.shape[axis + 1:])
+
+    # Logical and bitwise operators: no gradient (their results are bool or int).
+    def __invert__(self) -> Tensor:
+        return Tensor(np.invert(_bits(self, "~")))
+
+    def __and__(self, other: Any) -> Tensor:
+        return Tensor(np.bitwise_and(_bits(self, "&"), _bits(other, "&")))
+
+    def __or__(self, other: Any) -> Tensor:
+        return Tensor(np.bitwise_or(_bits(self, "|"), _bits(other, "|")))
+
+    def __xor__(self, other: Any) -> Tensor:
+        return Tensor(np.bitwise_xor(_bits(self, "^"), _bits(other, "^")))
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def logical_not(self) -> Tensor:
+        """``not x`` element-wise (any dtype: 0 is false), a bool tensor."""
+        return Tensor(np.logical_not(self._data))
+
+    def logical_and(self, other: Any) -> Tensor:
+        return Tensor(np.logical_and(self._data, _raw(other)))
+
+    def logical_or(self, other: Any) -> Tensor:
+        return Tensor(np.logical_or(self._data, _raw(other)))
+
+    def logical_xor(self, other: Any) -> Tensor:
+        return Tensor(np.logical_xor(self._data, _raw(other)))
 
 
 autograd.register_tensor_class(Tensor)
@@ -639,7 +879,96 @@ def minimum(a: Any, b: Any) -> Tensor:
     return _binary(Minimum, a, b)
 
 
+def einsum(subscripts: str, *operands: Any) -> Tensor:
+    """Einstein summation (NumPy's and PyTorch's ``einsum``): ``"ij,jk->ik"`` is a matrix
+    product, ``"bij->bji"`` a transpose, ``"...i,i"`` a product with a vector; ellipses and
+    the implicit output (the letters used once, sorted) as in NumPy. A letter repeated within
+    one operand (a diagonal) is not supported.
+
+    Example:
+        >>> import chainrule as cr
+        >>> a, b = cr.tensor([[1.0, 2.0]]), cr.tensor([[3.0], [4.0]])
+        >>> cr.einsum("ij,jk->ik", a, b)
+        tensor([[11.]])
+    """
+    tensors = _tensors(operands)
+    inputs, output = parse_subscripts(subscripts, [t.shape for t in tensors])
+    for letter in set(output).union(*inputs):
+        sizes = {t.shape[s.index(letter)] for s, t in zip(inputs, tensors) if letter in s}
+        if len(sizes - {1}) > 1:
+            raise ValueError(f"einsum: subscript {letter!r} has sizes {sorted(sizes)} in "
+                             f"operands of shapes {[t.shape for t in tensors]}")
+    return Einsum.apply(*tensors, inputs=inputs, output=output)
+
+
+def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
+    """int64 one-hot rows: ``out[..., c] = 1`` where ``labels == c`` (PyTorch's
+    ``one_hot``; ``num_classes=-1``: the largest label + 1). Not differentiable.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.one_hot(cr.tensor([0, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
+    array = np.asarray(_raw(labels))
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be integers, got dtype {array.dtype}")
+    if num_classes == -1:
+        num_classes = int(array.max()) + 1 if array.size else 0
+    if array.size and (array.min() < 0 or array.max() >= num_classes):
+        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got values from "
+                         f"{array.min()} to {array.max()}")
+    return Tensor((array[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
 # ---------------------------------------------------------------------------- helpers
+def _axis(axis: int, ndim: int, where: str) -> int:
+    """One axis as a non-negative int, checked against ``ndim``."""
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{where}: axis {axis} is out of range for a {ndim}-d tensor")
+    return int(axis) % ndim
+
+
+def _raw(value: Any) -> Any:
+    return value._data if isinstance(value, Tensor) else value
+
+
+def _bits(value: Any, operator_: str) -> Any:
+    """The array (or Python scalar, which stays weak: int8 & 1 is int8) of a bool or integer
+    operand of a bitwise operator."""
+    raw = _raw(value)
+    dtype = np.asarray(raw).dtype
+    if dtype.kind not in "biu":
+        raise TypeError(f"{operator_} is for bool and integer tensors (and has no gradient), "
+                        f"got dtype {dtype}; compare first (x > 0) or use logical_*")
+    return raw
+
+
+def _index_array(indices: Any, x: Tensor, axis: int, where: str) -> Any:
+    """An integer index array with ``x``'s number of axes, in range along ``axis``."""
+    array = np.asarray(_raw(indices))
+    if array.dtype.kind not in "iu" or array.ndim != x.ndim:
+        raise ValueError(f"{where}: index must be an integer array with {x.ndim} axes like the "
+                         f"input {x.shape}, got dtype {array.dtype} and shape {array.shape}")
+    n = x.shape[_axis(axis, x.ndim, where)]
+    if array.size and (array.min() < -n or array.max() >= n):
+        raise IndexError(f"{where}: index values from {array.min()} to {array.max()} are out "
+                         f"of range for axis {axis} of length {n}")
+    others = [a for a in range(x.ndim) if a != axis % x.ndim]
+    if any(array.shape[a] > x.shape[a] for a in others):
+        raise ValueError(f"{where}: index of shape {array.shape} is larger than the input "
+                         f"{x.shape} on an axis other than {axis}")
+    return array % n
+
+
+def _triangle(x: Tensor, keep: Callable[..., Any], k: int) -> Tensor:
+    if x.ndim < 2:
+        raise ValueError(f"tril/triu need at least 2 axes, got shape {x.shape}")
+    mask = keep(np.ones(x.shape[-2:], dtype=bool), k)
+    return where(mask, x, 0)
+
+
 def _tensors(tensors: Sequence[Any]) -> tuple[Tensor, ...]:
     if not tensors:
         raise ValueError("need at least one tensor")

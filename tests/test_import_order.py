@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("autograd", ("chainrule.autograd",)),
     ("ops", ("chainrule.ops",)),
     ("tensor", ("chainrule.tensor", "chainrule.gradcheck", "chainrule.autograd.tensor_math",
-                "chainrule.autograd.functional")),
+                "chainrule.autograd.functional", "chainrule.functions")),
     ("nn", ("chainrule.nn", "chainrule.distributed.collectives",
             "chainrule.distributed.sync_batchnorm")),
     ("optim/data/io", ("chainrule.optim", "chainrule.data", "chainrule.io",

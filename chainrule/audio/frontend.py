@@ -62,6 +62,8 @@ class SpeechFeatures(Module):
         (2, 1, 32, 63)
     """
 
+    stateless = True
+
     def __init__(self, sample_rate: int = 8000, duration: float = 1.0, n_fft: int = 256,
                  hop_length: int = 128, n_mels: int = 32, fmin: float = 20.0,
                  fmax: float | None = None, top_db: float = 50.0, trim_db: float = 40.0,

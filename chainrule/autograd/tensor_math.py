@@ -29,11 +29,13 @@ from ..backend import array_module, register_tensor_module
 
 # concatenate, maximum, minimum, stack and where: the tensor module's, NumPy's names already.
 from ..tensor import Tensor, concatenate, maximum, minimum, stack, where
+from ..tensor import einsum as _einsum
 
 __all__ = [
     "abs", "broadcast_to", "concatenate", "exp", "expand_dims", "expm1", "greater", "less",
     "log", "log1p", "logaddexp", "matmul", "maximum", "minimum", "moveaxis", "sign", "split",
     "sqrt", "stack", "swapaxes", "take", "tanh", "where",
+    "sin", "cos", "sinh", "cosh", "cumsum", "cumprod", "flip", "einsum",
 ]
 
 
@@ -125,6 +127,40 @@ def split(x: Tensor, indices: Sequence[int], axis: int = 0) -> list[Tensor]:
     bounds = [0, *map(int, indices), x.shape[axis]]
     lead = (slice(None),) * (axis % x.ndim)
     return [x[lead + (slice(start, stop),)] for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+# The names the rules of issue 13's ops use (trig, scans, einsum): the Tensor methods.
+def sin(x: Tensor) -> Tensor:
+    return x.sin()
+
+
+def cos(x: Tensor) -> Tensor:
+    return x.cos()
+
+
+def sinh(x: Tensor) -> Tensor:
+    return x.sinh()
+
+
+def cosh(x: Tensor) -> Tensor:
+    return x.cosh()
+
+
+def cumsum(x: Tensor, axis: int) -> Tensor:
+    return x.cumsum(axis=axis)
+
+
+def cumprod(x: Tensor, axis: int) -> Tensor:
+    return x.cumprod(axis=axis)
+
+
+def flip(x: Tensor, axis: int | tuple[int, ...] | None = None) -> Tensor:
+    return x.flip(axis)
+
+
+def einsum(subscripts: str, *operands: Any, optimize: bool = False) -> Tensor:
+    """NumPy's signature; ``optimize`` (the contraction order) does not change the value."""
+    return _einsum(subscripts, *operands)
 
 
 register_tensor_module(Tensor, sys.modules[__name__])

@@ -24,11 +24,13 @@ shows the copy dominating.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .arrays import array_module, sliding_window_view
 from .windows import Windows, crop, pad
 from .workspace import copy, empty, zeros
 
-__all__ = ["Im2col"]
+__all__ = ["Im2col", "col2im"]
 
 
 def _channels_last(channels: int, groups: int, windows: Windows) -> bool:
@@ -75,7 +77,7 @@ class Im2col:
         return copy(xp, windows.transpose(0, 1, 4, 5, 2, 3)).reshape(
             n, groups, cg * kh * kw, oh * ow)
 
-    def correlate(self, weight, bias=None):
+    def correlate(self, weight: Any, bias: Any = None) -> Any:
         """``Y = P Wᵀ + b`` per group, NCHW (O, C/groups, kh, kw filters)."""
         x, win, groups, cols = self.x, self.windows, self.groups, self.cols
         xp = array_module(x)
@@ -128,26 +130,29 @@ class Im2col:
             gw = gw.reshape(weight.shape)
             del cols
         if input_grad:
-            gx = self._col2im(g_rows, weight)
+            gx = col2im(g_rows, weight, win, groups, self.x.shape)
         return gx, gw
 
-    def _col2im(self, g_rows, weight):
-        """Each kernel offset's patch gradient ``G · W[:, :, i, j]`` (a contiguous
-        channels-last block) added into the input positions that offset read."""
-        xp = array_module(g_rows)
-        win, groups = self.windows, self.groups
-        n, channels, height, width = self.x.shape
-        out_channels, cg, kh, kw = weight.shape
-        (oh, ow), og = win.out, out_channels // groups
-        # (groups, kh·kw, og, Cg) @ (groups, 1, n·oh·ow, og)ᵀ-side: one block per offset
-        w_blocks = weight.reshape(groups, og, cg, kh * kw).transpose(0, 3, 1, 2)
-        blocks = empty(xp, (groups, kh * kw, n * oh * ow, cg), xp.result_type(g_rows, weight))
-        xp.matmul(g_rows.transpose(1, 0, 2)[:, None], w_blocks, out=blocks)
-        (top, bottom), (left, right) = win.padding
-        gx = zeros(xp, (n, height + top + bottom, width + left + right, groups, cg),
-                   blocks.dtype)
-        blocks = blocks.reshape(groups, kh * kw, n, oh, ow, cg).transpose(1, 2, 3, 4, 0, 5)
-        for k, rows, cols in win.offsets():
-            gx[:, rows, cols] += blocks[k]
-        gx = crop(gx.reshape(gx.shape[:3] + (channels,)), win.padding, (1, 2))
-        return copy(xp, gx.transpose(0, 3, 1, 2))
+
+def col2im(g_rows, weight, win: Windows, groups: int, shape: tuple):
+    """The input gradient of a convolution of an input of ``shape`` (N, C, H, W) from its
+    output gradient ``g_rows`` (channels-last, one output position per row: ``(N·OH·OW,
+    groups, O/groups)``): each kernel offset's patch gradient ``G · W[:, :, i, j]`` (a
+    contiguous channels-last block) added into the input positions that offset read. (Also
+    the forward of a transposed convolution.)"""
+    xp = array_module(g_rows)
+    n, channels, height, width = shape
+    out_channels, cg, kh, kw = weight.shape
+    (oh, ow), og = win.out, out_channels // groups
+    # (groups, kh·kw, og, Cg) @ (groups, 1, n·oh·ow, og)ᵀ-side: one block per offset
+    w_blocks = weight.reshape(groups, og, cg, kh * kw).transpose(0, 3, 1, 2)
+    blocks = empty(xp, (groups, kh * kw, n * oh * ow, cg), xp.result_type(g_rows, weight))
+    xp.matmul(g_rows.transpose(1, 0, 2)[:, None], w_blocks, out=blocks)
+    (top, bottom), (left, right) = win.padding
+    gx = zeros(xp, (n, height + top + bottom, width + left + right, groups, cg),
+               blocks.dtype)
+    blocks = blocks.reshape(groups, kh * kw, n, oh, ow, cg).transpose(1, 2, 3, 4, 0, 5)
+    for k, rows, cols in win.offsets():
+        gx[:, rows, cols] += blocks[k]
+    gx = crop(gx.reshape(gx.shape[:3] + (channels,)), win.padding, (1, 2))
+    return copy(xp, gx.transpose(0, 3, 1, 2))

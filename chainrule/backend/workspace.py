@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -125,7 +126,7 @@ def zeros(xp, shape: tuple, dtype):
     return out
 
 
-def copy(xp, array):
+def copy(xp: Any, array: Any) -> Any:
     """A C-contiguous copy of ``array`` (any strides) in workspace memory."""
     out = empty(xp, array.shape, array.dtype)
     xp.copyto(out, array)

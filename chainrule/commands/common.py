@@ -4,9 +4,11 @@ loading the files and data sets named on the command line."""
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
-__all__ = ["CommandError", "positive_int", "input_file", "load_data", "load_model"]
+__all__ = ["CommandError", "positive_int", "positive_float", "input_file", "load_data",
+           "load_model"]
 
 
 class CommandError(Exception):
@@ -26,6 +28,23 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type`` for rates and times: a finite number > 0 (``inf`` and ``nan``,
+    which ``float`` accepts, would make every update meaningless).
+
+    Example:
+        >>> positive_float("2e-3")
+        0.002
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value
 
 

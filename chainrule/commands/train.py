@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import CommandError, load_data, positive_int
+from .common import CommandError, load_data, positive_float, positive_int
 
 __all__ = ["add_command", "run"]
 
@@ -56,7 +56,7 @@ def add_command(subparsers) -> None:
                        help="hidden layer sizes of the MLP (default 256,128)")
     train.add_argument("--activation", help="hidden activation of the MLP (default relu)")
     train.add_argument("--optimizer", help="sgd, adam, adamw, rmsprop, adagrad (default adam)")
-    train.add_argument("--lr", type=float, help="learning rate (default 2e-3)")
+    train.add_argument("--lr", type=positive_float, help="learning rate (default 2e-3)")
     train.add_argument("--epochs", type=positive_int,
                        help="default: 40 for digits and .npz files, 10 for texts, images and "
                             "Fashion-MNIST, 4 for tweets, 5 for speech")

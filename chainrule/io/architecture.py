@@ -4,8 +4,9 @@
 (``Module.get_config``), nesting submodules; ``module_from_spec`` rebuilds it. Only classes in
 chainrule's registry (``chainrule.nn.module.REGISTRY``: every public ``Module`` subclass defined
 in chainrule) or named in ``custom_objects`` can appear, so a spec read from a file never
-imports or executes code. ``rebuild`` is how ``load_model`` builds an untrusted spec: it refuses
-unknown classes and sizes that dwarf the stored weights before any constructor runs.
+imports or executes code. ``rebuild`` is how ``load_model`` builds an untrusted spec: before any
+constructor runs it refuses unknown classes, dtypes other than chainrule's floats, and a tree
+whose size, summed from each layer's declared ``state_size``, is not what the file stores.
 
 Example:
     >>> import chainrule as cr
@@ -33,9 +34,12 @@ from .format import LoadError
 
 __all__ = ["module_spec", "module_from_spec", "rebuild"]
 
-# An architecture may describe layers a little larger than the weights stored (arguments such
-# as stride multiply into the estimate), but never orders of magnitude larger.
+# A layer class that does not declare its size (a custom class) may describe layers a little
+# larger than the weights stored (arguments such as stride multiply into the estimate), but
+# never orders of magnitude larger.
 _SPEC_SLACK, _SPEC_FLOOR = 64, 2**24
+# The dtypes a layer may be built in from a file (a config's "dtype" argument).
+_FLOAT_DTYPES = ("float16", "float32", "float64")
 
 
 def module_spec(module: Module, custom_objects: Mapping[str, type] | None = None) -> dict:
@@ -109,8 +113,9 @@ def _from_spec_value(value, custom_objects):
 def rebuild(spec, *, source: str, stored_values: int,
             custom_objects: Mapping[str, type] | None = None) -> Module:
     """Build an untrusted architecture read from ``source`` whose file stores ``stored_values``
-    weight values: checked first (``LoadError`` for unknown classes or sizes far beyond the
-    weights), then built without moving the global random stream."""
+    weight values: checked first (``LoadError`` for unknown classes, dtypes chainrule does not
+    compute in, or a size other than the weights stored), then built without moving the global
+    random stream."""
     _check(source, spec, {**REGISTRY, **(custom_objects or {})}, stored_values)
     # Constructors draw initial weights that the file then replaces; those draws must not move
     # the global random stream, or loading a model would change the rest of a seeded run.
@@ -126,41 +131,105 @@ def rebuild(spec, *, source: str, stored_values: int,
 
 
 def _check(path: str, spec, classes: Mapping[str, type], stored_values: int) -> None:
-    """Refuse unknown classes, and layer sizes that dwarf the weights, before building anything.
+    """Size the whole architecture from its configs before building anything.
 
-    A layer's parameter count is at most about the product of its integer arguments (``Linear``:
-    in x out), so a product far above the number of stored values marks a hostile or corrupted
-    architecture that would otherwise allocate memory the file only claims.
+    Each chainrule layer declares how many values its parameters and buffers hold
+    (``Module.state_size``), so a tree of chainrule layers must describe exactly the values the
+    file stores: a file that claims layers it does not hold the weights of is corrupted or
+    hostile, and would otherwise make the constructors allocate memory the file only claims.
     """
-    budget = max(_SPEC_SLACK * stored_values, _SPEC_FLOOR)
-    unknown: list[str] = []
-    pending = [spec]
-    while pending:
-        node = pending.pop()
-        if not isinstance(node, dict) or not isinstance(node.get("class"), str):
-            raise LoadError(f"{path}: the architecture has {node!r:.200} where a layer "
-                            "description ({'class': ..., 'config': {...}}) belongs")
-        if node["class"] not in classes:
-            unknown.append(node["class"])
-        config = node.get("config", {})
-        product, values = 1, [config]
-        while values:
-            value = values.pop()
-            if isinstance(value, dict) and "__module__" in value:
-                pending.append(value["__module__"])
-            elif isinstance(value, (dict, list)):
-                values.extend(value.values() if isinstance(value, dict) else value)
-            elif type(value) is int and abs(value) > 1:
-                product *= abs(value)
-                if product > budget:
-                    raise LoadError(
-                        f"{path}: layer {node['class']!r:.50} has sizes {config!r:.200} far "
-                        f"beyond the {stored_values:,} values stored in the file; the "
-                        "architecture is corrupted or hostile"
-                    )
+    unknown = sorted({name for name in _classes_named(path, spec) if name not in classes})
     if unknown:
         raise LoadError(
-            f"{path}: the architecture uses classes that are not chainrule layers: "
-            f"{sorted(set(unknown))}; pass custom_objects={{name: class}} to load_model, or "
-            "save such models with cr.save_state and load them with cr.load_state(path, into=model)"
+            f"{path}: the architecture uses classes that are not chainrule layers: {unknown}; "
+            "pass custom_objects={name: class} to load_model, or save such models with "
+            "cr.save_state and load them with cr.load_state(path, into=model)"
         )
+    try:
+        described, exact = _state_size(path, spec, classes, stored_values)
+    except RecursionError:
+        raise LoadError(f"{path}: the architecture nests layers too deeply") from None
+    if described > stored_values if not exact else described != stored_values:
+        raise LoadError(
+            f"{path}: the architecture describes layers of {described:,} values but the file "
+            f"stores {stored_values:,}; it is corrupted or hostile"
+        )
+
+
+def _classes_named(path: str, spec) -> list[str]:
+    """Every class name in the spec, checking each node is a layer description."""
+    names, pending = [], [spec]
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict) or not isinstance(node.get("class"), str) \
+                or not isinstance(node.get("config", {}), dict):
+            raise LoadError(f"{path}: the architecture has {node!r:.200} where a layer "
+                            "description ({'class': ..., 'config': {...}}) belongs")
+        names.append(node["class"])
+        pending.extend(_modules_in(node.get("config", {})))
+    return names
+
+
+def _modules_in(value) -> list:
+    """The layer descriptions nested in one configuration value (lists included)."""
+    found, pending = [], [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict) and "__module__" in value:
+            found.append(value["__module__"])
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return found
+
+
+def _state_size(path: str, node: dict, classes: Mapping[str, type], stored_values: int
+                ) -> tuple[int, bool]:
+    """``(values, exact)``: the values the layer described by ``node`` holds, exactly when
+    every class in it is chainrule's own; else a lower bound, without the tensors of classes
+    that do not declare their size (each is bounded by its integer arguments instead)."""
+    cls, config = classes[node["class"]], node.get("config", {})
+    where = f"{path}: layer {node['class']}"
+    submodules, exact = {}, REGISTRY.get(node["class"]) is cls
+    for name, value in config.items():
+        sizes = [_state_size(path, child, classes, stored_values) for child in _modules_in(value)]
+        submodules[name] = sum(size for size, _ in sizes)
+        exact = exact and all(child_exact for _, child_exact in sizes)
+        if name == "dtype" and value not in _FLOAT_DTYPES:
+            raise LoadError(f"{where}: dtype {value!r:.50} is not one chainrule computes in "
+                            f"({', '.join(_FLOAT_DTYPES)})")
+    try:
+        own = cls.state_size({**_defaults(cls), **config}, submodules)
+    # The declarations read untrusted arguments; any failure means a bad argument.
+    except Exception as error:  # noqa: BLE001
+        raise LoadError(f"{where}: {type(error).__name__}: {error}") from None
+    if own is None:  # a class that does not declare its size: bounded by its integer arguments
+        _check_integer_product(where, config, stored_values)
+        return sum(submodules.values()), False
+    return own, exact
+
+
+def _defaults(cls: type) -> dict:
+    return {name: parameter.default
+            for name, parameter in inspect.signature(cls.__init__).parameters.items()
+            if parameter.default is not inspect.Parameter.empty}
+
+
+def _check_integer_product(where: str, config: dict, stored_values: int) -> None:
+    """An undeclared layer's parameter count is at most about the product of its integer
+    arguments (``Linear``: in x out); one far above the values stored marks a bad file."""
+    budget = max(_SPEC_SLACK * stored_values, _SPEC_FLOOR)
+    product, values = 1, [config]
+    while values:
+        value = values.pop()
+        if isinstance(value, dict) and "__module__" not in value:
+            values.extend(value.values())
+        elif isinstance(value, list):
+            values.extend(value)
+        elif type(value) is int and abs(value) > 1:
+            product *= abs(value)
+            if product > budget:
+                raise LoadError(f"{where} has sizes {config!r:.200} far beyond the "
+                                f"{stored_values:,} values stored in the file; the "
+                                "architecture is corrupted or hostile")

@@ -24,6 +24,7 @@ import math
 import os
 import tokenize
 import zipfile
+import zlib
 from typing import IO
 
 import numpy as np
@@ -38,6 +39,10 @@ _CHUNK = 1 << 22
 # Deflate cannot expand data by more than about 1032:1; a member claiming more is not real.
 _MAX_DEFLATE_RATIO = 1100
 # Parsing a hostile header can fail in any of these ways (tokenize: Python 2 era headers).
+# What zipfile raises for a corrupt archive: its own error, or the decompressor's (zlib.error
+# for damaged deflate data), or NotImplementedError for a mangled version or method field.
+_ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, ValueError,
+                   EOFError)
 _HEADER_ERRORS = (ValueError, SyntaxError, TypeError, KeyError, OverflowError, RecursionError,
                   MemoryError, tokenize.TokenError, EOFError, UnicodeDecodeError)
 
@@ -77,7 +82,7 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         size = os.fstat(file.fileno()).st_size
         try:
             archive = zipfile.ZipFile(file)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        except _ARCHIVE_ERRORS as error:
             file.seek(0)
             hint = " but one .npy array" if file.read(6) == npy_format.MAGIC_PREFIX else ""
             raise LoadError(f"{name} is not a .npz archive{hint} ({error})") from None
@@ -101,7 +106,7 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, archive_size
     try:
         with archive.open(member) as file:
             return _read_array(file, member.file_size, where)
-    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as error:
+    except _ARCHIVE_ERRORS as error:
         if isinstance(error, LoadError):
             raise
         raise LoadError(f"{where} cannot be read: {error or type(error).__name__}; the "

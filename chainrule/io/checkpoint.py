@@ -100,6 +100,9 @@ def load_checkpoint(path: str | os.PathLike, *, model: Module, optimizer=None, s
             and isinstance(tree["model"], dict)):
         raise LoadError(f"{path}: the checkpoint's structure is not {{{', '.join(_PARTS)}}} "
                         "with the model's state as a dict")
+    epoch = tree["epoch"]
+    if type(epoch) is not int or epoch < 0:
+        raise LoadError(f"{path}: the checkpoint's epoch is {epoch!r:.50}, not a count >= 0")
     if used != set(tensors):
         raise LoadError(f"{path}: tensors {sorted(set(tensors) - used)[:5]} are not referenced "
                         "by the checkpoint's structure; the file was altered or corrupted")
@@ -111,7 +114,7 @@ def load_checkpoint(path: str | os.PathLike, *, model: Module, optimizer=None, s
             raise LoadError(f"{path}: the checkpoint holds no {name} state to restore")
         try:
             target.load_state_dict(tree[name])
-        except (KeyError, ValueError, TypeError, IndexError) as error:
+        except (KeyError, ValueError, TypeError, IndexError, OverflowError) as error:
             raise LoadError(f"{path}: the {name} state does not fit "
                             f"{type(target).__name__}: {error}") from None
     try:

@@ -86,6 +86,8 @@ class _TextModel(nn.Module):
     """Token ids in, the embedded sequence and its mask of real tokens out: the shared first
     step of the classifiers (padding found from the embedding's ``padding_idx``)."""
 
+    stateless = True
+
     embedding: nn.Embedding
 
     def _embed(self, ids) -> tuple[Tensor, np.ndarray]:
@@ -257,6 +259,8 @@ class CharLSTM(nn.Module):
         >>> logits.shape, h.shape
         ((1, 3, 30), (1, 1, 16))
     """
+
+    stateless = True
 
     def __init__(self, embedding: nn.Embedding, lstm: nn.LSTM, output: nn.Module,
                  dropout: float = 0.0):

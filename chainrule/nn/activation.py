@@ -15,12 +15,13 @@ from typing import Any
 from ..ops.activation import GELU_APPROXIMATIONS
 from ..tensor import Tensor
 from . import functional as F
-from .functional._checks import require_one_of
+from .functional._checks import require_one_of, require_real
 from .linear import Identity
 from .module import Module, module_from_name
 
 __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "Softmax", "LogSoftmax",
+    "Hardtanh", "ReLU6", "Hardswish", "SiLU", "Mish", "Softsign", "CELU", "SELU",
     "get_activation",
 ]
 
@@ -32,6 +33,8 @@ class Sigmoid(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
@@ -42,6 +45,8 @@ class Tanh(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
@@ -59,6 +64,8 @@ class ReLU(Module):
         tensor([0., 2.])
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return F.relu(x)
 
@@ -70,8 +77,11 @@ class LeakyReLU(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
+        require_real("LeakyReLU", "negative_slope", negative_slope)
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor) -> Tensor:
@@ -88,8 +98,11 @@ class ELU(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def __init__(self, alpha: float = 1.0):
         super().__init__()
+        require_real("ELU", "alpha", alpha)
         self.alpha = alpha
 
     def forward(self, x: Tensor) -> Tensor:
@@ -106,6 +119,8 @@ class GELU(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def __init__(self, approximate: str = "none"):
         super().__init__()
@@ -126,8 +141,11 @@ class Softplus(Module):
         - Input: ``(*)``, any shape; output: the same shape.
     """
 
+    stateless = True
+
     def __init__(self, beta: float = 1.0):
         super().__init__()
+        require_real("Softplus", "beta", beta, 0.0, low_open=True)
         self.beta = beta
 
     def forward(self, x: Tensor) -> Tensor:
@@ -146,6 +164,8 @@ class Softmax(Module):
     Shape:
         - Input: ``(*)``, any shape; output: the same shape.
     """
+
+    stateless = True
 
     def __init__(self, axis: int = -1):
         super().__init__()
@@ -169,9 +189,137 @@ class LogSoftmax(Softmax):
         return F.log_softmax(x, self.axis)
 
 
+class Hardtanh(Module):
+    """``min(max(x, min_val), max_val)``, element-wise (gradient 1 on the closed interval).
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Hardtanh(-0.5, 0.5)(cr.tensor([-1.0, 0.25, 1.0]))
+        tensor([-0.5 ,  0.25,  0.5 ])
+    """
+
+    stateless = True
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
+        super().__init__()
+        require_real("Hardtanh", "min_val", min_val)
+        require_real("Hardtanh", "max_val", max_val, float(min_val))
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Module):
+    """``min(max(x, 0), 6)``, element-wise.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    stateless = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu6(x)
+
+
+class Hardswish(Module):
+    """``x · relu6(x + 3) / 6``, element-wise (MobileNetV3).
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    stateless = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.hardswish(x)
+
+
+class SiLU(Module):
+    """``x σ(x)`` (SiLU, swish), element-wise; ``y' = σ(x)(1 + x(1 - σ(x)))``.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    stateless = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.silu(x)
+
+
+class Mish(Module):
+    """``x tanh(softplus(x))``, element-wise.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    stateless = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.mish(x)
+
+
+class Softsign(Module):
+    """``x / (1 + |x|)``, element-wise.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    stateless = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softsign(x)
+
+
+class CELU(Module):
+    """``max(0, x) + min(0, α(e^(x/α) - 1))``, element-wise.
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    stateless = True
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        require_real("CELU", "alpha", alpha, 0.0, low_open=True)
+        self.alpha = alpha
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.celu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class SELU(Module):
+    """``scale · elu(x, α)``, α ≈ 1.6733 and scale ≈ 1.0507 (self-normalising networks).
+
+    Shape:
+        - Input: ``(*)``, any shape; output: the same shape.
+    """
+
+    stateless = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.selu(x)
+
+
 _ACTIVATIONS: dict[str, type[Module]] = {
     "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU,
     "gelu": GELU, "softplus": Softplus, "softmax": Softmax, "log_softmax": LogSoftmax,
+    "hardtanh": Hardtanh, "relu6": ReLU6, "hardswish": Hardswish, "silu": SiLU, "mish": Mish,
+    "softsign": Softsign, "celu": CELU, "selu": SELU,
     "identity": Identity, "linear": Identity,  # "linear": Keras's name for no activation
 }
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -12,9 +14,11 @@ from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._checks import require_flags, require_real, require_size
 from .functional.attention import causal_mask, scaled_dot_product_attention
 from .linear import Linear
 from .module import Module, Parameter
+from .sizes import size
 
 __all__ = ["MultiheadAttention", "causal_mask", "scaled_dot_product_attention"]
 
@@ -79,6 +83,13 @@ class MultiheadAttention(Module):
                  dtype: npt.DTypeLike = np.float32,
                  generator: np.random.Generator | int | None = None):
         super().__init__()
+        require_size("MultiheadAttention", "embed_dim", embed_dim)
+        require_size("MultiheadAttention", "num_heads", num_heads)
+        for argument, dim in (("kdim", kdim), ("vdim", vdim)):
+            if dim is not None:
+                require_size("MultiheadAttention", argument, dim)
+        require_real("MultiheadAttention", "dropout", dropout, 0.0, 1.0)
+        require_flags("MultiheadAttention", bias=bias, batch_first=batch_first)
         if num_heads < 1 or embed_dim < 1 or embed_dim % num_heads:
             raise ValueError(
                 f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of "
@@ -109,6 +120,14 @@ class MultiheadAttention(Module):
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype, generator=gen)
         if bias:
             init.zeros_(self.out_proj.bias)
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        dims = {name: arguments[name] if arguments[name] is not None else arguments["embed_dim"]
+                for name in ("embed_dim", "kdim", "vdim")}
+        embed, kdim, vdim = (size("MultiheadAttention", dims, name) for name in dims)
+        # q, k and v projections, their biases, and out_proj (a Linear(E, E))
+        return embed * (embed + kdim + vdim + embed) + (4 * embed if arguments["bias"] else 0)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Tensor | npt.ArrayLike | None = None,

@@ -17,6 +17,8 @@ class _ModuleSequence(Module):
     ``Sequential`` and ``ModuleList``. The saved configuration is the current list of
     modules, so layers appended after construction are saved too."""
 
+    stateless = True
+
     _config_key = ""  # the name of the constructor argument that holds the modules
 
     def _add(self, module: Module) -> None:

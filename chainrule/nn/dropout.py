@@ -36,6 +36,8 @@ class Dropout(Module):
         tensor([1., 2.])
     """
 
+    stateless = True
+
     def __init__(self, p: float = 0.5, generator: np.random.Generator | int | None = None):
         super().__init__()
         require_probability(type(self).__name__, "p", p)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -9,8 +11,10 @@ from ..backend import CPU, as_array
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._checks import require_size
 from .functional.sparse import padding_index
 from .module import Module, Parameter
+from .sizes import size
 
 __all__ = ["Embedding"]
 
@@ -50,11 +54,8 @@ class Embedding(Module):
                  dtype: npt.DTypeLike = np.float32,
                  generator: np.random.Generator | int | None = None):
         super().__init__()
-        if num_embeddings < 1 or embedding_dim < 1:
-            raise ValueError(
-                f"Embedding: num_embeddings and embedding_dim must be >= 1, got "
-                f"{num_embeddings}, {embedding_dim}"
-            )
+        require_size("Embedding", "num_embeddings", num_embeddings)
+        require_size("Embedding", "embedding_dim", embedding_dim)
         padding_idx = padding_index("Embedding", padding_idx, num_embeddings)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = padding_idx
@@ -62,6 +63,11 @@ class Embedding(Module):
         init.normal_(self.weight, generator=generator)
         if padding_idx is not None:
             self.weight.data[padding_idx] = 0
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        return (size("Embedding", arguments, "num_embeddings")
+                * size("Embedding", arguments, "embedding_dim"))
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor | npt.ArrayLike, freeze: bool = True,

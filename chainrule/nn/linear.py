@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -10,7 +11,9 @@ import numpy.typing as npt
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._checks import require_flags, require_size
 from .module import Module, Parameter
+from .sizes import size
 
 __all__ = ["Linear", "Identity", "Flatten"]
 
@@ -58,6 +61,9 @@ class Linear(Module):
                  dtype: npt.DTypeLike = np.float32,
                  generator: np.random.Generator | int | None = None):
         super().__init__()
+        require_size("Linear", "in_features", in_features, 0)
+        require_size("Linear", "out_features", out_features, 0)
+        require_flags("Linear", bias=bias)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype, order="F"))
         if bias:
@@ -65,6 +71,11 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
         init.fan_in_uniform_(self.weight, self.bias, generator=generator)
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        rows = size("Linear", arguments, "out_features")
+        return rows * size("Linear", arguments, "in_features") + (rows if arguments["bias"] else 0)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
@@ -84,6 +95,8 @@ class Identity(Module):
         - Input: any; output: the same.
     """
 
+    stateless = True
+
     def forward(self, x: Tensor) -> Tensor:
         return x
 
@@ -101,6 +114,8 @@ class Flatten(Module):
         >>> cr.nn.Flatten()(cr.tensor(np.zeros((2, 3, 4), dtype=np.float32))).shape
         (2, 12)
     """
+
+    stateless = True
 
     def __init__(self, start_axis: int = 1, end_axis: int = -1):
         super().__init__()

@@ -24,7 +24,7 @@ from ..backend import to_host
 from ..ops.loss import REDUCTIONS
 from ..tensor import Tensor
 from . import functional as F
-from .functional._checks import require_one_of
+from .functional._checks import require_flags, require_one_of, require_probability
 from .module import Module, module_from_name
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
 class _Loss(Module):
     """Holds ``reduction`` and stores array arguments (class weights) as plain lists in the
     configuration, so a loss can be saved with a model's training setup."""
+
+    stateless = True
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()
@@ -65,6 +67,7 @@ class MSELoss(_Loss):
 
     def __init__(self, reduction: str = "mean", half: bool = False):
         super().__init__(reduction)
+        require_flags("MSELoss", half=half)
         self.half = half
 
     def forward(self, pred: Tensor, target: Tensor | npt.ArrayLike) -> Tensor:
@@ -129,6 +132,7 @@ class CrossEntropyLoss(_Loss):
                  reduction: str = "mean", label_smoothing: float = 0.0):
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index
+        require_probability("CrossEntropyLoss", "label_smoothing", label_smoothing)
         self.label_smoothing = label_smoothing
 
     def forward(self, logits: Tensor, target: Tensor | npt.ArrayLike) -> Tensor:

@@ -14,7 +14,7 @@ import inspect
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -104,6 +104,9 @@ class Module:
     """
 
     _config_exclude: tuple[str, ...] = ("generator",)  # constructor args not stored in specs
+    # True for classes whose constructor allocates no parameter or buffer of its own (only the
+    # modules passed to it hold state): their ``state_size`` is their submodules' total.
+    stateless: ClassVar[bool] = False
     # Set in __init__ with object.__setattr__; declared here for the type checker (as PyTorch).
     training: bool
     _modules: OrderedDict[str, Module]
@@ -317,6 +320,27 @@ class Module:
         for target, value in updates:  # copied only once every shape has been checked
             backend.array_module(target).copyto(target, value, casting="same_kind")
         return missing, unexpected
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int | None:
+        """How many values ``cls(**arguments)`` would hold in its parameters and buffers,
+        computed from the arguments alone (no constructor runs), so ``load_model`` can refuse
+        an architecture that claims more memory than its file stores before allocating any.
+
+        Args:
+            arguments: the constructor arguments, defaults filled in; untrusted (from a file).
+            submodules: argument name -> total state size of the modules passed in it.
+
+        Returns:
+            This class's own values plus those of the modules it holds; ``None`` when the class
+            does not declare its size (then ``load_model`` bounds it by its integer arguments).
+
+        Raises:
+            ValueError: an argument that sizes a tensor is not a non-negative integer.
+
+        Classes that hold no tensor of their own set ``stateless = True`` instead of overriding.
+        """
+        return sum(submodules.values()) if cls.stateless else None
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments this module was built with (JSON-able values)."""

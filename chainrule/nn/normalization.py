@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..tensor import Tensor
 from . import functional as F
+from .functional._checks import ArgumentValueError, require_flags, require_real, require_size
 from .functional.normalization import require_batch_layout
 from .module import Module, Parameter
+from .sizes import shape_size, size
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d"]
 
 
 class _BatchNorm(Module):
@@ -34,6 +37,12 @@ class _BatchNorm(Module):
                  affine: bool = True, track_running_stats: bool = True,
                  dtype: npt.DTypeLike = np.float32):
         super().__init__()
+        name = type(self).__name__
+        require_size(name, "num_features", num_features)
+        require_real(name, "eps", eps, 0.0, low_open=True)
+        if momentum is not None:
+            require_real(name, "momentum", momentum, 0.0, 1.0)
+        require_flags(name, affine=affine, track_running_stats=track_running_stats)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
@@ -51,6 +60,13 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        features = size(cls.__name__, arguments, "num_features")
+        # weight and bias; running mean and variance, and the batch count
+        return (2 * features if arguments["affine"] else 0) + (
+            2 * features + 1 if arguments["track_running_stats"] else 0)
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches seen."""
@@ -165,6 +181,8 @@ class LayerNorm(Module):
                  elementwise_affine: bool = True,
                  bias: bool = True, dtype: npt.DTypeLike = np.float32):
         super().__init__()
+        require_real("LayerNorm", "eps", eps, 0.0, low_open=True)
+        require_flags("LayerNorm", elementwise_affine=elementwise_affine, bias=bias)
         # (the type checker does not narrow an int to numbers.Integral)
         shape: tuple[int, ...] = (
             (normalized_shape,) if isinstance(normalized_shape, numbers.Integral)  # type: ignore[assignment]
@@ -177,9 +195,120 @@ class LayerNorm(Module):
             "bias", Parameter(np.zeros(shape, dtype=dtype)) if elementwise_affine and bias
             else None)
 
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        features = shape_size("LayerNorm", arguments, "normalized_shape")
+        affine = arguments["elementwise_affine"]
+        return (features if affine else 0) + (features if affine and arguments["bias"] else 0)
+
     def forward(self, x: Tensor) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Group normalisation (PyTorch's ``GroupNorm``): the channels split into ``num_groups``
+    groups, each standardised per sample over its channels and positions, then a
+    per-channel ``γ[c] x̂ + β[c]`` (``nn.functional.group_norm``). No running statistics: the
+    same in training and evaluation.
+
+    Args:
+        num_groups: G, dividing ``num_channels``.
+        num_channels: C.
+        eps: added to the variance for stability.
+        affine: learn γ (initially 1) and β (initially 0) of shape (C,).
+        dtype: dtype of γ and β (float32 by default).
+
+    Shape:
+        - Input: ``(N, C, *)``; output: the same.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> norm = cr.nn.GroupNorm(2, 4)
+        >>> norm(cr.tensor(np.ones((3, 4, 5, 5), dtype=np.float32))).shape
+        (3, 4, 5, 5)
+    """
+
+    weight: Parameter | None
+    bias: Parameter | None
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, dtype: npt.DTypeLike = np.float32):
+        super().__init__()
+        name = type(self).__name__
+        require_size(name, "num_groups", num_groups)
+        require_size(name, "num_channels", num_channels)
+        require_real(name, "eps", eps, 0.0, low_open=True)
+        require_flags(name, affine=affine)
+        if num_channels % num_groups:
+            raise ValueError(f"{type(self).__name__}: num_groups={num_groups} must divide "
+                             f"num_channels={num_channels}")
+        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
+                                                                    eps, affine)
+        self.register_parameter(
+            "weight", Parameter(np.ones(num_channels, dtype=dtype)) if affine else None)
+        self.register_parameter(
+            "bias", Parameter(np.zeros(num_channels, dtype=dtype)) if affine else None)
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        return 2 * size(cls.__name__, arguments, "num_channels") if arguments["affine"] else 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class InstanceNorm2d(Module):
+    """Instance normalisation of images (PyTorch's ``InstanceNorm2d``, whose defaults it
+    keeps: no affine map, no running statistics): each channel of each sample standardised
+    over its H·W positions (``nn.functional.instance_norm``).
+
+    Args:
+        num_features: C.
+        eps: added to the variance for stability.
+        affine: learn γ (initially 1) and β (initially 0) of shape (C,).
+        dtype: dtype of γ and β (float32 by default).
+
+    Shape:
+        - Input: ``(N, C, H, W)``; output: the same.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> cr.nn.InstanceNorm2d(3)(cr.tensor(np.ones((2, 3, 4, 4), dtype=np.float32))).shape
+        (2, 3, 4, 4)
+    """
+
+    weight: Parameter | None
+    bias: Parameter | None
+
+    def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = False,
+                 dtype: npt.DTypeLike = np.float32):
+        super().__init__()
+        name = type(self).__name__
+        require_size(name, "num_features", num_features)
+        require_real(name, "eps", eps, 0.0, low_open=True)
+        require_flags(name, affine=affine)
+        self.num_features, self.eps, self.affine = num_features, eps, affine
+        self.register_parameter(
+            "weight", Parameter(np.ones(num_features, dtype=dtype)) if affine else None)
+        self.register_parameter(
+            "bias", Parameter(np.zeros(num_features, dtype=dtype)) if affine else None)
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        return 2 * size(cls.__name__, arguments, "num_features") if arguments["affine"] else 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ArgumentValueError("instance_norm", f"expected input of shape (N, "
+                                     f"{self.num_features}, H, W), got {x.shape}")
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, affine={self.affine}"

@@ -43,6 +43,8 @@ class MaxPool2d(Module):
         (1, 8, 12, 12)
     """
 
+    stateless = True
+
     def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
                  padding: IntOrPair = 0, dilation: IntOrPair = 1):
         super().__init__()
@@ -71,6 +73,8 @@ class AvgPool2d(Module):
         >>> cr.nn.AvgPool2d(2)(cr.tensor(np.ones((1, 1, 4, 4), dtype=np.float32))).data.sum()
         np.float32(4.0)
     """
+
+    stateless = True
 
     def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
                  padding: IntOrPair = 0, count_include_pad: bool = True):
@@ -102,6 +106,8 @@ class AdaptiveAvgPool2d(Module):
         >>> cr.nn.AdaptiveAvgPool2d(1)(cr.tensor(np.ones((2, 16, 7, 7)))).shape
         (2, 16, 1, 1)
     """
+
+    stateless = True
 
     def __init__(self, output_size: int | None | Sequence[int | None]):
         super().__init__()

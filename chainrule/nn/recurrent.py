@@ -34,8 +34,10 @@ from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .functional._checks import require_flags, require_probability, require_size
 from .functional.recurrent import check_nonlinearity
 from .module import Module, Parameter
+from .sizes import size
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
 
@@ -52,6 +54,12 @@ def _add_weights(module: Module, suffix: str, width: int, hidden: int, gates: in
         parameter = Parameter(np.empty(shape, dtype=dtype))
         init.uniform_(parameter, -bound, bound, generator=generator)
         setattr(module, kind + suffix, parameter)
+
+
+def _weights_size(owner: str, arguments: dict[str, Any], width: int, gates: int) -> int:
+    """The values ``_add_weights`` allocates for one layer and direction reading ``width``."""
+    hidden = size(owner, arguments, "hidden_size")
+    return gates * hidden * (width + hidden + (2 if arguments["bias"] else 0))
 
 
 def _weights(module: _RecurrentBase | _CellBase, suffix: str) -> list[Tensor]:
@@ -72,13 +80,13 @@ class _RecurrentBase(Module):
                  generator: np.random.Generator | int | None = None):
         super().__init__()
         name = type(self).__name__
-        if input_size < 1 or hidden_size < 1 or num_layers < 1:
-            raise ValueError(
-                f"{name}: input_size, hidden_size and num_layers must be >= 1, got "
-                f"{input_size}, {hidden_size}, {num_layers}"
-            )
-        if not 0 <= dropout < 1:
+        for argument, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                                ("num_layers", num_layers)):
+            require_size(name, argument, value)
+        require_probability(name, "dropout", dropout)
+        if dropout == 1:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        require_flags(name, bias=bias, batch_first=batch_first, bidirectional=bidirectional)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional = bidirectional
@@ -92,6 +100,14 @@ class _RecurrentBase(Module):
             for suffix in ("", "_reverse")[:directions]:
                 _add_weights(self, f"_l{layer}{suffix}", width, hidden_size, self._gates, bias,
                              dtype, gen)
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        name, directions = cls.__name__, 2 if arguments["bidirectional"] else 1
+        layers = size(name, arguments, "num_layers")
+        first = _weights_size(name, arguments, size(name, arguments, "input_size"), cls._gates)
+        later = _weights_size(name, arguments, directions * arguments["hidden_size"], cls._gates)
+        return directions * (first + (layers - 1) * later) if layers else 0
 
     def _sequence(self, function: Callable[..., tuple[Tensor, Any]], input: Tensor, hx: Any,
                   lengths: npt.ArrayLike | None, mask: npt.ArrayLike | None, **options: Any
@@ -255,14 +271,17 @@ class _CellBase(Module):
                  dtype: npt.DTypeLike = np.float32,
                  generator: np.random.Generator | int | None = None):
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(
-                f"{type(self).__name__}: input_size and hidden_size must be >= 1, got "
-                f"{input_size}, {hidden_size}"
-            )
+        require_size(type(self).__name__, "input_size", input_size)
+        require_size(type(self).__name__, "hidden_size", hidden_size)
+        require_flags(type(self).__name__, bias=bias)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         _add_weights(self, "", input_size, hidden_size, self._gates, bias, dtype,
                      resolve(generator))
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        return _weights_size(cls.__name__, arguments,
+                             size(cls.__name__, arguments, "input_size"), cls._gates)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")

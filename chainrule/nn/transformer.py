@@ -16,9 +16,11 @@ from .activation import get_activation
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
+from .functional._checks import require_flags, require_size
 from .linear import Linear
 from .module import Module
 from .normalization import LayerNorm
+from .sizes import size
 
 __all__ = ["PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer"]
 
@@ -51,12 +53,14 @@ class PositionalEncoding(Module):
         [0.841, 0.54, 0.01, 1.0]
     """
 
+    stateless = True
+
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0,
                  batch_first: bool = False, generator: np.random.Generator | int | None = None):
         super().__init__()
-        if d_model < 1 or max_len < 1:
-            raise ValueError(
-                f"PositionalEncoding: d_model and max_len must be >= 1, got {d_model}, {max_len}")
+        require_size("PositionalEncoding", "d_model", d_model)
+        require_size("PositionalEncoding", "max_len", max_len)
+        require_flags("PositionalEncoding", batch_first=batch_first)
         self.d_model, self.max_len, self.batch_first = d_model, max_len, batch_first
         self.dropout = Dropout(dropout, generator=generator)
         # (dtype, device) -> (max_len, d_model) table, made on first use
@@ -148,6 +152,7 @@ class TransformerEncoderLayer(Module):
                  generator: np.random.Generator | int | None = None):
         super().__init__()
         gen = None if generator is None else resolve(generator)
+        require_flags("TransformerEncoderLayer", norm_first=norm_first)
         self.batch_first, self.norm_first = batch_first, norm_first
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype, generator=gen)
@@ -159,6 +164,20 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout, generator=gen)
         self.dropout2 = Dropout(dropout, generator=gen)
         self.activation = get_activation(activation)
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        model = size("TransformerEncoderLayer", arguments, "d_model")
+        hidden = size("TransformerEncoderLayer", arguments, "dim_feedforward")
+        bias = arguments["bias"]
+        parts = (
+            (MultiheadAttention, {"embed_dim": model, "kdim": None, "vdim": None, "bias": bias}),
+            (Linear, {"in_features": model, "out_features": hidden, "bias": bias}),
+            (Linear, {"in_features": hidden, "out_features": model, "bias": bias}),
+            (LayerNorm, {"normalized_shape": model, "elementwise_affine": True, "bias": bias}),
+            (LayerNorm, {"normalized_shape": model, "elementwise_affine": True, "bias": bias}),
+        )
+        return sum(part.state_size(part_arguments, {}) or 0 for part, part_arguments in parts)
 
     def _attention_block(self, x: Tensor, mask: Tensor | npt.ArrayLike | None,
                          padding: Tensor | npt.ArrayLike | None, is_causal: bool) -> Tensor:
@@ -224,12 +243,16 @@ class TransformerEncoder(Module):
 
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None):
         super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"TransformerEncoder: num_layers must be >= 1, got {num_layers}")
+        require_size("TransformerEncoder", "num_layers", num_layers)
         self.num_layers = num_layers
         self.layers = ModuleList([_copy_with_own_generators(encoder_layer)
                                   for _ in range(num_layers)])
         self.norm = norm
+
+    @classmethod
+    def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
+        layers = size("TransformerEncoder", arguments, "num_layers")
+        return layers * submodules.get("encoder_layer", 0) + submodules.get("norm", 0)
 
     def forward(self, src: Tensor, mask: Tensor | npt.ArrayLike | None = None,
                 src_key_padding_mask: Tensor | npt.ArrayLike | None = None,

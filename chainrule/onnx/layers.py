@@ -98,6 +98,40 @@ def _softplus(g: Graph, layer: nn.Softplus, x: Value):
     return g.op("Div", g.op("Softplus", g.op("Mul", x.name, beta)), beta)
 
 
+@converter(nn.Hardtanh, nn.ReLU6)
+def _hardtanh(g: Graph, layer, x: Value):
+    low, high = (0.0, 6.0) if isinstance(layer, nn.ReLU6) else (layer.min_val, layer.max_val)
+    dtype = x.example.dtype
+    return g.op("Clip", x.name, g.scalar(low, dtype), g.scalar(high, dtype))
+
+
+@converter(nn.Hardswish, nn.Softsign)
+def _plain(g: Graph, layer, x: Value):
+    return g.op({nn.Hardswish: "HardSwish", nn.Softsign: "Softsign"}[type(layer)], x.name)
+
+
+@converter(nn.SiLU)
+def _silu(g: Graph, layer: nn.SiLU, x: Value):
+    return g.op("Mul", x.name, g.op("Sigmoid", x.name))
+
+
+@converter(nn.Mish)
+def _mish(g: Graph, layer: nn.Mish, x: Value):
+    if g.opset >= 18:
+        return g.op("Mish", x.name)
+    return g.op("Mul", x.name, g.op("Tanh", g.op("Softplus", x.name)))
+
+
+@converter(nn.CELU)
+def _celu(g: Graph, layer: nn.CELU, x: Value):
+    return g.op("Celu", x.name, alpha=float(layer.alpha))
+
+
+@converter(nn.SELU)
+def _selu(g: Graph, layer: nn.SELU, x: Value):
+    return g.op("Selu", x.name, alpha=1.6732632423543772, gamma=1.0507009873554805)
+
+
 @converter(nn.Softmax, nn.LogSoftmax)
 def _softmax(g: Graph, layer: nn.Softmax, x: Value):
     kind = "LogSoftmax" if isinstance(layer, nn.LogSoftmax) else "Softmax"
@@ -115,6 +149,39 @@ def _conv2d(g: Graph, layer: nn.Conv2d, x: Value):
     return g.op("Conv", *inputs, kernel_shape=list(layer.kernel_size),
                 strides=list(layer.stride), dilations=list(layer.dilation),
                 pads=[top, left, bottom, right], group=layer.groups)
+
+
+def _same_or_given(layer) -> tuple[list[int], list[int]]:
+    """(pads before, pads after) per axis of a Conv1d or Conv3d (``'same'``: the extra one
+    after, as PyTorch)."""
+    padding = layer.padding
+    if isinstance(padding, str):
+        totals = [0 if padding == "valid" else d * (k - 1)
+                  for k, d in zip(layer.kernel_size, layer.dilation)]
+        return [t // 2 for t in totals], [t - t // 2 for t in totals]
+    return list(padding), list(padding)
+
+
+@converter(nn.Conv1d, nn.Conv3d)
+def _conv_nd(g: Graph, layer, x: Value):
+    before, after = _same_or_given(layer)
+    inputs = [x.name, g.constant(layer.weight.data, "weight")]
+    if layer.bias is not None:
+        inputs.append(g.constant(layer.bias.data, "bias"))
+    return g.op("Conv", *inputs, kernel_shape=list(layer.kernel_size),
+                strides=list(layer.stride), dilations=list(layer.dilation),
+                pads=before + after, group=layer.groups)
+
+
+@converter(nn.ConvTranspose2d)
+def _conv_transpose2d(g: Graph, layer: nn.ConvTranspose2d, x: Value):
+    inputs = [x.name, g.constant(layer.weight.data, "weight")]  # ONNX's layout: (C, O/g, …)
+    if layer.bias is not None:
+        inputs.append(g.constant(layer.bias.data, "bias"))
+    return g.op("ConvTranspose", *inputs, kernel_shape=list(layer.kernel_size),
+                strides=list(layer.stride), dilations=list(layer.dilation),
+                pads=list(layer.padding) * 2, output_padding=list(layer.output_padding),
+                group=layer.groups)
 
 
 def _window(layer) -> dict:
@@ -166,6 +233,24 @@ def _batch_norm(g: Graph, layer, x: Value):
     return g.op("BatchNormalization", x.name, g.constant(scale, "scale"),
                 g.constant(shift, "shift"), g.constant(layer.running_mean, "running_mean"),
                 g.constant(layer.running_var, "running_var"), epsilon=float(layer.eps))
+
+
+@converter(nn.GroupNorm, nn.InstanceNorm2d)
+def _group_norm(g: Graph, layer, x: Value):
+    """InstanceNormalization over (N, G, -1), the input's shape back, then the per-channel
+    affine map (GroupNormalization's definition changed between opsets 18 and 21)."""
+    dtype = x.example.dtype
+    groups = layer.num_groups if isinstance(layer, nn.GroupNorm) else layer.num_features
+    grouped = g.op("Reshape", x.name, g.ints([0, groups, -1]))
+    y = g.op("InstanceNormalization", grouped, g.constant(np.ones(groups, dtype), "scale"),
+             g.constant(np.zeros(groups, dtype), "shift"), epsilon=float(layer.eps))
+    y = g.op("Reshape", y, g.op("Shape", x.name))
+    per_channel = (-1,) + (1,) * (x.example.ndim - 2)
+    if layer.weight is not None:
+        y = g.op("Mul", y, g.constant(layer.weight.data.reshape(per_channel), "scale"))
+    if layer.bias is not None:
+        y = g.op("Add", y, g.constant(layer.bias.data.reshape(per_channel), "shift"))
+    return y
 
 
 def layer_norm(g: Graph, layer: nn.LayerNorm, x: str, dtype) -> str:

@@ -86,6 +86,8 @@ class CrossEntropy(Function):
         else:
             q = xp.moveaxis(target, 1, -1).reshape(-1, n_classes) if target.ndim > 2 else target
             q = q.astype(x.dtype, copy=False)
+            if label_smoothing:  # as for labels (and PyTorch): q ← (1 - ε) q + ε / C
+                q = q * (1 - label_smoothing) + label_smoothing / n_classes
             self.weighted_target = q if weight is None else q * weight
             self.valid = None
             self.out_shape = (logits.shape[0], *logits.shape[2:])

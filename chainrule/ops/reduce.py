@@ -53,7 +53,8 @@ class _Extreme(Function):
     """Shared rule of ``Max`` and ``Min``: the gradient goes to the elements that were picked.
 
     # NOTE: when several elements tie for the extreme, they share the gradient equally
-    # (each gets g / number of ties), as PyTorch's amax/amin do.
+    # (each gets g / number of ties), as PyTorch's amax/amin do. A NaN is the extreme of its
+    # slice: the slice's NaNs share the gradient (as torch.max), and no NaN reaches the rest.
     """
 
     replayable = True
@@ -63,6 +64,9 @@ class _Extreme(Function):
     def forward(self, x, axis=None, keepdims=False):
         out = getattr(x, self.reduce)(axis=axis, keepdims=True)
         self.picked = x == out
+        xp = array_module(x)
+        if x.dtype.kind in "fc" and xp.isnan(out).any():
+            self.picked |= xp.isnan(x) & xp.isnan(out)
         self.axis, self.keepdims = axis, keepdims
         return out if keepdims else out.reshape(
             () if axis is None else tuple(n for i, n in enumerate(x.shape) if i not in axis)

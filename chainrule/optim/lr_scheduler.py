@@ -49,6 +49,27 @@ def _check_int(owner: str, name: str, value: int, low: int = 1) -> None:
         raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
 
 
+def _fits(own: Any, saved: Any) -> bool:
+    """Whether a saved setting or counter has the form of the scheduler's own value: ints stay
+    ints, numbers (or None, for a best value not yet seen) stay numbers, lists keep their
+    length, so a corrupted state is refused when it is loaded rather than failing later."""
+    if isinstance(own, bool) or isinstance(own, str):
+        return type(saved) is type(own)
+    if own is None or isinstance(own, numbers.Real):
+        if saved is None:
+            return own is None or not isinstance(own, numbers.Integral)
+        return (isinstance(saved, numbers.Real) and not isinstance(saved, bool)
+                and (isinstance(saved, numbers.Integral) or not isinstance(own, numbers.Integral))
+                and not math.isnan(saved))
+    if isinstance(own, (list, tuple)):
+        return (isinstance(saved, (list, tuple)) and len(saved) == len(own)
+                and all(map(_fits, own, saved)))
+    if isinstance(own, dict):
+        return (isinstance(saved, dict) and saved.keys() == own.keys()
+                and all(_fits(own[k], saved[k]) for k in own))
+    return True  # callables and the like are not part of a state read from a file
+
+
 def _per_group(owner: str, name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     """One value per parameter group from a scalar or a sequence of the groups' length."""
     count = len(optimizer.param_groups)
@@ -120,14 +141,25 @@ class LRScheduler:
         """Restore ``state_dict()`` output and set the groups' rates to the saved ones.
 
         Raises:
-            ValueError: when the keys differ from this scheduler's.
+            ValueError: when the keys differ from this scheduler's, a value has another form
+                (an int, a number, a list of a given length), or a rate is not finite.
         """
-        own = set(self.state_dict())
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"{owner}: expected a dict, got {type(state_dict).__name__}")
+        own_state = self.state_dict()
+        own = set(own_state)
         if set(state_dict) != own:
             raise ValueError(
-                f"{type(self).__name__}.load_state_dict: missing keys "
-                f"{sorted(own - set(state_dict))}, unexpected keys "
+                f"{owner}: missing keys {sorted(own - set(state_dict))}, unexpected keys "
                 f"{sorted(set(state_dict) - own)}")
+        for key, value in state_dict.items():
+            # (a subclass may pass its own objects back, e.g. SequentialLR its schedulers)
+            if value is not getattr(self, key, None) and not _fits(own_state[key], value):
+                raise ValueError(f"{owner}: {key} = {value!r:.80} does not have the form of "
+                                 f"{own_state[key]!r:.80}")
+        for lr in state_dict["_last_lr"]:
+            _check_number(owner, "a saved learning rate", lr)
         self.__dict__.update(copy.deepcopy(state_dict))
         self._set_lrs(self._last_lr)
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import enable_grad, increment_version
-from ..backend import MODULES, array_module, as_array, device_of, to_device
+from ..backend import MODULES, array_module, asarray, device_of, to_device, to_host
 from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -30,9 +30,11 @@ __all__ = ["Optimizer"]
 
 def _check_number(owner: str, name: str, value: float, low: float = 0.0, high: float | None = None,
                   high_inclusive: bool = True) -> None:
-    """Raise a ``ValueError`` naming ``owner`` unless ``low <= value (<= or <) high``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-        raise ValueError(f"{owner}: {name} must be a real number, got {value!r}")
+    """Raise a ``ValueError`` naming ``owner`` unless ``low <= value (<= or <) high``; an
+    infinite rate, decay or factor cannot give a meaningful update, so it is refused too."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
+        raise ValueError(f"{owner}: {name} must be a finite real number, got {value!r}")
     above = high is not None and (value > high if high_inclusive else value >= high)
     if value < low or above:
         upper = "inf)" if high is None else f"{high}]" if high_inclusive else f"{high})"
@@ -312,7 +314,10 @@ class Optimizer:
                                                     f"{name!r} of parameter {key}")
                                 for name, value in saved.items()}
         new_groups = []
-        for saved, group in zip(saved_groups, self.param_groups):
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            missing = sorted(set(group) - set(saved))
+            if missing:
+                raise ValueError(f"{owner}: group {i} of the state lacks {missing}")
             restored = {k: tuple(v) if isinstance(self.defaults.get(k), tuple) else v
                         for k, v in saved.items() if k != "params"}
             new_groups.append({**restored, "params": group["params"]})
@@ -327,17 +332,27 @@ class Optimizer:
         integer array, as array-only formats store a step count, counts too), buffers as copies
         in the parameter's dtype and memory order (saved copies are row-major; a buffer in
         another layout than its column-major parameter makes every later step several times
-        slower)."""
-        if isinstance(value, (numbers.Number, np.generic)):
-            return value.item() if isinstance(value, np.generic) else value
-        array = as_array(value, device_of(param))
-        if array.ndim == 0 and array.dtype.kind in "iu":
+        slower). A state read from a file is untrusted: numbers must be finite and counts (the
+        integers, such as a step) non-negative, or a later update would divide by zero."""
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, bool) or not (isinstance(value, numbers.Number) or (
+                hasattr(value, "shape") and hasattr(value, "dtype"))):
+            raise ValueError(f"{where} is a {type(value).__name__}, not a number or an array")
+        array = to_host(asarray(value))  # checked on the host (a GPU run's state included)
+        if array.dtype.kind not in "iuf" or not np.isfinite(array).all():
+            raise ValueError(f"{where} must hold finite real numbers, got {array!r:.80}")
+        if array.dtype.kind in "iu" and array.ndim == 0:
+            if int(array) < 0:
+                raise ValueError(f"{where} is a count and must be >= 0, got {int(array)}")
             return int(array)
+        if isinstance(value, numbers.Number):
+            return value
         if array.shape != param.shape:
             raise ValueError(f"{where} has shape {array.shape}, the parameter {param.shape}")
         dtype = param.dtype if array.dtype.kind == "f" else array.dtype
         buffer = array_module(param).empty_like(param, dtype=dtype)
-        buffer[...] = array
+        buffer[...] = to_device(array, device_of(param))
         return buffer
 
     def __repr__(self) -> str:

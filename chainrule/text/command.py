@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..commands.common import CommandError, positive_int
+from ..commands.common import CommandError, positive_float, positive_int
 
 __all__ = ["add_command"]
 
@@ -31,11 +31,11 @@ def add_command(subparsers) -> None:
     lm.add_argument("--dropout", type=float, default=0.0, help="between LSTM layers (0)")
     lm.add_argument("--epochs", type=positive_int, default=1, help="passes over the text (1)")
     lm.add_argument("--max-steps", type=positive_int, help="stop after this many updates")
-    lm.add_argument("--max-minutes", type=float, help="stop after this much training time")
+    lm.add_argument("--max-minutes", type=positive_float, help="stop after this much training time")
     lm.add_argument("--batch-size", type=positive_int, default=64, help="parallel streams (64)")
     lm.add_argument("--seq-len", type=positive_int, default=100,
                     help="backpropagation window in characters (100)")
-    lm.add_argument("--lr", type=float, default=2e-3, help="initial learning rate (2e-3)")
+    lm.add_argument("--lr", type=positive_float, default=2e-3, help="initial learning rate (2e-3)")
     lm.add_argument("--eval-every", type=positive_int, default=200,
                     help="updates between validation lines (200)")
     lm.add_argument("--seed", type=int, default=0, help="seed of the split and weights (0)")

@@ -15,6 +15,7 @@ callbacks on rank 0, epoch logs of all ranks — and in one process answers "as 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 
 import numpy as np
@@ -27,6 +28,7 @@ from .callbacks import Callback, CallbackList, LearningRateScheduler
 from .evaluate import evaluate_batches
 from .history import History
 from .metrics import resolve
+from .nonfinite import NonFiniteLoss
 from .progress import progress_callback
 from .steps import train_step
 from .tally import Tally
@@ -124,6 +126,7 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         train_data=train_loader, history=history, params=history.params,
         metrics=metric_functions)
     step = functools.partial(train_step, model, loss_fn, optimizer)
+    nonfinite = NonFiniteLoss(model)
 
     was_training = model.training
     model.stop_training = False
@@ -134,8 +137,9 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
             model.train()
             callback_list.on_epoch_begin(epoch)
             lr = _learning_rate(optimizer)
+            nonfinite.epoch = epoch
             logs = _train_epoch(model, step, train_loader, metric_functions, callback_list,
-                                world.combine, model_device(model))
+                                world.combine, nonfinite, model_device(model))
             if val_loader is not None:
                 logs.update(evaluate_batches(model, val_loader, loss_fn, metric_functions,
                                              "fit (validation)", prefix="val_",
@@ -154,7 +158,8 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
 
 def _train_epoch(model: Module, step: Callable, batches: Iterable,
                  metrics: Mapping[str, Callable], callbacks: CallbackList,
-                 combine: Callable[[Tally], Tally], device: Device) -> dict[str, float]:
+                 combine: Callable[[Tally], Tally], nonfinite: NonFiniteLoss, device: Device
+                 ) -> dict[str, float]:
     """One pass of ``step`` over ``batches``; the epoch's loss and metrics (of all processes,
     through ``combine``), weighted by batch size. Stops after the batch in which a callback
     sets ``model.stop_training``."""
@@ -163,6 +168,8 @@ def _train_epoch(model: Module, step: Callable, batches: Iterable,
     for batch, pair in enumerate(batches):
         x, y = as_pair(pair, "fit", device)
         loss_value, pred = step(x, y)
+        if not math.isfinite(loss_value):
+            nonfinite.warn(loss_value, batch, x, y)
         tally.update(loss_value, y.data, pred)
         if per_batch:
             callbacks.on_batch_end(batch, tally.results())

@@ -40,8 +40,22 @@ class History:
         return {"history": {k: list(v) for k, v in self.history.items()}, "epoch": list(self.epoch)}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict()`` output (from a checkpoint: checked, ValueError if bad)."""
+        if not (isinstance(state, dict) and set(state) == {"history", "epoch"}
+                and isinstance(state["history"], dict) and isinstance(state["epoch"], list)):
+            raise ValueError("History.load_state_dict: expected {'history': {name: [values]}, "
+                             f"'epoch': [indices]}}, got {state!r:.100}")
+        epoch = state["epoch"]
+        if not all(type(e) is int and e >= 0 for e in epoch):
+            raise ValueError(
+                f"History.load_state_dict: epochs must be ints >= 0, got {epoch!r:.100}")
+        for name, values in state["history"].items():
+            if not (isinstance(values, list) and len(values) == len(epoch) and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+                raise ValueError(f"History.load_state_dict: {name!r:.50} must be a list of "
+                                 f"{len(epoch)} numbers (one per epoch), got {values!r:.100}")
         self.history = {k: [float(x) for x in v] for k, v in state["history"].items()}
-        self.epoch = [int(e) for e in state["epoch"]]
+        self.epoch = list(epoch)
 
     def __repr__(self) -> str:
         last = {k: round(v[-1], 4) for k, v in self.history.items() if v}

@@ -181,7 +181,7 @@ def test_runtime_errors_are_one_line(capsys, monkeypatch, bad_files, argv, messa
     (["train", "--layers", ","], "layer sizes must be positive, got ','"),
     (["train", "--epochs", "0"], "argument --epochs: must be a positive integer, got 0"),
     (["train", "--batch-size", "x"], "argument --batch-size: must be a positive integer, got 'x'"),
-    (["train", "--lr", "fast"], "argument --lr: invalid float value: 'fast'"),
+    (["train", "--lr", "fast"], "argument --lr: must be a positive number, got 'fast'"),
     (["predict", "model.safetensors"], "the following arguments are required: input"),
     (["fly"], "argument COMMAND: invalid choice: 'fly'"),
 ])

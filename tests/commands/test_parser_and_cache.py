@@ -64,6 +64,16 @@ def test_cache_lists_sizes_and_clears_what_chainrule_wrote(chainrule, tmp_path, 
     assert out == f"nothing to clear in {tmp_path}\n"
 
 
+@pytest.mark.parametrize("command", [["train", "--data", "digits"], ["train-lm", "x.txt"]])
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-1", "fast"])
+def test_a_learning_rate_that_cannot_be_right_is_refused_by_name(command, value, capsys):
+    """Before: --lr inf trained, leaving NaN weights."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--lr", value])
+    assert exit_info.value.code == 2
+    assert "argument --lr: must be a" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, threads", [
     (["cache"], 1),  # the default: one BLAS thread
     (["cache", "--threads", "2"], 2),  # after the subcommand

@@ -105,3 +105,30 @@ def test_a_member_claiming_more_than_the_archive_can_hold(tmp_path):
     with pytest.raises(LoadError, match="array 'x' claims 1,000,000,000 bytes"):
         read_npz(path)
     assert info.file_size < 200
+
+
+def _compressed_npz(tmp_path):
+    path = tmp_path / "c.npz"
+    np.savez_compressed(path, x=np.arange(2000, dtype=np.int64) % 7)
+    return path, bytearray(path.read_bytes())
+
+
+def test_corrupt_deflate_data_is_a_load_error(tmp_path):
+    """Found by tests/fuzz: zlib.error leaked from inside the archive's member."""
+    path, data = _compressed_npz(tmp_path)
+    start = data.index(b"PK\x03\x04") + 30 + len("x.npy") + 20  # inside the deflate stream
+    for offset in range(start, start + 40, 3):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(LoadError, match="array 'x' cannot be read"):
+        read_npz(path)
+
+
+def test_an_unknown_zip_version_is_a_load_error(tmp_path):
+    """Found by tests/fuzz: NotImplementedError('zip file version 17.3') leaked."""
+    path, data = _compressed_npz(tmp_path)
+    central = data.index(b"PK\x01\x02")
+    data[central + 6:central + 8] = (173).to_bytes(2, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(LoadError, match="zip file version 17.3"):
+        read_npz(path)

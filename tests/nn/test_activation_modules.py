@@ -30,6 +30,15 @@ CASES = [  # (module, NumPy reference)
     (cr.nn.Softmax(), _softmax),
     (cr.nn.Softmax(axis=0), lambda x: _softmax(x.T).T),
     (cr.nn.LogSoftmax(), lambda x: np.log(_softmax(x))),
+    (cr.nn.Hardtanh(-0.5, 2.0), lambda x: np.clip(x, -0.5, 2.0)),
+    (cr.nn.ReLU6(), lambda x: np.clip(x, 0, 6)),
+    (cr.nn.Hardswish(), lambda x: x * np.clip(x + 3, 0, 6) / 6),
+    (cr.nn.SiLU(), lambda x: x / (1 + np.exp(-x))),
+    (cr.nn.Mish(), lambda x: x * np.tanh(np.log1p(np.exp(x)))),
+    (cr.nn.Softsign(), lambda x: x / (1 + np.abs(x))),
+    (cr.nn.CELU(0.5), lambda x: np.where(x > 0, x, 0.5 * np.expm1(x / 0.5))),
+    (cr.nn.SELU(), lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772
+                                                          * np.expm1(x))),
 ]
 IDS = [repr(case[0]) for case in CASES]
 

@@ -401,3 +401,22 @@ def test_lstm_learns_to_remember_the_first_step():
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.01
+
+
+@pytest.mark.parametrize("layer", [cr.nn.LSTM(3, 4, batch_first=True), cr.nn.GRU(3, 4),
+                                   cr.nn.RNN(3, 4, batch_first=True), cr.nn.LSTMCell(3, 4)],
+                         ids=lambda m: type(m).__name__)
+def test_an_empty_sequence_or_batch_is_a_clear_error(layer):
+    """Before: a reshape error from deep inside ops/recurrent.py for a batch of 0 (issue 18.11)."""
+    name = type(layer).__name__
+    if isinstance(layer, cr.nn.LSTMCell):
+        with pytest.raises(ValueError, match=rf"{name}.*the batch is empty"):
+            layer(cr.tensor(np.zeros((0, 3), np.float32)))
+        return
+    batch_first = layer.batch_first
+    empty_batch = (0, 5, 3) if batch_first else (5, 0, 3)
+    empty_steps = (2, 0, 3) if batch_first else (0, 2, 3)
+    with pytest.raises(ValueError, match=rf"{name}.*the batch is empty: input of shape"):
+        layer(cr.tensor(np.zeros(empty_batch, np.float32)))
+    with pytest.raises(ValueError, match=rf"{name}.*the input sequence is empty"):
+        layer(cr.tensor(np.zeros(empty_steps, np.float32)))

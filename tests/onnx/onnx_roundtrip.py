@@ -61,4 +61,7 @@ def randomize_statistics(model: cr.nn.Module, seed: int = 0) -> cr.nn.Module:
             if m.affine:
                 m.weight.data[...] = rng.normal(size=m.num_features)
                 m.bias.data[...] = rng.normal(size=m.num_features)
+        if isinstance(m, (cr.nn.GroupNorm, cr.nn.InstanceNorm2d)) and m.affine:
+            m.weight.data[...] = rng.normal(size=m.weight.shape)
+            m.bias.data[...] = rng.normal(size=m.bias.shape)
     return model

@@ -303,8 +303,11 @@ def test_add_param_group_and_its_errors():
 
 @pytest.mark.parametrize("cls,kwargs,message", [
     (SGD, {"lr": -0.1}, r"SGD: lr must be in \[0.0, inf\), got -0.1"),
-    (SGD, {"lr": "0.1"}, r"SGD: lr must be a real number, got '0.1'"),
-    (SGD, {"lr": float("nan")}, "SGD: lr must be a real number"),
+    (SGD, {"lr": "0.1"}, r"SGD: lr must be a finite real number, got '0.1'"),
+    (SGD, {"lr": float("nan")}, "SGD: lr must be a finite real number"),
+    (SGD, {"lr": float("inf")}, "SGD: lr must be a finite real number, got inf"),
+    (Adam, {"lr": float("inf")}, "Adam: lr must be a finite real number"),
+    (RMSprop, {"eps": float("inf")}, "RMSprop: eps must be a finite real number"),
     (SGD, {"momentum": 1.5}, r"SGD: momentum must be in \[0.0, 1.0\]"),
     (SGD, {"dampening": -0.1}, "SGD: dampening"),
     (SGD, {"weight_decay": -1}, "SGD: weight_decay"),

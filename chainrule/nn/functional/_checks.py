@@ -20,13 +20,17 @@ Example:
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
+
+import numpy as np
 
 from ...tensor import Tensor
 
 __all__ = ["ArgumentError", "ArgumentValueError", "ArgumentTypeError", "ArgumentIndexError",
            "not_a_tensor", "require_tensor", "require_float", "require_one_of",
-           "require_probability"]
+           "require_probability", "require_real", "require_flags", "require_size"]
 
 
 class ArgumentError(Exception):
@@ -86,7 +90,38 @@ def require_one_of(where: str, argument: str, value: Any, choices: tuple[Any, ..
         raise ArgumentValueError(where, f"{argument} must be one of {choices}, got {value!r}")
 
 
-def require_probability(where: str, argument: str, value: float) -> None:
+def require_probability(where: str, argument: str, value: Any) -> None:
     """A probability such as dropout's ``p`` must lie in [0, 1]."""
-    if not 0 <= value <= 1:
-        raise ArgumentValueError(where, f"{argument} must be in [0, 1], got {value}")
+    require_real(where, argument, value, 0.0, 1.0)
+
+
+def require_real(where: str, argument: str, value: Any, low: float = -math.inf,
+                 high: float = math.inf, *, low_open: bool = False) -> None:
+    """A setting such as ``eps`` or a slope must be a finite real number (not a bool) in
+    ``[low, high]`` (``(low, high]`` with ``low_open``): a layer built from a file gets the
+    same check as one built in code, at construction rather than deep in its forward pass."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
+        raise ArgumentTypeError(where, f"{argument} must be a finite real number, got "
+                                f"{value!r:.80}")
+    number = float(value)
+    if not (low < number if low_open else low <= number) or number > high:
+        bound = f"{'>' if low_open else '>='} {low:g}" if high == math.inf else \
+            f"in {'(' if low_open else '['}{low:g}, {high:g}]"
+        raise ArgumentValueError(where, f"{argument} must be {bound}, got {value!r}")
+
+
+def require_flags(where: str, **flags: Any) -> None:
+    """Switches such as ``bias`` must be bools (a string "false" would count as true)."""
+    for argument, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise ArgumentTypeError(where, f"{argument} must be True or False, got "
+                                    f"{value!r:.80}")
+
+
+def require_size(where: str, argument: str, value: Any, minimum: int = 1) -> None:
+    """A size such as ``in_features`` must be an integer (not a bool) >= ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(where, f"{argument} must be an integer, got {value!r:.80}")
+    if value < minimum:
+        raise ArgumentValueError(where, f"{argument} must be >= {minimum}, got {value}")

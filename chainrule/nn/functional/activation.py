@@ -18,11 +18,13 @@ Example:
 from __future__ import annotations
 
 from ...ops import activation as ops
+from ...ops import gated
 from ...tensor import Tensor
-from ._checks import not_a_tensor, require_one_of
+from ._checks import ArgumentValueError, not_a_tensor, require_one_of
 
 __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softplus", "softmax",
-           "log_softmax"]
+           "log_softmax", "hardtanh", "relu6", "hardswish", "silu", "mish", "softsign", "celu",
+           "selu"]
 
 
 def relu(x: Tensor) -> Tensor:
@@ -87,3 +89,84 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     if not isinstance(x, Tensor):
         raise not_a_tensor("log_softmax", x)
     return ops.LogSoftmax.apply(x, axis=axis)
+
+
+# The activations of issue 13: fused ops for the self-gated ones (``ops.gated``), the others
+# composed from existing primitives (clip, ELU, abs and division), which are as fast.
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805  # Klambauer et al. (2017)
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """``min(max(x, min_val), max_val)``.
+
+    The gradient is 1 on ``[min_val, max_val]``, bounds included (``clip``'s convention;
+    PyTorch's ``hardtanh`` gives 0 at the bounds themselves).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.functional.hardtanh(cr.tensor([-2.0, 0.5, 2.0]))
+        tensor([-1. ,  0.5,  1. ])
+    """
+    if not isinstance(x, Tensor):
+        raise not_a_tensor("hardtanh", x)
+    if not min_val < max_val:
+        raise ArgumentValueError("hardtanh", f"min_val must be below max_val, got {min_val} "
+                                             f"and {max_val}")
+    return x.clip(min_val, max_val)
+
+
+def relu6(x: Tensor) -> Tensor:
+    """``min(max(x, 0), 6)`` (``hardtanh(x, 0, 6)``)."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """``x · relu6(x + 3) / 6`` (MobileNetV3), one fused op."""
+    if not isinstance(x, Tensor):
+        raise not_a_tensor("hardswish", x)
+    return gated.Hardswish.apply(x)
+
+
+def silu(x: Tensor) -> Tensor:
+    """``x σ(x)`` (SiLU, swish), one fused op.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.functional.silu(cr.tensor([0.0, 1.0]))
+        tensor([0.       , 0.7310586])
+    """
+    if not isinstance(x, Tensor):
+        raise not_a_tensor("silu", x)
+    return gated.SiLU.apply(x)
+
+
+def mish(x: Tensor) -> Tensor:
+    """``x tanh(softplus(x))`` (Misra, 2019), one fused op."""
+    if not isinstance(x, Tensor):
+        raise not_a_tensor("mish", x)
+    return gated.Mish.apply(x)
+
+
+def softsign(x: Tensor) -> Tensor:
+    """``x / (1 + |x|)``."""
+    if not isinstance(x, Tensor):
+        raise not_a_tensor("softsign", x)
+    return x / (abs(x) + 1)
+
+
+def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
+    """``max(0, x) + min(0, α (e^(x/α) - 1))``, which is ``α · elu(x / α)``."""
+    if not isinstance(x, Tensor):
+        raise not_a_tensor("celu", x)
+    if alpha == 0:
+        raise ArgumentValueError("celu", "alpha must not be 0")
+    if alpha == 1:
+        return ops.ELU.apply(x, alpha=1.0)
+    return ops.ELU.apply(x / alpha, alpha=1.0) * alpha
+
+
+def selu(x: Tensor) -> Tensor:
+    """``scale · elu(x, α)`` with the self-normalising constants α ≈ 1.6733, scale ≈ 1.0507."""
+    if not isinstance(x, Tensor):
+        raise not_a_tensor("selu", x)
+    return ops.ELU.apply(x, alpha=_SELU_ALPHA) * _SELU_SCALE

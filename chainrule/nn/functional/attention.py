@@ -37,11 +37,14 @@ def causal_mask(length: int, source_length: int | None = None) -> np.ndarray:
 
 
 def _attend(query: Tensor, key: Tensor, value: Tensor, blocked: np.ndarray | None,
-            additive: np.ndarray | None, dropout_p: float, scale: float,
+            additive: np.ndarray | Tensor | None, dropout_p: float, scale: float,
             generator: np.random.Generator | int | None) -> tuple[Tensor, Tensor]:
     """softmax(q kᵀ · scale + additive, masked where ``blocked``) v, and the weights."""
     scores = (query * scale) @ key.transpose(*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)
-    if additive is not None:
+    if isinstance(additive, Tensor):  # a float mask that requires grad (a learned bias)
+        scores = scores + (additive if additive.dtype == scores.dtype
+                           else additive.astype(scores.dtype))
+    elif additive is not None:
         scores = scores + Tensor(additive.astype(scores.dtype, copy=False))
     if blocked is not None:
         xp = array_module(scores.data)
@@ -100,7 +103,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
                   f"(…, S, d_v) {value.shape} do not fit")
     if is_causal and attn_mask is not None:
         raise ArgumentValueError(name, "pass attn_mask or is_causal, not both")
-    blocked, additive = _split_mask(name, attn_mask, query.dtype, True, "attn_mask", query.device)
+    blocked, constant = _split_mask(name, attn_mask, query.dtype, True, "attn_mask",
+                                   query.device)
+    additive: np.ndarray | Tensor | None = constant
+    if constant is not None and isinstance(attn_mask, Tensor) and attn_mask.requires_grad:
+        additive = attn_mask  # added as it is, so its gradient is returned
     if is_causal:
         blocked = as_array(causal_mask(query.shape[-2], key.shape[-2]), query.device)
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale

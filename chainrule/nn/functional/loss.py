@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...backend import array_module, as_array
+from ...ops.activation import Softplus
 from ...ops.loss import MSE, REDUCTIONS, BCEWithLogits, CrossEntropy, counted_labels
 from ...tensor import Tensor, where
 from ._checks import ArgumentValueError, not_a_tensor, require_one_of, require_tensor
@@ -34,6 +35,22 @@ def _constant(value: Any, like: Tensor, dtype: npt.DTypeLike | None = None) -> A
     if dtype is not None and array.dtype.kind == "f":
         array = array.astype(dtype, copy=False)
     return array
+
+
+def _differentiable(value: Any, dtype: npt.DTypeLike) -> Tensor | None:
+    """``value`` as a tensor in ``dtype`` if it is a float tensor that requires grad, else None:
+    such an argument (a learned target or weight) takes the composite path of its loss, whose
+    gradient reaches it, instead of the fused op, which treats its arguments as constants."""
+    if isinstance(value, Tensor) and value.requires_grad and value.dtype.kind == "f":
+        return value if value.dtype == dtype else value.astype(dtype)
+    return None
+
+
+def _as_tensor(value: Any, like: Tensor) -> Tensor:
+    """A loss argument as a tensor: itself if it requires grad, else a constant on ``like``'s
+    device, in its dtype."""
+    learned = _differentiable(value, like.dtype)
+    return Tensor(_constant(value, like, like.dtype)) if learned is None else learned
 
 
 def _reduce(losses: Tensor, reduction: str) -> Tensor:
@@ -175,6 +192,7 @@ def cross_entropy(logits: Tensor, target: Any,
     if not 0 <= label_smoothing < 1:
         raise ArgumentValueError("cross_entropy",
                                  f"label_smoothing must be in [0, 1), got {label_smoothing}")
+    learned = _differentiable(target, logits.dtype)
     target = _constant(target, logits, logits.dtype)
     ignored = None  # the label the op must mask out, if any sample has it
     if target.dtype.kind in "iu":
@@ -184,10 +202,29 @@ def cross_entropy(logits: Tensor, target: Any,
             "cross_entropy", f"probability targets of shape {target.shape} must match logits "
                              f"{shape}"
         )
+    if learned is not None:
+        return _soft_cross_entropy(
+            logits, learned, None if weight is None else _as_tensor(weight, logits),
+            reduction, label_smoothing)
     return CrossEntropy.apply(
         logits, target=target, weight=_constant(weight, logits, logits.dtype), reduction=reduction,
         label_smoothing=label_smoothing, ignore_index=ignored,
     )
+
+
+def _soft_cross_entropy(logits: Tensor, target: Tensor, weight: Tensor | None, reduction: str,
+                        label_smoothing: float) -> Tensor:
+    """Cross-entropy against probability targets from primitives, so a target that requires
+    grad receives dL/dy = -w log softmax(x) (the fused op's value, PyTorch's convention:
+    ``Lᵢ = -Σ_c w_c y_ic log p_ic``, 'mean' over the samples)."""
+    classes = logits.shape[1]
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    terms = target * logits.log_softmax(axis=1)
+    if weight is not None:
+        terms = terms * weight.reshape((1, classes) + (1,) * (logits.ndim - 2))
+    losses = -terms.sum(axis=1)
+    return _reduce(losses, reduction)
 
 
 def nll_loss(log_probs: Tensor, target: Any,
@@ -237,15 +274,35 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any,
     name = "binary_cross_entropy_with_logits"
     require_tensor(name, logits)
     require_one_of(name, "reduction", reduction, REDUCTIONS)
+    arguments = (target, weight, pos_weight)
     target = _constant(target, logits, logits.dtype)
     if target.shape != logits.shape:
         raise ArgumentValueError(
             name, f"target shape {target.shape} must match logits shape {logits.shape}"
         )
+    if any(_differentiable(v, logits.dtype) is not None for v in arguments):
+        return _composite_bce_with_logits(
+            logits, _as_tensor(arguments[0], logits),
+            None if weight is None else _as_tensor(weight, logits),
+            None if pos_weight is None else _as_tensor(pos_weight, logits), reduction)
     return BCEWithLogits.apply(
         logits, target=target, weight=_constant(weight, logits, logits.dtype),
         pos_weight=_constant(pos_weight, logits, logits.dtype), reduction=reduction,
     )
+
+
+def _composite_bce_with_logits(logits: Tensor, target: Tensor, weight: Tensor | None,
+                               pos_weight: Tensor | None, reduction: str) -> Tensor:
+    """The fused op's formula from primitives, for a target, weight or pos_weight that
+    requires grad: ``L = (1 - y) x + (1 + (p - 1) y) softplus(-x)``, times w; so
+    dL/dy = -x + (p - 1) softplus(-x) and dL/dp = y softplus(-x) reach them."""
+    softplus_neg = Softplus.apply(-logits)
+    if pos_weight is not None:
+        softplus_neg = (1 + (pos_weight - 1) * target) * softplus_neg
+    losses = (1 - target) * logits + softplus_neg
+    if weight is not None:
+        losses = losses * weight
+    return _reduce(losses, reduction)
 
 
 _LOG_FLOOR = -100.0  # PyTorch's floor for log in binary_cross_entropy: a finite loss at p = 0
@@ -280,6 +337,13 @@ def binary_cross_entropy(probs: Tensor, target: Any,
             f"probs must lie in [0, 1], got values in [{probs.data.min()}, {probs.data.max()}]; "
             "pass logits to binary_cross_entropy_with_logits instead"
         )
+    # A target outside [0, 1] gives a loss unbounded below (y = 2 rewards p -> 1 forever), as
+    # PyTorch refuses it too.
+    labels = target.data
+    if labels.size and not (0 <= labels.min() and labels.max() <= 1):
+        raise ArgumentValueError(
+            "binary_cross_entropy",
+            f"target must lie in [0, 1], got values in [{labels.min()}, {labels.max()}]")
     losses = -(target * _floored_log(probs) + (1 - target) * _floored_log(1 - probs))
     if weight is not None:
         losses = losses * Tensor(_constant(weight, probs, probs.dtype))

@@ -128,6 +128,10 @@ def _sequence(where: str, op: type[Function], gates: int, states: Sequence[Any],
     steps, batch = x.shape[0], x.shape[1]
     if steps == 0:
         raise ArgumentValueError(where, "the input sequence is empty")
+    # PyTorch returns empty results for a batch of 0; a loop over batches that ends in an empty
+    # one is almost always a bug in the caller, so it is named here rather than deep in the op.
+    if batch == 0:
+        raise ArgumentValueError(where, f"the batch is empty: input of shape {input.shape}")
     hidden, layers = groups[0][1].shape[1], len(groups) // directions
     shape = (len(groups), batch, hidden) if batched else (len(groups), hidden)
     initial = [_initial_state(where, s, shape, x, ("h_0", "c_0")[i]) for i, s in enumerate(states)]
@@ -241,6 +245,8 @@ def _step(where: str, op: type[Function], gates: int, states: Sequence[Any], inp
     _check_input(where, input, weights[0].shape[1], (1, 2),
                  "(batch, input_size) or (input_size,)")
     batched = input.ndim == 2
+    if batched and input.shape[0] == 0:
+        raise ArgumentValueError(where, f"the batch is empty: input of shape {input.shape}")
     hidden = weights[1].shape[1]
     shape = (input.shape[0], hidden) if batched else (hidden,)
     states = [_initial_state(where, s, shape, input, ("h", "c")[i]) for i, s in enumerate(states)]

@@ -15,7 +15,7 @@ from typing import Any
 from ...backend.windows import Windows
 from ._checks import ArgumentValueError
 
-__all__ = ["IntOrPair", "pair", "padding_pairs", "sweep"]
+__all__ = ["IntOrPair", "ints", "pair", "padding_pairs", "sweep"]
 
 # A window argument as layers take it: one int for both axes, or one per axis (a saved
 # architecture gives a list).
@@ -31,6 +31,17 @@ def pair(where: str, value: Any, name: str, minimum: int) -> tuple[int, int]:
         raise ArgumentValueError(where, f"{name} must be an int >= {minimum} or a pair of them, "
                                         f"got {value!r}")
     return int(pair_[0]), int(pair_[1])
+
+
+def ints(where: str, value: Any, name: str, minimum: int, n: int) -> tuple[int, ...]:
+    """An int or ``n`` ints as an ``n``-tuple, each at least ``minimum`` (``pair`` for any
+    number of axes)."""
+    values = (value,) * n if isinstance(value, numbers.Integral) else tuple(value)
+    if len(values) != n or not all(isinstance(v, numbers.Integral) and v >= minimum  # type: ignore[operator]
+                                   for v in values):
+        raise ArgumentValueError(where, f"{name} must be an int >= {minimum} or {n} of them, "
+                                        f"got {value!r}")
+    return tuple(int(v) for v in values)
 
 
 def padding_pairs(where: str, value: IntOrPair | str, kernel: tuple[int, int],

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 
-from ...io import load_checkpoint, save, save_checkpoint, save_state
+from ...io import LoadError, load_checkpoint, save, save_checkpoint, save_state
 from .base import Callback
 from .monitor import Monitor
 
 __all__ = ["ModelCheckpoint", "BackupAndRestore"]
+
+_EXTRA = ("history", "loader", "callbacks", "stop_training")  # a backup's extra state
 
 
 class ModelCheckpoint(Callback):
@@ -101,14 +103,29 @@ class BackupAndRestore(Callback):
         if not os.path.exists(self.path):
             return
         info = load_checkpoint(self.path, model=self.model, optimizer=self.optimizer)
-        extra = info["extra"]
-        self.history.load_state_dict(extra["history"])
-        if extra.get("loader") is not None:
-            self.train_data.load_state_dict(extra["loader"])
-        for callback, state in zip(self._others(), extra["callbacks"]):
-            callback.load_state_dict(state)
-        self.model.stop_training = bool(extra.get("stop_training", False))
-        self.restored_epoch = int(info["epoch"])
+        extra, others = info["extra"], self._others()
+        if not (isinstance(extra, dict) and set(extra) == set(_EXTRA)
+                and isinstance(extra["callbacks"], list)
+                and isinstance(extra["stop_training"], bool)):
+            raise LoadError(
+                f"{self.path}: the backup's extra state is not {{{', '.join(_EXTRA)}}} with a "
+                "list of callback states and stop_training a bool; it was written by another "
+                "program or altered (delete it to start afresh)")
+        parts = [("the history", self.history, extra["history"])]
+        if extra["loader"] is not None or hasattr(self.train_data, "load_state_dict"):
+            parts.append(("the data loader", self.train_data, extra["loader"]))
+        parts += [(type(c).__name__, c, state) for c, state in zip(others, extra["callbacks"])]
+        for what, target, state in parts:
+            try:
+                target.load_state_dict(state)
+            # Each part validates its state; whatever a corrupted value makes it raise, the
+            # cause is the backup file.
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError,
+                    OverflowError) as error:
+                raise LoadError(f"{self.path}: the backup's state of {what} is invalid: "
+                                f"{type(error).__name__}: {error}") from None
+        self.model.stop_training = extra["stop_training"]
+        self.restored_epoch = info["epoch"]
 
     def on_epoch_end(self, epoch, logs=None):
         loader_state = getattr(self.train_data, "state_dict", None)

@@ -71,10 +71,21 @@ class EarlyStopping(Callback):
                 "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
 
     def load_state_dict(self, state):
+        counts = {name: state[name] for name in ("wait", "best_epoch", "stopped_epoch")}
+        if not all(type(n) is int and n >= (0 if name == "wait" else -1)
+                   for name, n in counts.items()):
+            raise ValueError(f"EarlyStopping: wait >= 0 and epochs >= -1 must be ints, got "
+                             f"{counts!r:.100}")
+        weights = state["best_weights"]
+        if weights is not None:
+            own = self.model.state_dict()
+            if not (isinstance(weights, dict) and set(weights) == set(own) and all(
+                    isinstance(w, np.ndarray) and w.shape == own[k].shape
+                    for k, w in weights.items())):
+                raise ValueError("EarlyStopping: the best weights do not fit the model")
         self._monitor.best = None if state["best"] is None else float(state["best"])
-        self.wait, self.best_epoch = int(state["wait"]), int(state["best_epoch"])
-        self.stopped_epoch = int(state["stopped_epoch"])
-        weights = state.get("best_weights")
+        self.wait, self.best_epoch = counts["wait"], counts["best_epoch"]
+        self.stopped_epoch = counts["stopped_epoch"]
         self.best_weights = None if weights is None else dict(weights)
 
 
