@@ -85,7 +85,7 @@ if [[ "$DEVICE" == cuda ]]; then
 else
     SELECT=(-k "fake and (linear or add_broadcast or mlp or module_to)")
 fi
-part "device layer of the suite on $DEVICE" 200 "$PYTHON" -m pytest -q -p no:cacheprovider \
+part "device layer of the suite on $DEVICE" 200 "$PYTHON" -m pytest -o addopts= -q -rfE -p no:cacheprovider \
     tests/ops/test_ops_on_device.py tests/nn/test_layers_on_device.py tests/devices "${SELECT[@]}"
 
 for net in lenet mlp wide; do
