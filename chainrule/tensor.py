@@ -546,11 +546,11 @@ class Tensor:
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Position of the largest value (of the flattened tensor when ``axis`` is None)."""
-        return Tensor(np.argmax(self._data, axis=axis, keepdims=keepdims))
+        return Tensor(self._xp.argmax(self._data, axis=axis, keepdims=keepdims))
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Position of the smallest value (of the flattened tensor when ``axis`` is None)."""
-        return Tensor(np.argmin(self._data, axis=axis, keepdims=keepdims))
+        return Tensor(self._xp.argmin(self._data, axis=axis, keepdims=keepdims))
 
     # ------------------------------------------------------------------ shape methods
     def reshape(self, *shape: Any) -> Tensor:
@@ -783,32 +783,37 @@ class Tensor:
         return self.reshape(*self.shape[:axis], *sizes, *self.shape[axis + 1:])
 
     # Logical and bitwise operators: no gradient (their results are bool or int).
+    @property
+    def _xp(self) -> Any:
+        """The array module of the tensor's data (NumPy, or CuPy on a GPU)."""
+        return backend.array_module(self._data)
+
     def __invert__(self) -> Tensor:
-        return Tensor(np.invert(_bits(self, "~")))
+        return Tensor(self._xp.invert(_bits(self, "~")))
 
     def __and__(self, other: Any) -> Tensor:
-        return Tensor(np.bitwise_and(_bits(self, "&"), _bits(other, "&")))
+        return Tensor(self._xp.bitwise_and(_bits(self, "&"), _bits(other, "&")))
 
     def __or__(self, other: Any) -> Tensor:
-        return Tensor(np.bitwise_or(_bits(self, "|"), _bits(other, "|")))
+        return Tensor(self._xp.bitwise_or(_bits(self, "|"), _bits(other, "|")))
 
     def __xor__(self, other: Any) -> Tensor:
-        return Tensor(np.bitwise_xor(_bits(self, "^"), _bits(other, "^")))
+        return Tensor(self._xp.bitwise_xor(_bits(self, "^"), _bits(other, "^")))
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def logical_not(self) -> Tensor:
         """``not x`` element-wise (any dtype: 0 is false), a bool tensor."""
-        return Tensor(np.logical_not(self._data))
+        return Tensor(self._xp.logical_not(self._data))
 
     def logical_and(self, other: Any) -> Tensor:
-        return Tensor(np.logical_and(self._data, _raw(other)))
+        return Tensor(self._xp.logical_and(self._data, _raw(other)))
 
     def logical_or(self, other: Any) -> Tensor:
-        return Tensor(np.logical_or(self._data, _raw(other)))
+        return Tensor(self._xp.logical_or(self._data, _raw(other)))
 
     def logical_xor(self, other: Any) -> Tensor:
-        return Tensor(np.logical_xor(self._data, _raw(other)))
+        return Tensor(self._xp.logical_xor(self._data, _raw(other)))
 
 
 autograd.register_tensor_class(Tensor)
@@ -938,7 +943,7 @@ def _bits(value: Any, operator_: str) -> Any:
     """The array (or Python scalar, which stays weak: int8 & 1 is int8) of a bool or integer
     operand of a bitwise operator."""
     raw = _raw(value)
-    dtype = np.asarray(raw).dtype
+    dtype = raw.dtype if hasattr(raw, "dtype") else np.result_type(raw)
     if dtype.kind not in "biu":
         raise TypeError(f"{operator_} is for bool and integer tensors (and has no gradient), "
                         f"got dtype {dtype}; compare first (x > 0) or use logical_*")

@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 
+from ..backend import array_module
 from ..nn.module import Module
 from ..tensor import Tensor
 
@@ -45,7 +46,9 @@ class NonFiniteLoss:
 
 def _bad(array: np.ndarray) -> int:
     """How many values of a numeric array are NaN or infinite (0 for integer arrays)."""
-    return int(array.size - np.isfinite(array).sum()) if array.dtype.kind in "fc" else 0
+    if array.dtype.kind not in "fc":
+        return 0
+    return int(array.size - array_module(array).isfinite(array).sum())
 
 
 def nonfinite_origin(model: Module, x: Tensor, y: Tensor) -> str:
