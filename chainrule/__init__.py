@@ -2,6 +2,7 @@
 
 from . import autograd, data, distributed, models, nn, optim
 from .autograd import enable_grad, is_grad_enabled, no_grad
+from .compile import compile
 from .data import DataLoader
 from .explain import explain
 from .gradcheck import GradcheckError, gradcheck
@@ -28,7 +29,7 @@ __all__ = [
     "manual_seed", "get_rng_state", "set_rng_state",
     "save", "load_model", "load_metadata", "save_state", "load_state", "LoadError",
     "save_checkpoint", "load_checkpoint", "load_torch_state",
-    "fit", "evaluate", "predict", "callbacks", "metrics",
+    "compile", "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
     "audio", "distributed", "autograd",
 ]
