@@ -70,6 +70,9 @@ def add_command(subparsers) -> None:
     train.add_argument("--overwrite", action="store_true",
                        help="replace the run already in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--no-compile", dest="compile", action="store_false",
+                       help="run the training step eagerly instead of capturing and replaying "
+                            "it (cr.compile; the same results bitwise)")
     train.set_defaults(run=run)
 
 
@@ -127,7 +130,7 @@ def run(args) -> None:
     job = _prepare(data, settings)
     if folder is not None and not args.resume and is_main():
         folder.start(settings, resume=False, overwrite=args.overwrite)
-    _train(job, settings, folder, quiet=args.quiet)
+    _train(job, settings, folder, quiet=args.quiet, compile_step=getattr(args, "compile", True))
 
 
 def _prepare(data: str, settings: dict) -> dict[str, Any]:
@@ -184,7 +187,7 @@ def _check_mlp_size(input_shape: tuple, layers: list[int], outputs: int) -> None
             f"{_MAX_MLP_PARAMETERS:,}")
 
 
-def _train(job: dict, settings: dict, folder, quiet: bool) -> None:
+def _train(job: dict, settings: dict, folder, quiet: bool, compile_step: bool = True) -> None:
     from ..distributed import is_main
     from ..train import evaluate, fit
     from ..train.callbacks import BackupAndRestore, CSVLogger
@@ -205,7 +208,7 @@ def _train(job: dict, settings: dict, folder, quiet: bool) -> None:
         history = fit(model, job["train"], loss=task.loss, optimizer=job["optimizer"],
                       epochs=settings["epochs"], batch_size=settings["batch_size"],
                       validation_data=job["validation"], callbacks=callbacks,
-                      progress=not quiet, seed=settings["seed"])
+                      progress=not quiet, seed=settings["seed"], compile=compile_step)
     except KeyboardInterrupt:
         if folder is not None:
             print(f"interrupted; continue with: chainrule train --out {folder.path} --resume")

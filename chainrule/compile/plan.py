@@ -50,7 +50,7 @@ class _State:
 
     __slots__ = ("args", "values", "grads", "ctxs", "given")
 
-    def __init__(self, args: list[Array], size: int):
+    def __init__(self, args: list[Any], size: int):
         self.args = args
         self.values: list[Any] = [None] * size
         self.grads: list[Any] = [None] * size
@@ -66,8 +66,9 @@ class Snapshot:
     def __init__(self, trace: Trace):
         self.versions = {id(t): (t, getattr(t, "_version", 0)) for e in trace.events
                          if isinstance(e, OpRecord) for t in e.inputs if t._ctx is None}
-        self.buffers = [(module, name, getattr(module, name), _copy(getattr(module, name)))
-                        for module, _ in trace.modules.values() for name in module._buffers]
+        self.buffers = [(module, name, array, _copy(array))
+                        for module, _ in trace.modules.values()
+                        for name, array in module.named_buffers()]
 
     def changed_outside(self, trace: Trace) -> str | None:
         stepped = {id(p) for e in trace.events if isinstance(e, OptimizerRecord)
@@ -79,7 +80,7 @@ class Snapshot:
         written = {id(v) for e in trace.events if isinstance(e, OpRecord)
                    for v in e.params.values() if isinstance(v, np.ndarray)}
         for module, name, before, copy in self.buffers:
-            now = getattr(module, name)
+            now = dict(module.named_buffers()).get(name)
             if id(now) in written:
                 continue
             if now is not before or (copy is not None and not np.array_equal(now, copy,
@@ -166,7 +167,7 @@ class Plan:
         """Whether every module the step called is in the mode (training/eval) it was in."""
         return all(module.training == training for module, training in self.modes)
 
-    def run(self, args: list[Array]) -> Any:
+    def run(self, args: list[Any]) -> Any:
         state = _State(args, self.size)
         for step in self.steps:
             step(state)
@@ -188,7 +189,7 @@ def build_plan(first: Trace, second: Trace, args: tuple[list[Any], list[Any]], r
         raise Unreplayable("the step ran different ops in two calls with inputs of the same "
                            "shapes (Python control flow on tensor values?)")
     for module, _ in second.modules.values():
-        if module._forward_hooks or module._forward_pre_hooks:
+        if vars(module).get("_forward_hooks") or vars(module).get("_forward_pre_hooks"):
             raise Unreplayable(f"{type(module).__name__} has forward hooks")
     for event in second.events:
         if isinstance(event, OpRecord) and any(getattr(t, "_accumulate_hooks", None)

@@ -116,19 +116,17 @@ def capture(trace: Trace) -> Iterator[Trace]:
             trace.modules.setdefault(id(module), (module, module.training))
         return call(module, *args, **kwargs)
 
-    Function.apply = classmethod(traced_apply)  # type: ignore[assignment,method-assign]
-    Tensor.backward = traced_backward  # type: ignore[method-assign]
-    Optimizer.step = traced_step  # type: ignore[method-assign]
-    Optimizer.zero_grad = traced_zero_grad  # type: ignore[method-assign]
-    Module.__call__ = traced_call  # type: ignore[method-assign]
+    patched = {(Function, "apply"): classmethod(traced_apply), (Tensor, "backward"): traced_backward,
+               (Optimizer, "step"): traced_step, (Optimizer, "zero_grad"): traced_zero_grad,
+               (Module, "__call__"): traced_call}
+    saved = {(cls, name): cls.__dict__[name] for cls, name in patched}
+    for (cls, name), value in patched.items():
+        setattr(cls, name, value)
     try:
         yield trace
     finally:
-        Function.apply = classmethod(apply)  # type: ignore[assignment,method-assign]
-        Tensor.backward = backward  # type: ignore[method-assign]
-        Optimizer.step = step  # type: ignore[method-assign]
-        Optimizer.zero_grad = zero_grad  # type: ignore[method-assign]
-        Module.__call__ = call  # type: ignore[method-assign]
+        for (cls, name), value in saved.items():
+            setattr(cls, name, value)
 
 
 def _engine_order(root: Tensor, trace: Trace) -> list[int]:

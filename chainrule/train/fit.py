@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 
 import numpy as np
 
-from ..distributed.fitting import fit_context
+from ..distributed.fitting import FitContext, fit_context
 from ..nn.module import Module
 from .arguments import as_loader, as_pair, resolve_loss, resolve_optimizer
 from .callbacks import Callback, CallbackList, LearningRateScheduler
@@ -27,7 +27,7 @@ from .evaluate import evaluate_batches
 from .history import History
 from .metrics import resolve
 from .progress import progress_callback
-from .steps import train_step
+from .steps import captured_train_step, train_step
 from .tally import Tally
 
 __all__ = ["fit"]
@@ -36,7 +36,7 @@ __all__ = ["fit"]
 def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_data=None,
         metrics="auto", callbacks: Sequence[Callback] = (), progress=True,
         batch_size: int = 32, shuffle: bool = True, seed: int | None = None, scheduler=None,
-        validation_batch_size: int = 256) -> History:
+        validation_batch_size: int = 256, compile: bool = False) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_data``; return the ``History``.
 
     Every batch runs the training step (forward → loss → zero_grad → backward → step, see
@@ -71,6 +71,10 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         scheduler: a learning-rate scheduler stepped after every epoch; shorthand for
             ``callbacks=[cr.callbacks.LearningRateScheduler(scheduler)]``.
         validation_batch_size: batch size for ``(x, y)`` validation arrays.
+        compile: capture the training step and replay it (``chainrule.compile``): the same
+            results bitwise, faster for fixed-shape models; a step that cannot be replayed
+            (dropout masks, batch-norm counters, see ``cr.compile``) runs eagerly after one
+            warning. Not under ``mpirun`` (data parallelism hooks the gradients).
 
     Returns:
         ``History``: ``history.history["loss"]`` etc., one value per epoch; also ``"lr"``,
@@ -118,7 +122,10 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         [*run_callbacks, *callbacks], display, model=model, optimizer=optimizer,
         train_data=train_loader, history=history, params=history.params,
         metrics=metric_functions)
-    step = functools.partial(train_step, model, loss_fn, optimizer)
+    if compile and type(world) is FitContext:  # one process
+        step = captured_train_step(model, loss_fn, optimizer)
+    else:
+        step = functools.partial(train_step, model, loss_fn, optimizer)
 
     was_training = model.training
     model.stop_training = False
