@@ -97,6 +97,17 @@ def chainrule_fit(x, y, weights):
     return epoch, lambda xs: cr.predict(model, xs, batch_size=1000)
 
 
+def chainrule_compiled(x, y, weights):
+    """``fit(compile=True)``: the training step captured once and replayed (``cr.compile``)."""
+    model, optimizer, loader = _chainrule(x, y, weights)
+
+    def epoch():
+        cr.fit(model, loader, loss="cross_entropy", optimizer=optimizer, epochs=1, metrics=(),
+               progress=False, compile=True)
+
+    return epoch, lambda xs: cr.predict(model, xs, batch_size=1000)
+
+
 def chainrule_loop(x, y, weights):
     model, optimizer, loader = _chainrule(x, y, weights)
 
@@ -190,9 +201,12 @@ def sklearn(x, y, weights):
     return epoch, model.predict_proba
 
 
-CONTENDERS = {"chainrule_fit": chainrule_fit, "chainrule_loop": chainrule_loop,
+CONTENDERS = {"chainrule_fit": chainrule_fit, "chainrule_compiled": chainrule_compiled,
+              "chainrule_loop": chainrule_loop,
               "pytorch": pytorch, "sklearn": sklearn, "numpy": numpy_loop}
-_RATIOS = [("chainrule_fit", "pytorch"), ("chainrule_loop", "pytorch"),
+_RATIOS = [("chainrule_compiled", "pytorch"), ("chainrule_compiled", "numpy"),
+           ("chainrule_compiled", "chainrule_fit"), ("chainrule_fit", "pytorch"),
+           ("chainrule_loop", "pytorch"),
            ("chainrule_fit", "sklearn"), ("chainrule_fit", "numpy"),
            ("chainrule_loop", "numpy"), ("numpy", "pytorch"), ("sklearn", "pytorch")]
 
