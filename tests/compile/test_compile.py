@@ -71,17 +71,21 @@ def test_mlp_replays_bitwise_with_every_optimizer(optimizer):
     _assert_bitwise(eager, compiled)
 
 
-def test_relu_cnn_without_batch_norm_replays_bitwise():
+@pytest.mark.parametrize("name, shape, options", [
+    ("mlp", (5,), {"dropout": 0.3}),  # fresh masks each step, from the global generator
+    ("cnn", (1, 8, 8), {"channels": (4,), "batch_norm": False, "dropout": 0.2}),
+])
+def test_models_with_dropout_replay_bitwise(name, shape, options):
     def build():
-        return models.cnn((1, 8, 8), 3, channels=(4,), batch_norm=False, dropout=0.0)
-    eager = _train(build, "adam", False, (1, 8, 8))
-    compiled = _train(build, "adam", True, (1, 8, 8))
+        return models.build(name, shape, 3, **options)
+    eager = _train(build, "adam", False, shape)
+    compiled = _train(build, "adam", True, shape)
     assert compiled[2].replayable
     _assert_bitwise(eager, compiled)
 
 
 @pytest.mark.parametrize("name, shape, tokens, options, reason", [
-    ("mlp", (5,), False, {"dropout": 0.3}, "Mul: input 1 is a tensor made outside any op"),
+    ("mlp", (5,), False, {"dropout": 1.0}, "Mul: input 1 is a tensor made outside any op"),
     ("cnn", (1, 8, 8), False, {"channels": (4,)}, "num_batches_tracked"),
     ("lstm", (7,), True, {"vocab_size": 20}, "EmbeddingLookup: its parameter 'indices'"),
     ("transformer", (7,), True, {"vocab_size": 20}, "EmbeddingLookup"),

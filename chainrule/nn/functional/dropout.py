@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...random import resolve
+from ...ops.dropout import Dropout
 from ...tensor import Tensor
 from ._checks import require_float, require_probability, require_tensor
 
@@ -31,5 +31,4 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) ->
     require_float("dropout", x)
     if p == 1:
         return x * Tensor(np.zeros(x.shape, dtype=x.dtype))
-    keep = resolve(generator).random(x.shape, dtype=np.float32) >= p
-    return x * Tensor(keep * x.dtype.type(1 / (1 - p)))
+    return Dropout.apply(x, p=p, generator=generator)

@@ -1,0 +1,26 @@
+"""Inverted dropout as one op whose forward draws its own mask, so a captured training step
+(``chainrule.compile``) that replays the op draws a fresh mask from the same random stream."""
+
+from __future__ import annotations
+
+from ..autograd import Function
+from ..random import resolve
+
+__all__ = ["Dropout"]
+
+
+class Dropout(Function):
+    """y = x ⊙ m / (1 - p) with m ~ Bernoulli(1 - p) per element; dy/dx = m / (1 - p)
+
+    The mask is drawn in forward as ``generator.random(x.shape, float32) >= p`` (``generator``
+    resolved by ``chainrule.random.resolve``: None is the global generator at call time, an int
+    a new generator seeded with it) and kept, scaled, in ``x``'s dtype. ``0 <= p < 1``.
+    """
+
+    def forward(self, x, p=0.5, generator=None):
+        keep = resolve(generator).random(x.shape, dtype="float32") >= p
+        self.mask = keep * x.dtype.type(1 / (1 - p))
+        return x * self.mask
+
+    def backward(self, grad):
+        return grad * self.mask
