@@ -116,9 +116,9 @@ def capture(trace: Trace) -> Iterator[Trace]:
             trace.modules.setdefault(id(module), (module, module.training))
         return call(module, *args, **kwargs)
 
-    patched = {(Function, "apply"): classmethod(traced_apply), (Tensor, "backward"): traced_backward,
-               (Optimizer, "step"): traced_step, (Optimizer, "zero_grad"): traced_zero_grad,
-               (Module, "__call__"): traced_call}
+    patched = {(Function, "apply"): classmethod(traced_apply),
+               (Tensor, "backward"): traced_backward, (Optimizer, "step"): traced_step,
+               (Optimizer, "zero_grad"): traced_zero_grad, (Module, "__call__"): traced_call}
     saved = {(cls, name): cls.__dict__[name] for cls, name in patched}
     for (cls, name), value in patched.items():
         setattr(cls, name, value)

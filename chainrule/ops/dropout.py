@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function
 from ..random import resolve
 
@@ -17,10 +19,10 @@ class Dropout(Function):
     a new generator seeded with it) and kept, scaled, in ``x``'s dtype. ``0 <= p < 1``.
     """
 
-    def forward(self, x, p=0.5, generator=None):
+    def forward(self, x: Any, p: float = 0.5, generator: Any = None) -> Any:
         keep = resolve(generator).random(x.shape, dtype="float32") >= p
         self.mask = keep * x.dtype.type(1 / (1 - p))
         return x * self.mask
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad * self.mask
