@@ -1,5 +1,5 @@
-"""Every op case (tests/opcases) through the same checks: forward values against NumPy, gradients
-against central differences, the documented gradient at kinks, float32 kept float32, and a
+"""Every op case (tests/ops/cases) through the same checks: forward values against NumPy,
+gradients against central differences, the documented gradient at kinks, float32 kept float32, and a
 meta-test that every op in ``chainrule`` has a case."""
 
 import importlib
@@ -7,11 +7,11 @@ import pkgutil
 
 import numpy as np
 import pytest
-from opcases import CASES
 from optional_packages import missing_package
 
 import chainrule as cr
 from chainrule.autograd import Function
+from ops.cases import CASES
 
 SMOOTH = [case for case in CASES if case.kink_grads is None]
 KINKS = [case for case in CASES if case.kink_grads is not None]
@@ -58,7 +58,7 @@ def test_every_op_has_a_case():
     assert {"Add", "MatMul", "CrossEntropy", "Index"} <= {op.__name__ for op in ops}
     covered = {op for case in CASES for op in case.ops}
     missing = sorted(f"{op.__module__}.{op.__name__}" for op in ops if op not in covered)
-    assert not missing, f"ops without a case in tests/opcases: {missing}"
+    assert not missing, f"ops without a case in tests/ops/cases: {missing}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)

@@ -1,14 +1,14 @@
 """The op-case table: one entry per way of calling a differentiable primitive.
 
 Each ``OpCase`` names the ``Function`` classes it exercises, the chainrule call under test, a
-NumPy reference and the inputs. ``tests/test_ops.py`` drives every case through the same checks
-(forward against the reference in float32 and float64, gradients against central differences in
-float64, documented gradients at kinks, float32 in -> float32 out), ``tests/test_torch_parity.py``
-compares with PyTorch where a case gives ``torch_fn``, and a meta-test fails when some
-``Function`` subclass in ``chainrule.ops`` has no case.
+NumPy reference and the inputs. ``tests/ops/test_ops.py`` drives every case through the same
+checks (forward against the reference in float32 and float64, gradients against central
+differences in float64, documented gradients at kinks, float32 in -> float32 out),
+``tests/ops/test_torch_parity.py`` compares with PyTorch where a case gives ``torch_fn``, and a
+meta-test fails when some ``Function`` subclass in ``chainrule.ops`` has no case.
 
-To add cases for a new op, add a module to this package (``tests/opcases/conv.py``) that defines
-``CASES: list[OpCase]``; it is collected automatically.
+To add cases for a new op, add a module to this package (``tests/ops/cases/conv.py``) that
+defines ``CASES: list[OpCase]``; it is collected automatically.
 
 Example:
     >>> import numpy as np

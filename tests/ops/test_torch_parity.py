@@ -3,9 +3,9 @@ torch). Kink cases are included: chainrule's documented conventions are PyTorch'
 
 import numpy as np
 import pytest
-from opcases import CASES
 
 import chainrule as cr
+from ops.cases import CASES
 
 torch = pytest.importorskip("torch")
 

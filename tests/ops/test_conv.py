@@ -3,11 +3,11 @@ direct reference, gradients against central differences, and errors that name th
 
 import numpy as np
 import pytest
-from opcases.conv import CONV_CASES, conv_reference
 
 import chainrule as cr
 from chainrule.backend import patches
 from chainrule.nn.functional import conv2d
+from ops.cases.conv import CONV_CASES, conv_reference
 
 
 @pytest.fixture(params=[True, False], ids=["channels_last", "channels_first"])
