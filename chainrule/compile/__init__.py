@@ -102,9 +102,15 @@ class CompiledStep:
         self._warned: set[str] = set()
 
     @property
+    def plans(self) -> list[Plan]:
+        """The plans built so far, one per replayable signature (``plan.labels`` says what each
+        of its steps does)."""
+        return [e for e in self._entries.values() if isinstance(e, Plan)]
+
+    @property
     def replayable(self) -> bool:
         """Whether a plan was built for some signature (calls with it are replayed)."""
-        return any(isinstance(e, Plan) for e in self._entries.values())
+        return bool(self.plans)
 
     def __call__(self, *args: Any) -> Any:
         key = (is_grad_enabled(), *map(_signature, args))

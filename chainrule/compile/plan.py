@@ -159,13 +159,18 @@ def _equal(a: Any, b: Any) -> bool:
 class Plan:
     """A flat program replaying one captured step for inputs of one signature."""
 
-    def __init__(self, steps: list[Step], size: int, modes: list[tuple[Any, bool]],
-                 result: Callable[[_State], Any]):
-        self.steps, self.size, self.modes, self._result = steps, size, modes, result
+    def __init__(self, steps: list[Step], labels: list[str], size: int,
+                 modes: list[tuple[Any, bool]], result: Callable[[_State], Any]):
+        self.steps, self.labels, self.size = steps, labels, size  # labels: what each step does
+        self.modes, self._result = modes, result
 
     def modes_unchanged(self) -> bool:
         """Whether every module the step called is in the mode (training/eval) it was in."""
         return all(module.training == training for module, training in self.modes)
+
+    def new_state(self, args: list[Any]) -> _State:
+        """The working lists for one replay with the step's arguments ``args``."""
+        return _State(args, self.size)
 
     def run(self, args: list[Any]) -> Any:
         state = _State(args, self.size)
@@ -247,14 +252,27 @@ class _Builder:
             if op is not None:
                 self._choose_kernel(j, *op)
         steps: list[Step] = []
+        labels: list[str] = []
         for j, event in enumerate(self.trace.events):
             if isinstance(event, OpRecord):
                 steps.append(self._forward(j))
+                labels.append(f"{self._label(j)} forward")
             elif isinstance(event, BackwardRecord):
                 steps.extend(self._backward(event))
+                labels += ["backward seed", *(f"{self._label(i)} backward" for i in event.nodes)]
             elif isinstance(event, OptimizerRecord):
                 steps.append(_optimizer_step(event))
-        return Plan(steps, len(self.ops), list(self.trace.modules.values()), make_result)
+                labels.append(f"{type(event.optimizer).__name__}."
+                              f"{'step' if event.set_to_none is None else 'zero_grad'}")
+        return Plan(steps, labels, len(self.ops), list(self.trace.modules.values()),
+                    make_result)
+
+    def _label(self, j: int) -> str:
+        """The op's name, and which kernel replays it."""
+        name = self.trace.events[j].cls.__name__  # type: ignore[union-attr]
+        if j in self.linear or j in self.activation:
+            return f"{name} #{j} (buffer kernel)"
+        return f"{name} #{j}"
 
     # ------------------------------------------------------------------ kernel choice
     def _choose_kernel(self, j: int, record: OpRecord, refs: list[tuple[int, Any]],
