@@ -19,7 +19,8 @@ Array = np.ndarray
 
 __all__ = [
     "linear_forward", "linear_backward", "relu_forward", "relu_backward", "tanh_forward",
-    "tanh_backward", "sgd_plain_update", "adam_group_update",
+    "tanh_backward", "cross_entropy_forward", "cross_entropy_backward", "sgd_plain_update",
+    "adam_group_update",
 ]
 
 
@@ -64,6 +65,29 @@ def tanh_backward(grad: Array, y: Array, work: Array, out: Array) -> Array:
     np.multiply(y, y, out=work)
     np.subtract(1, work, out=work)
     return np.multiply(grad, work, out=out)
+
+
+def cross_entropy_forward(x: Array, labels: Array, rows: Array, row_max: Array, shifted: Array,
+                          prob: Array, total: Array, log_total: Array, losses: Array) -> Array:
+    """The mean softmax cross-entropy of logits ``x`` (N, C) for integer ``labels`` (N,), as
+    ``ops.loss.CrossEntropy``'s fast path computes it; ``prob`` keeps the softmax."""
+    np.maximum.reduce(x, axis=1, keepdims=True, out=row_max)
+    np.subtract(x, row_max, out=shifted)  # shifting by the max avoids overflow
+    np.exp(shifted, out=prob)
+    np.add.reduce(prob, axis=1, keepdims=True, out=total)
+    np.log(total, out=log_total)
+    prob /= total
+    np.subtract(log_total.reshape(-1), shifted[rows, labels], out=losses)
+    return np.asarray(losses.sum() / losses.size)
+
+
+def cross_entropy_backward(grad: Array, prob: Array, labels: Array, rows: Array,
+                           out: Array) -> Array:
+    """``out = (softmax - onehot) · g / N``."""
+    np.copyto(out, prob)
+    out[rows, labels] -= 1
+    out *= grad / labels.size
+    return out
 
 
 def sgd_plain_update(param: Array, grad: Array, lr: float, work: Array) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 from ..autograd import Function, increment_version
 from ..ops.activation import ReLU, Tanh
 from ..ops.linalg import Linear
+from ..ops.loss import CrossEntropy
 from ..optim.adam import Adam, AdamW
 from ..optim.optimizer import Optimizer
 from ..optim.sgd import SGD
@@ -245,6 +246,7 @@ class _Builder:
                     self.consumers[source] += 1
         self.linear: dict[int, bool] = {}  # op index of a buffer-kernel dense layer -> gx needed
         self.activation: set[int] = set()  # op indices of buffer-kernel ReLU/Tanh
+        self.cross_entropy: dict[int, dict[str, Array]] = {}  # op index -> its buffers
 
     def build(self, result: Any) -> Plan:
         make_result = self._result(result)  # marks the returned ops as having a consumer
@@ -270,7 +272,7 @@ class _Builder:
     def _label(self, j: int) -> str:
         """The op's name, and which kernel replays it."""
         name = self.trace.events[j].cls.__name__  # type: ignore[union-attr]
-        if j in self.linear or j in self.activation:
+        if j in self.linear or j in self.activation or j in self.cross_entropy:
             return f"{name} #{j} (buffer kernel)"
         return f"{name} #{j}"
 
@@ -285,6 +287,13 @@ class _Builder:
         elif record.cls in (ReLU, Tanh) and not params and refs[0][0] != _CONST and (
                 out.dtype.kind == "f"):
             self.activation.add(j)
+        elif record.cls is CrossEntropy and _plain_cross_entropy(inputs[0], record.params):
+            n, classes = inputs[0].shape
+            new, dtype = self.buffers.new, inputs[0].dtype
+            self.cross_entropy[j] = {
+                "rows": np.arange(n), "row_max": new((n, 1), dtype), "shifted": new(
+                    (n, classes), dtype), "prob": new((n, classes), dtype), "total": new(
+                    (n, 1), dtype), "log_total": new((n, 1), dtype), "losses": new((n,), dtype)}
 
     def _in_place(self, j: int) -> bool:
         """Whether activation ``j`` may overwrite its input: a dense layer's buffer that
@@ -325,6 +334,13 @@ class _Builder:
                 x = get(s)
                 s.values[j] = forward(x, x if own is None else own)
             return activation
+        if j in self.cross_entropy:
+            buffers = self.cross_entropy[j]
+            labels = _param_getter(params["target"])
+
+            def cross_entropy(s: _State) -> None:
+                s.values[j] = kernels.cross_entropy_forward(get(s), labels(s), **buffers)
+            return cross_entropy
         return _generic_forward(j, record, refs, params)
 
     # ------------------------------------------------------------------ backward
@@ -343,6 +359,8 @@ class _Builder:
                 steps.append(self._linear_backward(j))
             elif j in self.activation:
                 steps.append(self._activation_backward(j))
+            elif j in self.cross_entropy:
+                steps.append(self._cross_entropy_backward(j))
             else:
                 steps.append(self._generic_backward(j))
         return steps
@@ -419,6 +437,31 @@ class _Builder:
                 to_leaf(s, _leaf(source, s), pg)
         return activation
 
+    def _cross_entropy_backward(self, j: int) -> Step:
+        record, refs, params = self.ops[j]  # type: ignore[misc]
+        buffers = self.cross_entropy[j]
+        prob, rows = buffers["prob"], buffers["rows"]
+        labels = _param_getter(params["target"])
+        out = self.buffers.new(record.inputs[0].shape, record.inputs[0].dtype)
+        source = refs[0]
+        needed = record.inputs[0].requires_grad
+        to_leaf = self._to_leaf
+
+        def cross_entropy(s: _State) -> None:
+            g = s.grads[j]
+            if g is None:
+                return
+            s.grads[j] = None
+            if not needed:
+                return
+            pg = kernels.cross_entropy_backward(g, prob, labels(s), rows, out)
+            if source[0] == _OP:
+                previous = s.grads[source[1]]
+                s.grads[source[1]] = pg if previous is None else previous + pg
+            else:
+                to_leaf(s, _leaf(source, s), pg)
+        return cross_entropy
+
     def _generic_backward(self, j: int) -> Step:
         record, refs, _ = self.ops[j]  # type: ignore[misc]
         targets = [(kind, source, t.dtype) if t.requires_grad else None
@@ -487,6 +530,24 @@ def _getter(ref: tuple[int, Any]) -> Callable[[_State], Array]:
     if kind == _ARG:
         return lambda s: s.args[source]._data
     return lambda s: source._data
+
+
+def _param_getter(value: Any) -> Callable[[_State], Any]:
+    """A keyword parameter's value at replay: the argument's array, or the value itself."""
+    if isinstance(value, _ArgArray):
+        k = value.k
+        return lambda s: s.args[k]._data
+    return lambda s: value
+
+
+def _plain_cross_entropy(logits: Tensor, params: dict[str, Any]) -> bool:
+    """Whether ``CrossEntropy`` (called with ``params``) takes its fast path: (N, C) float
+    logits, integer labels (N,), no weights, smoothing or ignored label, and the mean."""
+    labels = params.get("target")
+    return (logits.ndim == 2 and logits.dtype.kind == "f" and isinstance(labels, np.ndarray)
+            and labels.dtype.kind in "iu" and labels.shape == logits.shape[:1]
+            and params.get("weight") is None and params.get("reduction", "mean") == "mean"
+            and not params.get("label_smoothing") and params.get("ignore_index") is None)
 
 
 def _leaf(ref: tuple[int, Any], s: _State) -> Tensor:

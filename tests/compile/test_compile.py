@@ -69,6 +69,9 @@ def test_mlp_replays_bitwise_with_every_optimizer(optimizer):
         compiled = _train(build, optimizer, True, (5,))
     assert compiled[2].replayable
     _assert_bitwise(eager, compiled)
+    kernels = {label.split(" #")[0] for plan in compiled[2].plans for label in plan.labels
+               if "(buffer kernel)" in label}
+    assert kernels == {"Linear", "Tanh", "CrossEntropy"}  # the hot ops' kernels ran
 
 
 @pytest.mark.parametrize("name, shape, options", [
