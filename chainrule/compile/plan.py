@@ -9,6 +9,7 @@ objects, no graph walk, no argument checks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -174,6 +175,7 @@ class Plan:
         return _State(args, self.size)
 
     def run(self, args: list[Any]) -> Any:
+        """Replay the step on ``args``; returns what the step returned (fresh tensors)."""
         state = _State(args, self.size)
         for step in self.steps:
             step(state)
@@ -214,7 +216,8 @@ def build_plan(first: Trace, second: Trace, args: tuple[list[Any], list[Any]], r
         if type(a) is not type(b):
             raise Unreplayable("the step did different things in two calls")
         if isinstance(a, OpRecord) and isinstance(b, OpRecord):
-            if a.cls is not b.cls or a.recorded != b.recorded or a.output.shape != b.output.shape:
+            if a.cls is not b.cls or a.recorded != b.recorded or (
+                    a.output.shape, a.output.dtype) != (b.output.shape, b.output.dtype):
                 raise Unreplayable(f"{a.cls.__name__} differs between two calls")
             ops.append((b, _bind_inputs(j, a, b, where), _bind_params(a, b, arg_arrays)))
             where[0][id(a.output)] = where[1][id(b.output)] = (_OP, j)
@@ -228,6 +231,7 @@ def build_plan(first: Trace, second: Trace, args: tuple[list[Any], list[Any]], r
                 raise Unreplayable("the optimizer calls differ between two calls")
             ops.append(None)
     return _Builder(second, ops, where[1]).build(result)
+
 
 # ---------------------------------------------------------------------------- building
 _Op = tuple[OpRecord, list[tuple[int, Any]], dict[str, Any]]
@@ -377,7 +381,7 @@ class _Builder:
         gb = self.buffers.new(bias.shape, bias.dtype) if bias is not None and (
             bias.requires_grad) else None
         x_leaf = record.inputs[0].requires_grad and x_source is None
-        to_leaf = self._to_leaf
+        to_leaf = functools.partial(_to_leaf, self.buffers)
 
         def linear(s: _State) -> None:
             g = s.grads[j]
@@ -420,7 +424,7 @@ class _Builder:
         work = self.buffers.new(shape, np.bool_ if relu else dtype)
         rule = kernels.relu_backward if relu else kernels.tanh_backward
         needed = record.inputs[0].requires_grad
-        to_leaf = self._to_leaf
+        to_leaf = functools.partial(_to_leaf, self.buffers)
 
         def activation(s: _State) -> None:
             g = s.grads[j]
@@ -445,7 +449,7 @@ class _Builder:
         out = self.buffers.new(record.inputs[0].shape, record.inputs[0].dtype)
         source = refs[0]
         needed = record.inputs[0].requires_grad
-        to_leaf = self._to_leaf
+        to_leaf = functools.partial(_to_leaf, self.buffers)
 
         def cross_entropy(s: _State) -> None:
             g = s.grads[j]
@@ -466,7 +470,7 @@ class _Builder:
         record, refs, _ = self.ops[j]  # type: ignore[misc]
         targets = [(kind, source, t.dtype) if t.requires_grad else None
                    for (kind, source), t in zip(refs, record.inputs)]
-        to_leaf = self._to_leaf
+        to_leaf = functools.partial(_to_leaf, self.buffers)
 
         def generic(s: _State) -> None:
             g = s.grads[j]
@@ -490,18 +494,6 @@ class _Builder:
                     to_leaf(s, _leaf((kind, source), s), pg)
         return generic
 
-    def _to_leaf(self, s: _State, leaf: Tensor, pg: Array) -> None:
-        """The engine's accumulation into a leaf's ``.grad`` (``chainrule.autograd.backward``);
-        a plan buffer is copied, as the plan writes it again at the next replay."""
-        if leaf.grad is None:
-            if (pg.base is not None or id(pg) in s.given or not pg.flags.writeable
-                    or self.buffers.owns(pg)):
-                pg = pg.copy(order="K")
-            s.given.add(id(pg))
-            leaf.grad = pg
-        else:
-            leaf.grad = np.asarray(leaf.grad + pg)
-
     # ------------------------------------------------------------------ result
     def _result(self, result: Any) -> Callable[[_State], Any]:
         if result is None:
@@ -521,6 +513,19 @@ class _Builder:
         j = ref[1]
         self.consumers[j] += 1  # read after the step: never overwritten in place
         return lambda s: Tensor(np.array(s.values[j], copy=True))
+
+
+def _to_leaf(buffers: Buffers, s: _State, leaf: Tensor, pg: Array) -> None:
+    """The engine's accumulation into a leaf's ``.grad`` (``chainrule.autograd.backward``);
+    a plan buffer is copied, as the plan writes it again at the next replay."""
+    if leaf.grad is None:
+        if (pg.base is not None or id(pg) in s.given or not pg.flags.writeable
+                or buffers.owns(pg)):
+            pg = pg.copy(order="K")
+        s.given.add(id(pg))
+        leaf.grad = pg
+    else:
+        leaf.grad = np.asarray(leaf.grad + pg)
 
 
 def _getter(ref: tuple[int, Any]) -> Callable[[_State], Array]:

@@ -175,3 +175,27 @@ def test_fit_with_compile_matches_eager_fit():
     assert results[0][0] == results[1][0]
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_plan_keeps_nothing_of_the_captured_calls_alive():
+    import gc
+
+    from chainrule.compile.trace import OpRecord, Trace
+
+    model = cr.nn.Sequential(cr.nn.Linear(6, 16), cr.nn.ReLU(), cr.nn.Dropout(0.2),
+                             cr.nn.Linear(16, 3))
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+
+    def train_step(x, y):
+        loss = cr.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+    step = cr.compile(train_step)
+    x, y = cr.tensor(np.ones((4, 6), np.float32)), cr.tensor(np.array([0, 1, 2, 0]))
+    for _ in range(3):
+        step(x, y)
+    gc.collect()
+    assert step.replayable
+    assert not [o for o in gc.get_objects() if isinstance(o, (OpRecord, Trace))]
