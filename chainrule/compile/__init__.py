@@ -29,7 +29,9 @@ plan; gradients accumulate into leaves exactly as the engine does (same order, s
 **What is guarded.** Each call's signature (the shape, dtype and ``requires_grad`` of each
 tensor argument, the value of others, and grad mode) selects a plan, capturing a new one for a
 new signature (the last, partial batch gets its own); a module whose training flag changed since
-capture makes the step capture again. Nothing else is checked while replaying.
+capture makes the step capture again. Nothing else is checked while replaying: parameters,
+buffers and optimizer hyperparameters (a scheduler's learning rate) are read afresh at every
+replay, but a parameter must keep its shape, dtype and memory layout.
 
 **When it falls back.** A step that cannot be replayed (a tensor made outside ops, hooks, a
 closure, results that are not tensors, Python control flow that differs between the two calls)

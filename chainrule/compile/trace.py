@@ -21,6 +21,10 @@ from ..tensor import Tensor
 
 __all__ = ["OpRecord", "BackwardRecord", "OptimizerRecord", "Trace", "capture"]
 
+# One capture at a time: two threads wrapping and restoring the same class attributes could
+# leave the wrappers in place. Reentrant, so a captured step may call another compiled step.
+_capturing = threading.RLock()
+
 
 @dataclass
 class OpRecord:
@@ -70,7 +74,7 @@ def capture(trace: Trace) -> Iterator[Trace]:
 
     The class attributes ``Function.apply``, ``Tensor.backward``, ``Optimizer.step``,
     ``Optimizer.zero_grad`` and ``Module.__call__`` are wrapped for the duration and restored
-    on leaving; other threads calling them meanwhile are not recorded.
+    on leaving (one capture at a time); other threads calling them meanwhile are not recorded.
     """
     owner = threading.get_ident()
     apply = Function.__dict__["apply"].__func__
@@ -120,13 +124,14 @@ def capture(trace: Trace) -> Iterator[Trace]:
                (Tensor, "backward"): traced_backward, (Optimizer, "step"): traced_step,
                (Optimizer, "zero_grad"): traced_zero_grad, (Module, "__call__"): traced_call}
     saved = {(cls, name): cls.__dict__[name] for cls, name in patched}
-    for (cls, name), value in patched.items():
-        setattr(cls, name, value)
-    try:
-        yield trace
-    finally:
-        for (cls, name), value in saved.items():
+    with _capturing:
+        for (cls, name), value in patched.items():
             setattr(cls, name, value)
+        try:
+            yield trace
+        finally:
+            for (cls, name), value in saved.items():
+                setattr(cls, name, value)
 
 
 def _engine_order(root: Tensor, trace: Trace) -> list[int]:
