@@ -7,6 +7,9 @@ generator of their own, so ``cr.manual_seed(0)`` makes a whole run repeatable, a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 __all__ = ["manual_seed", "default_generator", "get_rng_state", "set_rng_state", "resolve"]
@@ -35,11 +38,11 @@ def resolve(generator: np.random.Generator | int | None) -> np.random.Generator:
     return np.random.default_rng(generator)
 
 
-def get_rng_state() -> dict:
+def get_rng_state() -> Mapping[str, Any]:
     """The global generator's state (a JSON-able dict)."""
     return _generator.bit_generator.state
 
 
-def set_rng_state(state: dict) -> None:
+def set_rng_state(state: Mapping[str, Any]) -> None:
     """Restore a state from ``get_rng_state``."""
     _generator.bit_generator.state = state

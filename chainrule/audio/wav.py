@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import wave
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -22,7 +22,8 @@ __all__ = ["SAMPLE_RATES", "read_wav", "write_wav"]
 SAMPLE_RATES = (1_000, 384_000)  # the rates read_wav accepts, in Hz (telephone to studio)
 
 # sample width in bytes -> (stored dtype, value of silence, full scale)
-_FORMATS = {1: (np.dtype(np.uint8), 128, 128.0), 2: (np.dtype("<i2"), 0, 32768.0)}
+_FORMATS: dict[int, tuple[np.dtype[np.integer[Any]], int, float]] = {
+    1: (np.dtype(np.uint8), 128, 128.0), 2: (np.dtype("<i2"), 0, 32768.0)}
 
 
 def _describe(source) -> str:

@@ -10,6 +10,7 @@ whole-model gradient check and the conclusion (``verdicts``) every rendering pri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +38,10 @@ class Quantity:
 
     def to_dict(self, full_values: bool) -> dict:
         value = None if self.value is None else np.asarray(self.value)
-        entry = {"symbol": self.symbol, "formula": self.formula, "kind": self.kind,
-                 "shape": None if value is None else list(value.shape),
-                 "verified": self.ok, "difference": self.difference}
+        entry: dict[str, Any] = {
+            "symbol": self.symbol, "formula": self.formula, "kind": self.kind,
+            "shape": None if value is None else list(value.shape),
+            "verified": self.ok, "difference": self.difference}
         if value is not None:
             entry["stats"] = statistics(value)
             if full_values or value.size <= FULL_VALUES_UP_TO:

@@ -1,6 +1,9 @@
 """Ready-made model builders used by the ``chainrule`` command and the examples."""
 
+from collections.abc import Callable
+
 from ..names import lookup
+from ..nn.module import Module
 from . import text
 from .cnn import cnn
 from .mlp import mlp
@@ -9,7 +12,7 @@ from .speech import speech_cnn
 __all__ = ["mlp", "cnn", "build", "text", "speech_cnn"]
 
 # Every builder takes (input_shape, num_classes, **options) and returns a Module giving logits.
-_BUILDERS = {
+_BUILDERS: dict[str, Callable[..., Module]] = {
     "mlp": mlp, "cnn": cnn, "speech-cnn": speech_cnn,
     "bow": text.bow, "lstm": text.lstm, "transformer": text.transformer, "char-lm": text.char_lm,
 }

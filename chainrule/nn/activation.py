@@ -10,6 +10,8 @@ Shape:
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..ops.activation import GELU_APPROXIMATIONS
 from ..tensor import Tensor
 from . import functional as F
@@ -174,7 +176,7 @@ _ACTIVATIONS: dict[str, type[Module]] = {
 }
 
 
-def get_activation(name, **kwargs) -> Module:
+def get_activation(name: str | Module | type[Module] | None, **kwargs: Any) -> Module:
     """The activation module for ``name``: the one lookup behind ``activation="relu"`` options.
 
     Args:

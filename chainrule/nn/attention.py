@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from ..random import resolve
 from ..tensor import Tensor
@@ -65,9 +66,18 @@ class MultiheadAttention(Module):
         ((2, 5, 16), (2, 5, 5))
     """
 
+    # Set in __init__: one packed projection when the key and value widths are embed_dim,
+    # three separate ones otherwise (PyTorch's names).
+    in_proj_weight: Parameter
+    q_proj_weight: Parameter
+    k_proj_weight: Parameter
+    v_proj_weight: Parameter
+    in_proj_bias: Parameter | None
+
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
-                 dtype=np.float32, generator=None):
+                 dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
         if num_heads < 1 or embed_dim < 1 or embed_dim % num_heads:
             raise ValueError(
@@ -100,22 +110,26 @@ class MultiheadAttention(Module):
         if bias:
             init.zeros_(self.out_proj.bias)
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
-                need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
-                is_causal: bool = False):
+    def forward(self, query: Tensor, key: Tensor, value: Tensor,
+                key_padding_mask: Tensor | npt.ArrayLike | None = None,
+                need_weights: bool = True, attn_mask: Tensor | npt.ArrayLike | None = None,
+                average_attn_weights: bool = True, is_causal: bool = False
+                ) -> tuple[Tensor, Tensor | None]:
+        projections: dict[str, Parameter | None]
         if self._same_dims:
             projections = {"in_proj_weight": self.in_proj_weight}
         else:
             projections = {"in_proj_weight": None, "q_proj_weight": self.q_proj_weight,
                            "k_proj_weight": self.k_proj_weight,
                            "v_proj_weight": self.v_proj_weight}
-        return F.multi_head_attention_forward(
+        result: tuple[Tensor, Tensor | None] = F.multi_head_attention_forward(
             query, key, value, self.num_heads, in_proj_bias=self.in_proj_bias,
             out_proj_weight=self.out_proj.weight, out_proj_bias=self.out_proj.bias,
             key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
             dropout_p=self.dropout, training=self.training,
             average_attn_weights=average_attn_weights, is_causal=is_causal,
             batch_first=self.batch_first, generator=self.generator, **projections)
+        return result
 
     def extra_repr(self) -> str:
         text = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
 
 from .module import Module
 
 __all__ = ["Sequential", "ModuleList"]
+
+_S = TypeVar("_S", bound="_ModuleSequence")
 
 
 class _ModuleSequence(Module):
@@ -24,12 +27,12 @@ class _ModuleSequence(Module):
             )
         setattr(self, str(len(self._modules)), module)
 
-    def append(self, module: Module):
+    def append(self: _S, module: Module) -> _S:
         """Add ``module`` at the end; returns self."""
         self._add(module)
         return self
 
-    def extend(self, modules: Iterable[Module]):
+    def extend(self: _S, modules: Iterable[Module]) -> _S:
         """Add each module at the end, in order; returns self."""
         for module in modules:
             self._add(module)
@@ -41,7 +44,7 @@ class _ModuleSequence(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int | slice) -> Module:
         modules = list(self._modules.values())
         if isinstance(index, slice):
             return type(self)().extend(modules[index])
@@ -52,7 +55,7 @@ class _ModuleSequence(Module):
                 f"{type(self).__name__} index {index!r} is out of range for {len(modules)} modules"
             ) from None
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {self._config_key: list(self)}
 
 
@@ -82,7 +85,7 @@ class Sequential(_ModuleSequence):
         super().__init__()
         self.extend(layers)
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         for layer in self._modules.values():
             x = layer(x)
         return x

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .functional.windows import pair
+from .functional.windows import IntOrPair, pair
 from .module import Module, Parameter
 
 __all__ = ["Conv2d"]
@@ -54,9 +55,10 @@ class Conv2d(Module):
         (2, 8, 24, 24)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, dtype=np.float32,
-                 generator=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair | str = 0, dilation: IntOrPair = 1,
+                 groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
         name = f"Conv2d({in_channels}, {out_channels})"
         if groups < 1 or in_channels % groups or out_channels % groups:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..random import resolve
 from ..tensor import Tensor
 from . import functional as F
@@ -34,7 +36,7 @@ class Dropout(Module):
         tensor([1., 2.])
     """
 
-    def __init__(self, p: float = 0.5, generator=None):
+    def __init__(self, p: float = 0.5, generator: np.random.Generator | int | None = None):
         super().__init__()
         require_probability(type(self).__name__, "p", p)
         self.p = p

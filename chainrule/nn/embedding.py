@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from ..tensor import Tensor
 from . import functional as F
@@ -45,7 +46,8 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 dtype=np.float32, generator=None):
+                 dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
         if num_embeddings < 1 or embedding_dim < 1:
             raise ValueError(
@@ -61,7 +63,7 @@ class Embedding(Module):
             self.weight.data[padding_idx] = 0
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True,
+    def from_pretrained(cls, embeddings: Tensor | npt.ArrayLike, freeze: bool = True,
                         padding_idx: int | None = None) -> Embedding:
         """An embedding holding a copy of the (V, D) array ``embeddings``, e.g. word vectors;
         ``freeze`` keeps it out of training (``requires_grad=False``)."""
@@ -71,12 +73,14 @@ class Embedding(Module):
                 f"Embedding.from_pretrained: expected a (num_embeddings, embedding_dim) array, "
                 f"got shape {array.shape}"
             )
-        layer = cls(*array.shape, padding_idx=padding_idx, dtype=array.dtype, generator=0)
+        num_embeddings, embedding_dim = array.shape
+        layer = cls(num_embeddings, embedding_dim, padding_idx=padding_idx, dtype=array.dtype,
+                    generator=0)
         layer.weight.data[...] = array
         layer.weight.requires_grad_(not freeze)
         return layer
 
-    def forward(self, indices) -> Tensor:
+    def forward(self, indices: Tensor | npt.ArrayLike) -> Tensor:
         return F.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:

@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TypeVar
 
 import numpy as np
 
 from ..names import lookup
 from ..random import resolve
 from ..tensor import Tensor
+
+# What the fill functions take and give back: a tensor or a floating-point array.
+T = TypeVar("T", bound="Tensor | np.ndarray")
 
 __all__ = [
     "calculate_gain", "calculate_fan_in_and_fan_out", "uniform_", "normal_", "constant_",
@@ -71,7 +75,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     return math.sqrt(2.0 / (1 + slope**2))
 
 
-def calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
+def calculate_fan_in_and_fan_out(tensor: Tensor | np.ndarray) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight shaped ``(out, in, *kernel)``.
 
     Raises:
@@ -87,7 +91,7 @@ def calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _array(tensor, caller: str) -> np.ndarray:
+def _array(tensor: Tensor | np.ndarray, caller: str) -> np.ndarray:
     """The floating-point array behind ``tensor`` (a Tensor or an ndarray) to write into."""
     array = tensor.data if isinstance(tensor, Tensor) else tensor
     if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
@@ -96,7 +100,8 @@ def _array(tensor, caller: str) -> np.ndarray:
     return array
 
 
-def _draw(tensor, caller: str, normal: bool, generator) -> np.ndarray:
+def _draw(tensor: Tensor | np.ndarray, caller: str, normal: bool,
+          generator: np.random.Generator | int | None) -> np.ndarray:
     """Fill ``tensor`` in place with standard normal or U[0, 1) draws and return its array.
 
     float32 and float64 arrays get the same draws in the same (row-major) order whatever their
@@ -114,7 +119,8 @@ def _draw(tensor, caller: str, normal: bool, generator) -> np.ndarray:
     return array
 
 
-def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
+def uniform_(tensor: T, a: float = 0.0, b: float = 1.0,
+             generator: np.random.Generator | int | None = None) -> T:
     """Fill with draws from the uniform distribution U(a, b)."""
     if not a <= b:
         raise ValueError(f"uniform_: lower bound a={a} exceeds upper bound b={b}")
@@ -124,7 +130,8 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     return tensor
 
 
-def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
+def normal_(tensor: T, mean: float = 0.0, std: float = 1.0,
+            generator: np.random.Generator | int | None = None) -> T:
     """Fill with draws from the normal distribution N(mean, std²)."""
     if std < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
@@ -134,36 +141,38 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     return tensor
 
 
-def constant_(tensor, val: float):
+def constant_(tensor: T, val: float) -> T:
     """Fill with the value ``val``."""
     _array(tensor, "constant_").fill(val)
     return tensor
 
 
-def zeros_(tensor):
+def zeros_(tensor: T) -> T:
     """Fill with 0."""
     return constant_(tensor, 0.0)
 
 
-def ones_(tensor):
+def ones_(tensor: T) -> T:
     """Fill with 1."""
     return constant_(tensor, 1.0)
 
 
-def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
+def xavier_uniform_(tensor: T, gain: float = 1.0,
+                    generator: np.random.Generator | int | None = None) -> T:
     """Glorot & Bengio (2010): U(-a, a) with ``a = gain · √(6 / (fan_in + fan_out))``."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator=generator)
 
 
-def xavier_normal_(tensor, gain: float = 1.0, generator=None):
+def xavier_normal_(tensor: T, gain: float = 1.0,
+                   generator: np.random.Generator | int | None = None) -> T:
     """Glorot & Bengio (2010): N(0, std²) with ``std = gain · √(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator=generator)
 
 
-def _kaiming_std(tensor, a: float, mode: str, nonlinearity: str) -> float:
+def _kaiming_std(tensor: Tensor | np.ndarray, a: float, mode: str, nonlinearity: str) -> float:
     """``gain / √fan`` of He et al. (2015), with ``a`` the negative slope for leaky_relu."""
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
@@ -174,8 +183,9 @@ def _kaiming_std(tensor, a: float, mode: str, nonlinearity: str) -> float:
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", generator=None):
+def kaiming_uniform_(tensor: T, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu",
+                     generator: np.random.Generator | int | None = None) -> T:
     """He et al. (2015): U(-bound, bound) with ``bound = gain · √(3 / fan)``.
 
     ``fan`` is fan_in (preserves the forward variance) or fan_out (the backward one); ``gain``
@@ -186,13 +196,15 @@ def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in",
     return uniform_(tensor, -bound, bound, generator=generator)
 
 
-def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", generator=None):
+def kaiming_normal_(tensor: T, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu",
+                    generator: np.random.Generator | int | None = None) -> T:
     """He et al. (2015): N(0, std²) with ``std = gain / √fan`` (see ``kaiming_uniform_``)."""
     return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator=generator)
 
 
-def fan_in_uniform_(weight, bias=None, generator=None):
+def fan_in_uniform_(weight: T, bias: Tensor | np.ndarray | None = None,
+                    generator: np.random.Generator | int | None = None) -> T:
     """PyTorch's default for Linear and convolution layers: ``W`` and ``b`` from
     ``U(-1/√fan_in, 1/√fan_in)`` (for ``W`` this is ``kaiming_uniform_(W, a=√5)``).
 

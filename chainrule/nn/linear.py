@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from ..tensor import Tensor
 from . import functional as F
@@ -54,7 +55,8 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 dtype=np.float32, generator=None):
+                 dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype, order="F"))

@@ -14,7 +14,11 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from ..ops.loss import REDUCTIONS
 from ..tensor import Tensor
@@ -37,7 +41,7 @@ class _Loss(Module):
         require_one_of(type(self).__name__, "reduction", reduction, REDUCTIONS)
         self.reduction = reduction
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {name: np.asarray(value.data if isinstance(value, Tensor) else value).tolist()
                 if isinstance(value, (np.ndarray, Tensor)) else value
                 for name, value in super().get_config().items()}
@@ -62,7 +66,7 @@ class MSELoss(_Loss):
         super().__init__(reduction)
         self.half = half
 
-    def forward(self, pred: Tensor, target) -> Tensor:
+    def forward(self, pred: Tensor, target: Tensor | npt.ArrayLike) -> Tensor:
         return F.mse_loss(pred, target, self.reduction, 0.5 if self.half else 1.0)
 
     def extra_repr(self) -> str:
@@ -76,7 +80,7 @@ class L1Loss(_Loss):
         - Prediction and target: the same shape ``(*)``; output: scalar, or ``(*)`` for 'none'.
     """
 
-    def forward(self, pred: Tensor, target) -> Tensor:
+    def forward(self, pred: Tensor, target: Tensor | npt.ArrayLike) -> Tensor:
         return F.l1_loss(pred, target, self.reduction)
 
 
@@ -92,7 +96,7 @@ class HuberLoss(_Loss):
         super().__init__(reduction)
         self.delta = delta
 
-    def forward(self, pred: Tensor, target) -> Tensor:
+    def forward(self, pred: Tensor, target: Tensor | npt.ArrayLike) -> Tensor:
         return F.huber_loss(pred, target, self.reduction, self.delta)
 
     def extra_repr(self) -> str:
@@ -120,13 +124,13 @@ class CrossEntropyLoss(_Loss):
         - Output: scalar, or ``(N,)`` / ``(N, d1, …)`` for 'none'.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0):
+    def __init__(self, weight: Tensor | npt.ArrayLike | None = None, ignore_index: int = -100,
+                 reduction: str = "mean", label_smoothing: float = 0.0):
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index
         self.label_smoothing = label_smoothing
 
-    def forward(self, logits: Tensor, target) -> Tensor:
+    def forward(self, logits: Tensor, target: Tensor | npt.ArrayLike) -> Tensor:
         return F.cross_entropy(logits, target, self.weight, self.reduction,
                                self.label_smoothing, self.ignore_index)
 
@@ -141,11 +145,12 @@ class NLLLoss(_Loss):
           ``(N, d1, …)``; output: scalar, or the target's shape for 'none'.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    def __init__(self, weight: Tensor | npt.ArrayLike | None = None, ignore_index: int = -100,
+                 reduction: str = "mean"):
         super().__init__(reduction)
         self.weight, self.ignore_index = weight, ignore_index
 
-    def forward(self, log_probs: Tensor, target) -> Tensor:
+    def forward(self, log_probs: Tensor, target: Tensor | npt.ArrayLike) -> Tensor:
         return F.nll_loss(log_probs, target, self.weight, self.reduction, self.ignore_index)
 
 
@@ -159,11 +164,11 @@ class BCELoss(_Loss):
           broadcastable to it; output: scalar, or ``(*)`` for 'none'.
     """
 
-    def __init__(self, weight=None, reduction: str = "mean"):
+    def __init__(self, weight: Tensor | npt.ArrayLike | None = None, reduction: str = "mean"):
         super().__init__(reduction)
         self.weight = weight
 
-    def forward(self, probs: Tensor, target) -> Tensor:
+    def forward(self, probs: Tensor, target: Tensor | npt.ArrayLike) -> Tensor:
         return F.binary_cross_entropy(probs, target, self.weight, self.reduction)
 
 
@@ -181,11 +186,12 @@ class BCEWithLogitsLoss(_Loss):
         - Logits and target: the same shape ``(*)``; output: scalar, or ``(*)`` for 'none'.
     """
 
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
+    def __init__(self, weight: Tensor | npt.ArrayLike | None = None, reduction: str = "mean",
+                 pos_weight: Tensor | npt.ArrayLike | None = None):
         super().__init__(reduction)
         self.weight, self.pos_weight = weight, pos_weight
 
-    def forward(self, logits: Tensor, target) -> Tensor:
+    def forward(self, logits: Tensor, target: Tensor | npt.ArrayLike) -> Tensor:
         return F.binary_cross_entropy_with_logits(logits, target, self.weight, self.pos_weight,
                                                   self.reduction)
 
@@ -198,7 +204,8 @@ _LOSSES: dict[str, type[Module]] = {
 }
 
 
-def get_loss(name, **kwargs):
+def get_loss(name: str | Callable[..., Tensor] | type[Module], **kwargs: Any
+             ) -> Callable[..., Tensor]:
     """The loss for ``name``: the one lookup behind ``loss="cross_entropy"`` options.
 
     Args:

@@ -13,9 +13,11 @@ import functools
 import inspect
 import itertools
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..autograd import no_grad
 from ..names import lookup
@@ -36,7 +38,8 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data, requires_grad: bool = True, dtype=None):
+    def __init__(self, data: Any, requires_grad: bool = True,
+                 dtype: npt.DTypeLike | None = None) -> None:
         data = data.data if isinstance(data, Tensor) else data
         super().__init__(np.array(data, dtype=dtype), requires_grad=requires_grad)
         if dtype is None and self.data.dtype == np.float64 and not isinstance(data, np.ndarray):
@@ -49,24 +52,24 @@ class Parameter(Tensor):
 class HookHandle:
     """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook."""
 
-    def __init__(self, hooks: dict, key: int):
+    def __init__(self, hooks: dict[int, Callable[..., Any]], key: int) -> None:
         self._hooks, self._key = hooks, key
 
     def remove(self) -> None:
         self._hooks.pop(self._key, None)
 
-    def __enter__(self):
+    def __enter__(self) -> HookHandle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
 
-def _record_config(init: Callable) -> Callable:
+def _record_config(init: Callable[..., None]) -> Callable[..., None]:
     """Wrap ``__init__`` so the outermost call records the constructor arguments."""
 
     @functools.wraps(init)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(self: Module, *args: Any, **kwargs: Any) -> None:
         if "_config" not in self.__dict__:
             bound = inspect.signature(init).bind(self, *args, **kwargs)
             bound.apply_defaults()
@@ -102,15 +105,19 @@ class Module:
     # Set in __init__ with object.__setattr__; declared here for the type checker (as PyTorch).
     training: bool
     _modules: OrderedDict[str, Module]
+    _parameters: OrderedDict[str, Parameter]
+    _buffers: OrderedDict[str, bool]
+    _forward_hooks: OrderedDict[int, Callable[..., Any]]
+    _forward_pre_hooks: OrderedDict[int, Callable[..., Any]]
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
-            cls.__init__ = _record_config(cls.__dict__["__init__"])
+            cls.__init__ = _record_config(cls.__dict__["__init__"])  # type: ignore[method-assign]
         if cls.__module__.startswith("chainrule.") and not cls.__name__.startswith("_"):
             REGISTRY[cls.__name__] = cls
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
@@ -119,7 +126,7 @@ class Module:
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
 
     # ------------------------------------------------------------------ registration
-    def __setattr__(self, name: str, value) -> None:
+    def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(
                 f"cannot assign {name!r} before Module.__init__() runs: call super().__init__() "
@@ -229,7 +236,7 @@ class Module:
             parameter.requires_grad_(requires_grad)
         return self
 
-    def astype(self, dtype) -> Module:
+    def astype(self, dtype: npt.DTypeLike) -> Module:
         """Convert every parameter and floating buffer to ``dtype`` in place; returns self."""
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
@@ -251,7 +258,8 @@ class Module:
             state[name] = buffer
         return state
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> tuple[list[str], list[str]]:
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True
+                        ) -> tuple[list[str], list[str]]:
         """Copy arrays into this module's parameters and buffers, checking names and shapes.
 
         Returns:
@@ -280,7 +288,7 @@ class Module:
             np.copyto(target, value, casting="same_kind")
         return missing, unexpected
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The constructor arguments this module was built with (JSON-able values)."""
         config = dict(self.__dict__.get("_config", {}))
         for name in self._config_exclude:
@@ -288,10 +296,10 @@ class Module:
         return config
 
     # ------------------------------------------------------------------ calling
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             if not (self._forward_pre_hooks or self._forward_hooks):
                 return self.forward(*args, **kwargs)
@@ -303,7 +311,7 @@ class Module:
                 raise
             raise error.for_layer(f"{type(self).__name__}({self.extra_repr()})") from None
 
-    def _call_with_hooks(self, args: tuple, kwargs: dict):
+    def _call_with_hooks(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         for hook in list(self._forward_pre_hooks.values()):
             replaced = hook(self, args)
             if replaced is not None:
@@ -315,13 +323,13 @@ class Module:
                 output = replaced
         return output
 
-    def register_forward_hook(self, hook: Callable) -> HookHandle:
+    def register_forward_hook(self, hook: Callable[..., Any]) -> HookHandle:
         """Call ``hook(module, inputs, output)`` after every forward; it may return a new output."""
         key = next(_hook_ids)
         self._forward_hooks[key] = hook
         return HookHandle(self._forward_hooks, key)
 
-    def register_forward_pre_hook(self, hook: Callable) -> HookHandle:
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> HookHandle:
         """Call ``hook(module, inputs)`` before every forward; it may return new inputs."""
         key = next(_hook_ids)
         self._forward_pre_hooks[key] = hook
@@ -340,8 +348,8 @@ class Module:
         lines = ([self.extra_repr()] if self.extra_repr() else []) + children
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
-    def summary(self, input_shape: tuple, dtype=np.float32, print_fn: Callable | None = print
-                ) -> str:
+    def summary(self, input_shape: tuple[int, ...], dtype: npt.DTypeLike = np.float32,
+                print_fn: Callable[[str], object] | None = print) -> str:
         """A Keras-like table of layers, output shapes and parameter counts.
 
         Runs one forward pass on zeros of ``(1, *input_shape)`` in eval mode, without a graph.
@@ -352,7 +360,7 @@ class Module:
             if module is self or module._modules:
                 continue  # leaves only: containers would repeat their children's rows
 
-            def record(mod, inputs, output, name=name):
+            def record(mod: Module, inputs: Any, output: Any, name: str = name) -> None:
                 shape = output.shape if isinstance(output, Tensor) else type(output).__name__
                 count = sum(p.size for p in mod.parameters())
                 rows.append((f"{name} ({type(mod).__name__})", str(shape), count))
@@ -384,7 +392,7 @@ class Module:
         return text
 
 
-def module_from_name(kind: str, name, table: dict[str, type[Module]], kwargs: dict,
+def module_from_name(kind: str, name: Any, table: dict[str, type[Module]], kwargs: dict[str, Any],
                      also: str = "; or a Module or Module class") -> Module:
     """The module that ``name`` selects: a module as it is, a module class built with
     ``kwargs``, or a name built with ``kwargs``: a key of ``table`` or the name of one of its

@@ -4,8 +4,10 @@ behaviour) and ``LayerNorm``, over ``nn.functional.batch_norm`` and ``layer_norm
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from ..tensor import Tensor
 from . import functional as F
@@ -21,9 +23,16 @@ class _BatchNorm(Module):
 
     _ranks: tuple[int, ...] = ()
     _layout = ""
+    weight: Parameter | None
+    bias: Parameter | None
+    # None without track_running_stats
+    running_mean: np.ndarray | None
+    running_var: np.ndarray | None
+    num_batches_tracked: np.ndarray | None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
+                 affine: bool = True, track_running_stats: bool = True,
+                 dtype: npt.DTypeLike = np.float32):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -46,6 +55,8 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches seen."""
         if self.track_running_stats:
+            assert self.running_mean is not None and self.running_var is not None
+            assert self.num_batches_tracked is not None
             self.running_mean.fill(0)
             self.running_var.fill(1)
             self.num_batches_tracked.fill(0)
@@ -55,6 +66,7 @@ class _BatchNorm(Module):
                              self._layout.format(C=self.num_features))
         momentum, counter = self.momentum, None
         if self.training and self.track_running_stats:
+            assert self.num_batches_tracked is not None
             if momentum is None:  # a cumulative average over all batches seen
                 self.num_batches_tracked += 1
                 momentum = 1.0 / float(self.num_batches_tracked)
@@ -148,11 +160,17 @@ class LayerNorm(Module):
         [[-1.0, 1.0]]
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype=np.float32):
+    weight: Parameter | None
+    bias: Parameter | None
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
+                 elementwise_affine: bool = True,
+                 bias: bool = True, dtype: npt.DTypeLike = np.float32):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
-            else tuple(normalized_shape)
+        # (the type checker does not narrow an int to numbers.Integral)
+        shape: tuple[int, ...] = (
+            (normalized_shape,) if isinstance(normalized_shape, numbers.Integral)  # type: ignore[assignment]
+            else tuple(normalized_shape))  # type: ignore[arg-type]
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = elementwise_affine
         self.register_parameter(

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from ..tensor import Tensor
 from . import functional as F
+from .functional.windows import IntOrPair
 from .module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d"]
 
 
-def _tuples(*values):
+def _tuples(*values: Any) -> tuple[Any, ...]:
     """Pairs given as lists (as a saved architecture stores them) back to tuples, so a rebuilt
     layer equals the original."""
     return tuple(tuple(v) if isinstance(v, list) else v for v in values)
@@ -39,7 +43,8 @@ class MaxPool2d(Module):
         (1, 8, 12, 12)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0, dilation: IntOrPair = 1):
         super().__init__()
         self.kernel_size, self.stride, self.padding, self.dilation = _tuples(
             kernel_size, stride, padding, dilation)
@@ -67,7 +72,8 @@ class AvgPool2d(Module):
         np.float32(4.0)
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
+    def __init__(self, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+                 padding: IntOrPair = 0, count_include_pad: bool = True):
         super().__init__()
         self.kernel_size, self.stride, self.padding = _tuples(kernel_size, stride, padding)
         self.count_include_pad = count_include_pad
@@ -97,7 +103,7 @@ class AdaptiveAvgPool2d(Module):
         (2, 16, 1, 1)
     """
 
-    def __init__(self, output_size):
+    def __init__(self, output_size: int | None | Sequence[int | None]):
         super().__init__()
         self.output_size = _tuples(output_size)[0]
 

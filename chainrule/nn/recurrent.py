@@ -24,8 +24,11 @@ as i, f, g, o.)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..random import resolve
 from ..tensor import Tensor
@@ -38,11 +41,11 @@ __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
 
 
 def _add_weights(module: Module, suffix: str, width: int, hidden: int, gates: int, bias: bool,
-                 dtype, generator) -> None:
+                 dtype: npt.DTypeLike, generator: np.random.Generator) -> None:
     """Register ``weight_ih{suffix}`` (G·H, width), ``weight_hh{suffix}`` (G·H, H) and the
     biases, all drawn from U(-1/√H, 1/√H), PyTorch's recurrent initialisation."""
     rows, bound = gates * hidden, 1 / math.sqrt(hidden)
-    shapes = {"weight_ih": (rows, width), "weight_hh": (rows, hidden)}
+    shapes: dict[str, tuple[int, ...]] = {"weight_ih": (rows, width), "weight_hh": (rows, hidden)}
     if bias:
         shapes.update(bias_ih=(rows,), bias_hh=(rows,))
     for kind, shape in shapes.items():
@@ -51,7 +54,7 @@ def _add_weights(module: Module, suffix: str, width: int, hidden: int, gates: in
         setattr(module, kind + suffix, parameter)
 
 
-def _weights(module: Module, suffix: str) -> list[Tensor]:
+def _weights(module: _RecurrentBase | _CellBase, suffix: str) -> list[Tensor]:
     """One layer and direction's weights in the functions' order: W_ih, W_hh[, b_ih, b_hh]."""
     kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")[:4 if module.bias else 2]
     return [getattr(module, kind + suffix) for kind in kinds]
@@ -65,7 +68,8 @@ class _RecurrentBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=np.float32, generator=None):
+                 dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
         name = type(self).__name__
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
@@ -89,7 +93,9 @@ class _RecurrentBase(Module):
                 _add_weights(self, f"_l{layer}{suffix}", width, hidden_size, self._gates, bias,
                              dtype, gen)
 
-    def _sequence(self, function, input: Tensor, hx, lengths, mask, **options):
+    def _sequence(self, function: Callable[..., tuple[Tensor, Any]], input: Tensor, hx: Any,
+                  lengths: npt.ArrayLike | None, mask: npt.ArrayLike | None, **options: Any
+                  ) -> tuple[Tensor, Any]:
         """``function`` (``F.rnn``, ``F.lstm`` or ``F.gru``) over this layer's weights, one
         group per layer and direction, and its settings."""
         suffixes = ("", "_reverse") if self.bidirectional else ("",)
@@ -164,14 +170,17 @@ class RNN(_RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32,
-                 generator=None):
+                 dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         check_nonlinearity("RNN", nonlinearity)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, generator)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None,
+                lengths: npt.ArrayLike | None = None, mask: npt.ArrayLike | None = None
+                ) -> tuple[Tensor, Tensor]:
         return self._sequence(F.rnn, input, hx, lengths, mask, nonlinearity=self.nonlinearity)
 
 
@@ -203,7 +212,9 @@ class LSTM(_RecurrentBase):
 
     _gates = 4
 
-    def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None,
+                lengths: npt.ArrayLike | None = None, mask: npt.ArrayLike | None = None
+                ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         return self._sequence(F.lstm, input, hx, lengths, mask)
 
 
@@ -227,7 +238,9 @@ class GRU(_RecurrentBase):
 
     _gates = 3
 
-    def forward(self, input: Tensor, hx=None, lengths=None, mask=None):
+    def forward(self, input: Tensor, hx: Tensor | None = None,
+                lengths: npt.ArrayLike | None = None, mask: npt.ArrayLike | None = None
+                ) -> tuple[Tensor, Tensor]:
         return self._sequence(F.gru, input, hx, lengths, mask)
 
 
@@ -238,8 +251,9 @@ class _CellBase(Module):
 
     _gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32,
-                 generator=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
         if input_size < 1 or hidden_size < 1:
             raise ValueError(
@@ -274,13 +288,16 @@ class RNNCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", dtype=np.float32, generator=None):
+                 nonlinearity: str = "tanh", dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         check_nonlinearity("RNNCell", nonlinearity)
         super().__init__(input_size, hidden_size, bias, dtype, generator)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input: Tensor, hx=None) -> Tensor:
-        return F.rnn_cell(input, hx, *_weights(self, ""), nonlinearity=self.nonlinearity)
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        # mypy: a starred list could reach nonlinearity; it holds 2 or 4 weights.
+        return F.rnn_cell(input, hx, *_weights(self, ""),  # type: ignore[misc, arg-type]
+                          nonlinearity=self.nonlinearity)
 
 
 class LSTMCell(_CellBase):
@@ -302,7 +319,8 @@ class LSTMCell(_CellBase):
 
     _gates = 4
 
-    def forward(self, input: Tensor, hx=None) -> tuple[Tensor, Tensor]:
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, Tensor]:
         return F.lstm_cell(input, hx, *_weights(self, ""))
 
 
@@ -316,5 +334,5 @@ class GRUCell(_CellBase):
 
     _gates = 3
 
-    def forward(self, input: Tensor, hx=None) -> Tensor:
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         return F.gru_cell(input, hx, *_weights(self, ""))

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..random import resolve
 from ..tensor import Tensor
@@ -49,27 +51,28 @@ class PositionalEncoding(Module):
     """
 
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0,
-                 batch_first: bool = False, generator=None):
+                 batch_first: bool = False, generator: np.random.Generator | int | None = None):
         super().__init__()
         if d_model < 1 or max_len < 1:
             raise ValueError(
                 f"PositionalEncoding: d_model and max_len must be >= 1, got {d_model}, {max_len}")
         self.d_model, self.max_len, self.batch_first = d_model, max_len, batch_first
         self.dropout = Dropout(dropout, generator=generator)
-        self._tables: dict = {}  # dtype -> (max_len, d_model) table, computed on first use
+        # dtype -> (max_len, d_model) table, computed on first use
+        self._tables: dict[np.dtype[Any], np.ndarray] = {}
 
-    def table(self, dtype=np.float64) -> np.ndarray:
+    def table(self, dtype: npt.DTypeLike = np.float64) -> np.ndarray:
         """The (max_len, d_model) code in ``dtype``."""
-        dtype = np.dtype(dtype)
-        if dtype not in self._tables:
+        key = np.dtype(dtype)
+        if key not in self._tables:
             position = np.arange(self.max_len, dtype=np.float64)[:, None]
             frequency = np.exp(np.arange(0, self.d_model, 2) * (-np.log(10000.0) / self.d_model))
             angles = position * frequency
             code = np.empty((self.max_len, self.d_model))
             code[:, 0::2] = np.sin(angles)
             code[:, 1::2] = np.cos(angles[:, :self.d_model // 2])
-            self._tables[dtype] = code.astype(dtype)
-        return self._tables[dtype]
+            self._tables[key] = code.astype(key)
+        return self._tables[key]
 
     def forward(self, x: Tensor) -> Tensor:
         layout = "(batch, seq, d_model)" if self.batch_first else "(seq, batch, d_model)"
@@ -83,7 +86,8 @@ class PositionalEncoding(Module):
             raise ValueError(
                 f"PositionalEncoding: sequence of length {length} exceeds max_len={self.max_len}")
         code = self.table(x.dtype)[:length]
-        return self.dropout(x + Tensor(code if self.batch_first else code[:, None, :]))
+        out: Tensor = self.dropout(x + Tensor(code if self.batch_first else code[:, None, :]))
+        return out
 
     def extra_repr(self) -> str:
         return f"d_model={self.d_model}, max_len={self.max_len}"
@@ -131,7 +135,8 @@ class TransformerEncoderLayer(Module):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str = "relu", layer_norm_eps: float = 1e-5,
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True,
-                 dtype=np.float32, generator=None):
+                 dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
         super().__init__()
         gen = None if generator is None else resolve(generator)
         self.batch_first, self.norm_first = batch_first, norm_first
@@ -146,15 +151,19 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout, generator=gen)
         self.activation = get_activation(activation)
 
-    def _attention_block(self, x, mask, padding, is_causal):
+    def _attention_block(self, x: Tensor, mask: Tensor | npt.ArrayLike | None,
+                         padding: Tensor | npt.ArrayLike | None, is_causal: bool) -> Tensor:
         out, _ = self.self_attn(x, x, x, key_padding_mask=padding, attn_mask=mask,
                                 need_weights=False, is_causal=is_causal)
-        return self.dropout1(out)
+        dropped: Tensor = self.dropout1(out)
+        return dropped
 
-    def _feed_forward_block(self, x):
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+    def _feed_forward_block(self, x: Tensor) -> Tensor:
+        out: Tensor = self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        return out
 
-    def forward(self, src: Tensor, src_mask=None, src_key_padding_mask=None,
+    def forward(self, src: Tensor, src_mask: Tensor | npt.ArrayLike | None = None,
+                src_key_padding_mask: Tensor | npt.ArrayLike | None = None,
                 is_causal: bool = False) -> Tensor:
         x = src
         if self.norm_first:
@@ -162,7 +171,8 @@ class TransformerEncoderLayer(Module):
                                           is_causal)
             return x + self._feed_forward_block(self.norm2(x))
         x = self.norm1(x + self._attention_block(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._feed_forward_block(x))
+        out: Tensor = self.norm2(x + self._feed_forward_block(x))
+        return out
 
 
 def _copy_with_own_generators(module: Module) -> Module:
@@ -212,7 +222,8 @@ class TransformerEncoder(Module):
                                   for _ in range(num_layers)])
         self.norm = norm
 
-    def forward(self, src: Tensor, mask=None, src_key_padding_mask=None,
+    def forward(self, src: Tensor, mask: Tensor | npt.ArrayLike | None = None,
+                src_key_padding_mask: Tensor | npt.ArrayLike | None = None,
                 is_causal: bool = False) -> Tensor:
         x = src
         for layer in self.layers:

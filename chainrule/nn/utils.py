@@ -30,7 +30,8 @@ def _norm(grad: np.ndarray, norm_type: float) -> float:
         return float(max(grad.max(), -grad.min()))
     if norm_type == 1:
         return float(np.abs(grad).sum())
-    return float((np.abs(grad) ** norm_type).sum()) ** (1.0 / norm_type)
+    norm: float = float((np.abs(grad) ** norm_type).sum()) ** (1.0 / norm_type)
+    return norm
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,

@@ -15,6 +15,7 @@ An optimizer reads each parameter's ``.grad`` and updates ``.data`` in place:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from ..names import lookup
 from . import lr_scheduler
@@ -45,8 +46,8 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 }
 
 
-def get(identifier: str | type[Optimizer] | Optimizer, params: Iterable | None = None,
-        **kwargs) -> Optimizer:
+def get(identifier: str | type[Optimizer] | Optimizer, params: Iterable[Any] | None = None,
+        **kwargs: Any) -> Optimizer:
     """The one lookup from a name (``"adam"``, ``"AdamW"``, ``"adam_w"``: case, ``-`` and ``_``
     ignored), a class or an instance to an optimizer.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,8 @@ __all__ = ["Adagrad", "adagrad_update"]
 
 def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, *, step: int,
                    lr: float, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                   eps: float = 1e-10, scratch: tuple | None = None) -> None:
+                   eps: float = 1e-10, scratch: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> None:
     """One Adagrad step on ``param``, in place (PyTorch's formulation).
 
     .. math::
@@ -67,19 +69,20 @@ class Adagrad(Optimizer):
         array([0.9], dtype=float32)
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0.0,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10):
         super().__init__(params, {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
                                   "initial_accumulator_value": initial_accumulator_value,
                                   "eps": eps})
 
-    def _check_group(self, group: dict) -> None:
+    def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             _check_number("Adagrad", name, group[name])
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
         state["step"] = step = state.get("step", 0) + 1
         adagrad_update(
             param, grad, self._buffer(state, "sum", param,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,7 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
                 exp_avg_sq: np.ndarray, max_exp_avg_sq: np.ndarray | None = None, *, step: int,
                 lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
-                scratch: tuple | None = None) -> None:
+                scratch: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """One Adam (or AdamW) step on ``param``, in place.
 
     .. math::
@@ -85,7 +86,7 @@ class Adam(Optimizer):
 
     _decoupled = False  # AdamW decays the weights directly
 
-    def __init__(self, params: Iterable, lr: float = 1e-3,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False):
         if isinstance(betas, list):
@@ -93,7 +94,7 @@ class Adam(Optimizer):
         super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": amsgrad})
 
-    def _check_group(self, group: dict) -> None:
+    def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         owner = type(self).__name__
         betas = group["betas"]
@@ -105,7 +106,8 @@ class Adam(Optimizer):
         _check_number(owner, "eps", group["eps"])
         _check_number(owner, "weight_decay", group["weight_decay"])
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
         state["step"] = step = state.get("step", 0) + 1
         beta1, beta2 = group["betas"]
         adam_update(
@@ -137,7 +139,7 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params: Iterable, lr: float = 1e-3,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)

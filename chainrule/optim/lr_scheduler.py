@@ -26,7 +26,9 @@ import copy
 import math
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
+from ..tensor import Tensor
 from .optimizer import Optimizer, _check_number
 
 __all__ = [
@@ -42,12 +44,12 @@ __all__ = [
 ]
 
 
-def _check_int(owner: str, name: str, value, low: int = 1) -> None:
+def _check_int(owner: str, name: str, value: int, low: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
 
 
-def _per_group(owner: str, name: str, optimizer: Optimizer, value) -> list:
+def _per_group(owner: str, name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     """One value per parameter group from a scalar or a sequence of the groups' length."""
     count = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
@@ -100,7 +102,7 @@ class LRScheduler:
         self.last_epoch += 1
         self._set_lrs(self.get_lr())
 
-    def _set_lrs(self, lrs: list) -> None:
+    def _set_lrs(self, lrs: list[float]) -> None:
         # Python floats, so a float32 update never meets a float64 NumPy scalar
         self._last_lr = [float(lr) for lr in lrs]
         for group, lr in zip(self.optimizer.param_groups, self._last_lr):
@@ -110,11 +112,11 @@ class LRScheduler:
         """The rate of each parameter group set by the last ``step``."""
         return list(self._last_lr)
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """Every setting and counter except the optimizer, as plain numbers and lists."""
         return {k: copy.deepcopy(v) for k, v in vars(self).items() if k != "optimizer"}
 
-    def load_state_dict(self, state_dict: dict) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore ``state_dict()`` output and set the groups' rates to the saved ones.
 
         Raises:
@@ -153,7 +155,7 @@ class StepLR(LRScheduler):
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
-    def _lr(self, base_lr, step):
+    def _lr(self, base_lr: float, step: int) -> float:
         return base_lr * self.gamma ** (step // self.step_size)
 
 
@@ -178,7 +180,7 @@ class MultiStepLR(LRScheduler):
         self.milestones, self.gamma = sorted(milestones), gamma
         super().__init__(optimizer, last_epoch)
 
-    def _lr(self, base_lr, step):
+    def _lr(self, base_lr: float, step: int) -> float:
         return base_lr * self.gamma ** bisect.bisect_right(self.milestones, step)
 
 
@@ -199,7 +201,7 @@ class ExponentialLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def _lr(self, base_lr, step):
+    def _lr(self, base_lr: float, step: int) -> float:
         return base_lr * self.gamma ** step
 
 
@@ -227,7 +229,7 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
-    def _lr(self, base_lr, step):
+    def _lr(self, base_lr: float, step: int) -> float:
         return self.eta_min + (base_lr - self.eta_min) * (
             1 + math.cos(math.pi * step / self.T_max)) / 2
 
@@ -259,7 +261,7 @@ class LinearLR(LRScheduler):
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def _lr(self, base_lr, step):
+    def _lr(self, base_lr: float, step: int) -> float:
         progress = min(step, self.total_iters) / self.total_iters
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * progress)
 
@@ -318,13 +320,13 @@ class SequentialLR(LRScheduler):
         scheduler._last_lr = list(lrs)
         return lrs
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         state = {k: copy.deepcopy(v) for k, v in vars(self).items()
                  if k not in ("optimizer", "_schedulers")}
         state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
         return state
 
-    def load_state_dict(self, state_dict: dict) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state = dict(state_dict)
         inner = state.pop("_schedulers", [])
         if len(inner) != len(self._schedulers):
@@ -388,6 +390,7 @@ class OneCycleLR(LRScheduler):
         self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
         # each phase: (last step, group key of its start rate, of its end rate, momentum keys)
         up = float(pct_start * total_steps) - 1
+        self._phases: list[list[Any]]
         if three_phase:
             self._phases = [
                 [up, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
@@ -421,7 +424,7 @@ class OneCycleLR(LRScheduler):
                     self._set_momentum(group, high)
         super().__init__(optimizer, last_epoch)
 
-    def _set_momentum(self, group: dict, value: float) -> None:
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
         if self.use_beta1:
             group["betas"] = (value, *group["betas"][1:])
         else:
@@ -451,7 +454,7 @@ class OneCycleLR(LRScheduler):
                 start = end
         return lrs
 
-    def load_state_dict(self, state_dict: dict) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
         self.get_lr()  # the momentum belongs to the restored step too
 
@@ -514,7 +517,7 @@ class ReduceLROnPlateau(LRScheduler):
             return sign * value < sign * self.best * (1.0 - sign * self.threshold)
         return sign * value < sign * self.best - self.threshold
 
-    def step(self, metrics) -> None:
+    def step(self, metrics: float | Tensor) -> None:  # type: ignore[override]  # as PyTorch
         """Record this epoch's metric (a number or a 0-d tensor) and reduce the rate if due."""
         value = float(metrics.item() if hasattr(metrics, "item") else metrics)
         self.last_epoch += 1

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from ..tensor import Tensor
 __all__ = ["Optimizer"]
 
 
-def _check_number(owner: str, name: str, value, low: float = 0.0, high: float | None = None,
+def _check_number(owner: str, name: str, value: float, low: float = 0.0, high: float | None = None,
                   high_inclusive: bool = True) -> None:
     """Raise a ``ValueError`` naming ``owner`` unless ``low <= value (<= or <) high``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
@@ -38,7 +39,7 @@ def _check_number(owner: str, name: str, value, low: float = 0.0, high: float | 
         raise ValueError(f"{owner}: {name} must be in [{low}, {upper}, got {value!r}")
 
 
-def _work_arrays(like: np.ndarray, workspace: dict | None = None
+def _work_arrays(like: np.ndarray, workspace: dict[Any, Any] | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Two arrays shaped and typed like ``like`` for an update's intermediate results.
 
@@ -50,7 +51,7 @@ def _work_arrays(like: np.ndarray, workspace: dict | None = None
     """
     key = (like.dtype, like.shape, like.strides)  # strides tell the layout, cheaper than flags
     if workspace is not None:
-        views = workspace.get(key)
+        views: tuple[np.ndarray, np.ndarray] | None = workspace.get(key)
         if views is not None:
             return views
     column_major = like.flags.f_contiguous and not like.flags.c_contiguous
@@ -123,7 +124,7 @@ class Optimizer:
         array([0.5, 1. ], dtype=float32)
     """
 
-    def __init__(self, params: Iterable, defaults: dict):
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]):
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{type(self).__name__}: params must be an iterable of parameters or of dicts, "
@@ -132,9 +133,10 @@ class Optimizer:
         if isinstance(params, set):
             params = {"params": params}  # add_param_group explains why a set cannot do
         self.defaults = dict(defaults)
-        self.state: dict[Tensor, dict] = {}
-        self.param_groups: list[dict] = []
-        self._workspace: dict = {}  # scratch buffers by dtype, their views by (dtype, shape)
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        # scratch buffers by dtype, their views by (dtype, shape)
+        self._workspace: dict[Any, Any] = {}
         groups = [params] if isinstance(params, dict) else list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
@@ -144,7 +146,7 @@ class Optimizer:
             self.add_param_group(group)
 
     # ------------------------------------------------------------------ groups
-    def add_param_group(self, param_group: dict) -> None:
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with its own hyperparameters (e.g. a layer to fine-tune).
 
         Raises:
@@ -178,7 +180,7 @@ class Optimizer:
         self._check_group(group)
         self.param_groups.append(group)
 
-    def _check_group(self, group: dict) -> None:
+    def _check_group(self, group: dict[str, Any]) -> None:
         """Validate a group's hyperparameters (subclasses extend it)."""
         _check_number(type(self).__name__, "lr", group["lr"])
 
@@ -192,7 +194,7 @@ class Optimizer:
                 elif param.grad is not None:
                     param.grad.fill(0)
 
-    def step(self, closure: Callable | None = None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in place.
 
         Args:
@@ -227,13 +229,15 @@ class Optimizer:
         increment_version(*updated)  # a backward through the old values now raises
         return loss
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
         raise NotImplementedError  # pragma: no cover - the contract
 
     @staticmethod
-    def _buffer(state: dict, name: str, like: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    def _buffer(state: dict[str, Any], name: str, like: np.ndarray, fill: float = 0.0
+                ) -> np.ndarray:
         """``state[name]``, created on first use as an array shaped and typed like ``like``."""
-        buffer = state.get(name)
+        buffer: np.ndarray | None = state.get(name)
         if buffer is None:
             buffer = state[name] = array_module(like).full_like(like, fill)
         return buffer
@@ -244,14 +248,14 @@ class Optimizer:
         return _work_arrays(like, self._workspace)
 
     # ------------------------------------------------------------------ state dicts
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
         """The optimizer's state, in PyTorch's layout, as copies.
 
         Returns:
             ``{"state": {index: {name: array or number}}, "param_groups": [{hyperparameters...,
             "params": [indices]}]}``, where parameters are numbered in group order.
         """
-        index = {}
+        index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
             start = len(index)
@@ -265,7 +269,7 @@ class Optimizer:
         }
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict: dict) -> None:
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore ``state_dict()`` output; the next steps continue bitwise as the saved run would.
 
         Arrays are copied in their parameter's dtype and memory order; the parameters themselves
@@ -306,7 +310,7 @@ class Optimizer:
         self.param_groups = new_groups
 
     @staticmethod
-    def _restore(value, param: np.ndarray, where: str):
+    def _restore(value: Any, param: np.ndarray, where: str) -> Any:
         """A saved state entry as this optimizer keeps it: numbers as Python numbers (a 0-d
         integer array, as array-only formats store a step count, counts too), buffers as copies
         in the parameter's dtype and memory order (saved copies are row-major; a buffer in

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +16,7 @@ def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
                    grad_avg: np.ndarray | None = None, momentum_buffer: np.ndarray | None = None,
                    *, lr: float, alpha: float = 0.99, eps: float = 1e-8,
                    weight_decay: float = 0.0, momentum: float = 0.0,
-                   scratch: tuple | None = None) -> None:
+                   scratch: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     """One RMSprop step on ``param``, in place (PyTorch's formulation).
 
     .. math::
@@ -86,20 +87,22 @@ class RMSprop(Optimizer):
         array([0.99], dtype=float32)
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False):
         super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps,
                                   "weight_decay": weight_decay, "momentum": momentum,
                                   "centered": centered})
 
-    def _check_group(self, group: dict) -> None:
+    def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         _check_number("RMSprop", "alpha", group["alpha"], 0.0, 1.0)
         _check_number("RMSprop", "eps", group["eps"])
         _check_number("RMSprop", "weight_decay", group["weight_decay"])
         _check_number("RMSprop", "momentum", group["momentum"], 0.0, 1.0)
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
         state["step"] = state.get("step", 0) + 1
         momentum = float(group["momentum"])
         rmsprop_update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,8 @@ __all__ = ["SGD", "sgd_update"]
 
 def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None, *,
                lr: float, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
-               weight_decay: float = 0.0, scratch: tuple | None = None) -> np.ndarray | None:
+               weight_decay: float = 0.0, scratch: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> np.ndarray | None:
     """One SGD step on ``param``, in place (PyTorch's formulation).
 
     .. math::
@@ -83,12 +85,12 @@ class SGD(Optimizer):
         array([0.8], dtype=float32)
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0.0,
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
                                   "nesterov": nesterov, "weight_decay": weight_decay})
 
-    def _check_group(self, group: dict) -> None:
+    def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
         _check_number("SGD", "momentum", group["momentum"], 0.0, 1.0)
         _check_number("SGD", "dampening", group["dampening"], 0.0, 1.0)
@@ -97,7 +99,8 @@ class SGD(Optimizer):
             raise ValueError("SGD: Nesterov momentum requires momentum > 0 and dampening 0, got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
         momentum = float(group["momentum"])
         if not momentum and not group["weight_decay"]:
             # Plain SGD, the common case, without sgd_update's general path: θ ← θ - η g.

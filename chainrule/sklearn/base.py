@@ -10,6 +10,8 @@ An estimator subclass says *what* to train (``_build_module``, ``_build_optimize
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -49,6 +51,8 @@ class _Estimator(BaseEstimator):
     ``_build_optimizer(module, settings)``, ``_build_loss(reduction)``,
     ``_training(n_samples, counted)`` (the settings of ``cr.fit``; ``counted`` is the samples'
     total weight) and, through the classifier and regressor mixins below, ``_targets``."""
+
+    _stream_state: Mapping[str, Any]  # the random stream where the last call left it
 
     # scikit-learn's estimator checks these estimators are expected to fail, with the reason
     # (passed to parametrize_with_checks' expected_failed_checks by the tests).
@@ -147,6 +151,7 @@ class _Classification:
     """Targets are class labels: ``classes_``, logits per class, softmax probabilities."""
 
     _stratify, _default_loss = True, "cross_entropy"
+    _outputs: Callable[[Any], np.ndarray]  # _Estimator's, beside which this mixin is used
 
     def _target_checks(self) -> dict:
         return {}
@@ -191,6 +196,7 @@ class _Regression:
     """Targets are numbers: one output per target column (a 1-d ``y`` is one column)."""
 
     _stratify, _default_loss = False, "mse"
+    _outputs: Callable[[Any], np.ndarray]  # _Estimator's, beside which this mixin is used
 
     def _target_checks(self) -> dict:
         return {"multi_output": True, "y_numeric": True}

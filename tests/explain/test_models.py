@@ -103,8 +103,6 @@ def test_a_skip_connection_from_the_input_keeps_every_name():
 
 
 def test_conv_net():
-    if not hasattr(cr.nn, "Conv2d"):
-        pytest.skip("no Conv2d yet")
     net = cr.nn.Sequential(cr.nn.Conv2d(1, 2, 3), cr.nn.ReLU(), cr.nn.MaxPool2d(2),
                            cr.nn.Flatten(), cr.nn.Linear(18, 3))
     x = np.random.default_rng(1).normal(size=(4, 1, 8, 8)).astype(np.float32)
@@ -131,8 +129,6 @@ class _Recurrent(cr.nn.Module):
 
 
 def test_recurrent_net_returning_output_and_state():
-    if not hasattr(cr.nn, "RNN"):
-        pytest.skip("no RNN yet")
     x = np.random.default_rng(2).normal(size=(2, 5, 3)).astype(np.float32)
     e = cr.explain(_Recurrent(), x, np.array([0, 1]), "cross_entropy")
     assert _titles(e) == ["layer 1 · RNN (rnn)", "layer 1 · Index", "layer 2 · Linear (fc)"]

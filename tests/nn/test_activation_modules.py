@@ -1,4 +1,5 @@
-"""Activation modules (values vs NumPy and PyTorch, float32 kept) and the name lookup."""
+"""Activation modules (values vs NumPy; shapes, dtypes, gradients and PyTorch parity are in the
+layer-case table) and the name lookup."""
 
 import math
 
@@ -16,41 +17,27 @@ def _softmax(x):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-CASES = [  # (module, NumPy reference, PyTorch module factory name and kwargs)
-    (cr.nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x)), ("Sigmoid", {})),
-    (cr.nn.Tanh(), np.tanh, ("Tanh", {})),
-    (cr.nn.ReLU(), lambda x: np.maximum(x, 0), ("ReLU", {})),
-    (cr.nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x),
-     ("LeakyReLU", {"negative_slope": 0.2})),
-    (cr.nn.ELU(0.7), lambda x: np.where(x > 0, x, 0.7 * np.expm1(x)), ("ELU", {"alpha": 0.7})),
-    (cr.nn.GELU(), lambda x: x * 0.5 * (1 + _ERF(x / math.sqrt(2))), ("GELU", {})),
+CASES = [  # (module, NumPy reference)
+    (cr.nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+    (cr.nn.Tanh(), np.tanh),
+    (cr.nn.ReLU(), lambda x: np.maximum(x, 0)),
+    (cr.nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+    (cr.nn.ELU(0.7), lambda x: np.where(x > 0, x, 0.7 * np.expm1(x))),
+    (cr.nn.GELU(), lambda x: x * 0.5 * (1 + _ERF(x / math.sqrt(2)))),
     (cr.nn.GELU("tanh"),
-     lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
-     ("GELU", {"approximate": "tanh"})),
-    (cr.nn.Softplus(2.0), lambda x: np.log1p(np.exp(2 * x)) / 2, ("Softplus", {"beta": 2.0})),
-    (cr.nn.Softmax(), _softmax, ("Softmax", {"dim": -1})),
-    (cr.nn.Softmax(axis=0), lambda x: _softmax(x.T).T, ("Softmax", {"dim": 0})),
-    (cr.nn.LogSoftmax(), lambda x: np.log(_softmax(x)), ("LogSoftmax", {"dim": -1})),
+     lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))),
+    (cr.nn.Softplus(2.0), lambda x: np.log1p(np.exp(2 * x)) / 2),
+    (cr.nn.Softmax(), _softmax),
+    (cr.nn.Softmax(axis=0), lambda x: _softmax(x.T).T),
+    (cr.nn.LogSoftmax(), lambda x: np.log(_softmax(x))),
 ]
 IDS = [repr(case[0]) for case in CASES]
 
 
-@pytest.mark.parametrize(("module", "reference", "torch_spec"), CASES, ids=IDS)
-def test_values_dtype_and_gradient(module, reference, torch_spec):
+@pytest.mark.parametrize(("module", "reference"), CASES, ids=IDS)
+def test_values_match_numpy(module, reference):
     out = module(cr.tensor(X.astype(np.float32)))
-    assert out.dtype == np.float32 and out.shape == X.shape
     np.testing.assert_allclose(out.data, reference(X), rtol=1e-5, atol=1e-6)
-    x64 = cr.tensor(X + 0.01, requires_grad=True)  # off the kinks at 0
-    assert cr.gradcheck(module, x64)
-
-
-@pytest.mark.parametrize(("module", "reference", "torch_spec"), CASES, ids=IDS)
-def test_matches_torch(module, reference, torch_spec):
-    torch = pytest.importorskip("torch")
-    name, kwargs = torch_spec
-    expected = getattr(torch.nn, name)(**kwargs)(torch.tensor(X)).numpy()
-    # atol: the exact GELU's erf is a 1.5e-7-accurate approximation (ops/activation.py)
-    np.testing.assert_allclose(module(cr.tensor(X)).data, expected, rtol=1e-6, atol=3e-7)
 
 
 def test_reprs():

@@ -2,7 +2,6 @@
 PyTorch parity (values and gradients, packed sequences included), masks and lengths, dtypes,
 errors, long sequences, serialisation and a small learning task."""
 
-import copy
 import tracemalloc
 
 import numpy as np
@@ -10,28 +9,10 @@ import pytest
 
 import chainrule as cr
 from chainrule.io import module_from_spec, module_spec
+from nn.cases import gradcheck_module
 
 LAYERS = {"RNN": cr.nn.RNN, "LSTM": cr.nn.LSTM, "GRU": cr.nn.GRU}
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
-
-
-def gradcheck_module(module, fn, *inputs, **kwargs) -> bool:
-    """``cr.gradcheck`` of ``fn(module, *inputs)`` over the inputs and every parameter, on a
-    float64 copy of ``module``: the parameters are swapped for gradcheck's own tensors."""
-    twin = copy.deepcopy(module).astype(np.float64)
-    named = list(twin.named_parameters())
-    owners = {name: twin for name, _ in named}
-    for module_name, sub in twin.named_modules():
-        for name, _ in sub.named_parameters(recurse=False):
-            owners[f"{module_name}.{name}" if module_name else name] = sub
-
-    def run(*tensors):
-        for (name, _), tensor in zip(named, tensors[len(inputs):]):
-            object.__setattr__(owners[name], name.rpartition(".")[2], tensor)
-        return fn(twin, *tensors[:len(inputs)])
-
-    params = [cr.tensor(p.data, requires_grad=True) for _, p in named]
-    return cr.gradcheck(run, *inputs, *params, **kwargs)
 
 
 def _flat(*tensors):

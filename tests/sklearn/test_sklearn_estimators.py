@@ -318,9 +318,3 @@ def test_verbose_prints_a_line_per_epoch(digits, capsys):
     NeuralNetClassifier(epochs=2, verbose=1).fit(X, y)
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out
-
-
-def test_estimators_are_on_the_package():
-    assert cr.sklearn.MLPClassifier is MLPClassifier
-    assert set(cr.sklearn.__all__) == {"MLPClassifier", "MLPRegressor", "NeuralNetClassifier",
-                                       "NeuralNetRegressor"}

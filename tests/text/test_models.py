@@ -3,7 +3,7 @@
 
 import numpy as np
 import pytest
-from nn.test_recurrent import gradcheck_module
+from nn.cases import gradcheck_module
 
 import chainrule as cr
 from chainrule.models.text import (

@@ -136,13 +136,12 @@ def _with_dropout():
 
 
 def test_resuming_from_a_checkpoint_is_bitwise_identical(tmp_path):
-    optim = pytest.importorskip("chainrule.optim")
     path = tmp_path / "ckpt.safetensors"
 
     def build():
         model = _with_dropout()
-        optimizer = optim.Adam(model.parameters(), lr=0.01)
-        return model, optimizer, optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+        optimizer = cr.optim.Adam(model.parameters(), lr=0.01)
+        return model, optimizer, cr.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
 
     cr.manual_seed(0)
     model, optimizer, scheduler = build()
@@ -169,11 +168,10 @@ def test_missing_optimizer_state_is_an_error(tmp_path):
 
 
 def test_optimizer_state_that_does_not_fit(tmp_path):
-    optim = pytest.importorskip("chainrule.optim")
     path = tmp_path / "ckpt.safetensors"
     model = _model()
-    cr.save_checkpoint(path, model=model, optimizer=optim.SGD(model.parameters(), lr=0.1))
-    other = optim.SGD([*model.parameters()][:2], lr=0.1)
+    cr.save_checkpoint(path, model=model, optimizer=cr.optim.SGD(model.parameters(), lr=0.1))
+    other = cr.optim.SGD([*model.parameters()][:2], lr=0.1)
     with pytest.raises(LoadError, match="the optimizer state does not fit SGD"):
         cr.load_checkpoint(path, model=_model(), optimizer=other)
 

@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...tensor import Tensor
 
 __all__ = ["ArgumentError", "ArgumentValueError", "ArgumentTypeError", "ArgumentIndexError",
@@ -56,7 +58,7 @@ class ArgumentIndexError(ArgumentError, IndexError):
     """An index out of range (an embedding id), caught as ``IndexError``."""
 
 
-def not_a_tensor(where: str, x) -> ArgumentTypeError:
+def not_a_tensor(where: str, x: object) -> ArgumentTypeError:
     """The error for an ``x`` that is not a ``Tensor``. Functions as cheap as an activation
     test ``isinstance(x, Tensor)`` themselves and raise this (half the cost of a call to
     ``require_tensor``)."""
@@ -64,13 +66,13 @@ def not_a_tensor(where: str, x) -> ArgumentTypeError:
                                     "with cr.tensor(x)")
 
 
-def require_tensor(where: str, x) -> None:
+def require_tensor(where: str, x: object) -> None:
     """``x`` must be a ``Tensor`` (arrays are wrapped with ``cr.tensor`` by the user)."""
     if not isinstance(x, Tensor):
         raise not_a_tensor(where, x)
 
 
-def require_float(where: str, x: Tensor, like=None) -> None:
+def require_float(where: str, x: Tensor, like: object = None) -> None:
     """``x`` must hold floating-point numbers (``like``: the dtype suggested for converting)."""
     if x.dtype.kind != "f":
         suggestion = like if like is not None else "float32"
@@ -78,7 +80,7 @@ def require_float(where: str, x: Tensor, like=None) -> None:
                                        f"convert it with x.astype('{suggestion}')")
 
 
-def require_one_of(where: str, argument: str, value, choices: tuple) -> None:
+def require_one_of(where: str, argument: str, value: Any, choices: tuple[Any, ...]) -> None:
     """An option such as ``reduction`` must be one of ``choices``."""
     if value not in choices:
         raise ArgumentValueError(where, f"{argument} must be one of {choices}, got {value!r}")

@@ -15,8 +15,10 @@ instead of producing NaN (PyTorch gives NaN there); all other results are the sa
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ...backend import array_module
 from ...tensor import Tensor, where
@@ -34,8 +36,9 @@ def causal_mask(length: int, source_length: int | None = None) -> np.ndarray:
     return np.triu(np.ones((length, source_length), dtype=bool), k=1)
 
 
-def _attend(query: Tensor, key: Tensor, value: Tensor, blocked, additive, dropout_p: float,
-            scale: float, generator) -> tuple[Tensor, Tensor]:
+def _attend(query: Tensor, key: Tensor, value: Tensor, blocked: np.ndarray | None,
+            additive: np.ndarray | None, dropout_p: float, scale: float,
+            generator: np.random.Generator | int | None) -> tuple[Tensor, Tensor]:
     """softmax(q kᵀ · scale + additive, masked where ``blocked``) v, and the weights."""
     scores = (query * scale) @ key.transpose(*range(key.ndim - 2), key.ndim - 1, key.ndim - 2)
     if additive is not None:
@@ -50,7 +53,8 @@ def _attend(query: Tensor, key: Tensor, value: Tensor, blocked, additive, dropou
     return weights @ value, weights
 
 
-def _split_mask(where_: str, mask, dtype, keep_if_true: bool, what: str):
+def _split_mask(where_: str, mask: Any, dtype: npt.DTypeLike, keep_if_true: bool, what: str
+                ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """A user mask as (blocked bools, additive floats): one of the two is None."""
     if mask is None:
         return None, None
@@ -63,9 +67,10 @@ def _split_mask(where_: str, mask, dtype, keep_if_true: bool, what: str):
     return None, array.astype(dtype, copy=False)
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Any = None,
                                  dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: float | None = None, generator=None) -> Tensor:
+                                 scale: float | None = None,
+                                 generator: np.random.Generator | int | None = None) -> Tensor:
     """``softmax(Q Kᵀ / √d + M) V`` over the last two axes (PyTorch's function of this name).
 
     Args:
@@ -102,13 +107,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     return _attend(query, key, value, blocked, additive, dropout_p, scale, generator)[0]
 
 
-def _check_inputs(name: str, query, key, value, widths: tuple, batch_first: bool) -> bool:
+def _check_inputs(name: str, query: Tensor, key: Tensor, value: Tensor, widths: tuple[int, ...],
+                  batch_first: bool) -> bool:
     """Validate the shapes of query, key and value; whether they have a batch axis."""
     for x, what in ((query, "query"), (key, "key"), (value, "value")):
         require_tensor(name, x)
         if x.dtype.kind != "f":
             raise ArgumentTypeError(name, f"{what} must be floating-point, got dtype {x.dtype}")
-    batched = query.ndim == 3
+    batched: bool = query.ndim == 3
     layout = ("(batch, seq, {})" if batch_first else "(seq, batch, {})") if batched \
         else "(seq, {})"
     for x, what, width in zip((query, key, value), ("query", "key", "value"), widths):
@@ -125,8 +131,9 @@ def _check_inputs(name: str, query, key, value, widths: tuple, batch_first: bool
     return batched
 
 
-def _masks(name: str, key_padding_mask, attn_mask, is_causal: bool, heads: int, batch: int,
-           length: int, source: int, dtype):
+def _masks(name: str, key_padding_mask: Any, attn_mask: Any, is_causal: bool, heads: int,
+           batch: int, length: int, source: int, dtype: npt.DTypeLike
+           ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Combine the three masks into (blocked (B, h|1, L, S) bools, additive floats)."""
     blocked, additive = _split_mask(name, attn_mask, dtype, False, "attn_mask")
     mask_array = blocked if blocked is not None else additive
@@ -160,7 +167,8 @@ def _masks(name: str, key_padding_mask, attn_mask, is_causal: bool, heads: int, 
     return blocked, additive
 
 
-def _projections(query, key, value, e: int, in_proj_weight, in_proj_bias, separate):
+def _projections(query: Tensor, key: Tensor, value: Tensor, e: int, in_proj_weight: Tensor | None,
+                 in_proj_bias: Tensor | None, separate: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Q, K, V by the input projections; one GEMM when query, key and value are one tensor
     (self-attention) and the projections are stacked in ``in_proj_weight`` (3e, e)."""
     b = in_proj_bias
@@ -179,11 +187,12 @@ def _projections(query, key, value, e: int, in_proj_weight, in_proj_bias, separa
 def multi_head_attention_forward(
         query: Tensor, key: Tensor, value: Tensor, num_heads: int,
         in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, out_proj_weight: Tensor,
-        out_proj_bias: Tensor | None, key_padding_mask=None, need_weights: bool = True,
-        attn_mask=None, dropout_p: float = 0.0, training: bool = True,
+        out_proj_bias: Tensor | None, key_padding_mask: Any = None, need_weights: bool = True,
+        attn_mask: Any = None, dropout_p: float = 0.0, training: bool = True,
         average_attn_weights: bool = True, is_causal: bool = False,
         q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
-        v_proj_weight: Tensor | None = None, batch_first: bool = False, generator=None):
+        v_proj_weight: Tensor | None = None, batch_first: bool = False,
+        generator: np.random.Generator | int | None = None) -> tuple[Tensor, Tensor | None]:
     """Multi-head attention (the math of ``nn.MultiheadAttention``, PyTorch's function):
     ``Concat(head_1 … head_h) W_Oᵀ + b_O`` with
     ``head_i = softmax((Q W_Q^iᵀ)(K W_K^iᵀ)ᵀ / √d_h + M) (V W_V^iᵀ)`` and d_h = E / h.
@@ -218,7 +227,7 @@ def multi_head_attention_forward(
     if num_heads < 1 or embed_dim % num_heads:
         raise ArgumentValueError(name, f"embed_dim ({embed_dim}) must be a positive multiple of "
                                        f"num_heads ({num_heads})")
-    separate = (q_proj_weight, k_proj_weight, v_proj_weight)
+    separate: tuple[Any, ...] = (q_proj_weight, k_proj_weight, v_proj_weight)
     widths = (embed_dim,) * 3 if in_proj_weight is not None \
         else tuple(w.shape[1] for w in separate)
     batched = _check_inputs(name, query, key, value, widths, batch_first)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...backend import array_module
 from ...tensor import Tensor
 from ._checks import ArgumentValueError, require_float, require_tensor
@@ -10,7 +12,8 @@ from .dropout import dropout
 __all__ = ["dropout2d"]
 
 
-def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True,
+              generator: np.random.Generator | int | None = None) -> Tensor:
     """Channel-wise inverted dropout: ``y[n, c] = x[n, c] · m[n, c] / (1 - p)`` with one
     ``m[n, c] ~ Bernoulli(1 - p)`` per sample and channel, in training; ``y = x`` otherwise.
 

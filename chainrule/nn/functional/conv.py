@@ -8,13 +8,13 @@ import numbers
 from ...ops.conv import Conv2d
 from ...tensor import Tensor
 from ._checks import ArgumentValueError, require_float, require_tensor
-from .windows import padding_pairs, pair, sweep
+from .windows import IntOrPair, padding_pairs, pair, sweep
 
 __all__ = ["conv2d"]
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
     """2-d cross-correlation of a batch of images with a bank of filters (PyTorch's ``conv2d``).
 
     ``y[n, o] = b[o] + Σ_c Σ_ij W[o, c, i, j] · x̃[n, c, y·sh + i·dh, x·sw + j·dw]``, with ``x̃``

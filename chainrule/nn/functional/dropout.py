@@ -11,7 +11,8 @@ from ._checks import require_float, require_probability, require_tensor
 __all__ = ["dropout"]
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
+def dropout(x: Tensor, p: float = 0.5, training: bool = True,
+            generator: np.random.Generator | int | None = None) -> Tensor:
     """Inverted dropout: ``y = x ⊙ m / (1 - p)`` with ``m ~ Bernoulli(1 - p)`` per element in
     training, ``y = x`` otherwise. The mask comes from ``generator`` (Generator or int seed) or
     the global generator, and is in ``x``'s dtype.

@@ -8,7 +8,10 @@ target tensors.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from ...ops.loss import MSE, REDUCTIONS, BCEWithLogits, CrossEntropy, counted_labels
 from ...tensor import Tensor, where
@@ -18,7 +21,7 @@ __all__ = ["mse_loss", "l1_loss", "huber_loss", "cross_entropy", "nll_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
 
-def _constant(value, dtype=None):
+def _constant(value: Any, dtype: npt.DTypeLike | None = None) -> Any:
     """A loss target or weight as a plain array (targets carry no gradient)."""
     if value is None:
         return None
@@ -35,7 +38,8 @@ def _reduce(losses: Tensor, reduction: str) -> Tensor:
     return losses.sum() if reduction == "sum" else losses
 
 
-def _regression_target(where: str, pred: Tensor, target, reduction: str) -> Tensor:
+def _regression_target(where: str, pred: Tensor, target: Tensor | npt.ArrayLike,
+                       reduction: str) -> Tensor:
     """Checks a regression loss's arguments and returns ``target`` as a tensor in ``pred``'s
     dtype (so integer or float64 data never upcasts a float32 loss); a floating-point tensor is
     kept as it is, gradient included. The shapes must match: broadcasting (N,) against (N, 1)
@@ -53,19 +57,21 @@ def _regression_target(where: str, pred: Tensor, target, reduction: str) -> Tens
     return target
 
 
-def _class_scores(where: str, scores: Tensor, what: str, reduction: str) -> tuple:
+def _class_scores(where: str, scores: Tensor, what: str, reduction: str) -> tuple[int, ...]:
     """Checks the arguments every classification loss shares and returns the shape of
     ``scores``: ``(N, C, d1, …)`` (``what``: "logits", "log_probs"); a known ``reduction``."""
     if not isinstance(scores, Tensor):
         raise not_a_tensor(where, scores)
     require_one_of(where, "reduction", reduction, REDUCTIONS)
-    shape = scores.data.shape  # the array's attribute: Tensor.shape is a property call
+    # the array's attribute: Tensor.shape is a property call
+    shape: tuple[int, ...] = scores.data.shape
     if len(shape) < 2:
         raise ArgumentValueError(where, f"expected {what} of shape (N, C, ...), got {shape}")
     return shape
 
 
-def _class_labels(where: str, labels, shape: tuple, what: str, ignore_index: int) -> int | None:
+def _class_labels(where: str, labels: np.ndarray, shape: tuple[int, ...], what: str,
+                  ignore_index: int) -> int | None:
     """Checks integer class labels for scores of ``shape`` ``(N, C, d1, …)``: labels of shape
     ``(N, d1, …)``, each in ``[0, C)`` or equal to ``ignore_index``.
 
@@ -92,7 +98,8 @@ def _class_labels(where: str, labels, shape: tuple, what: str, ignore_index: int
     return None if counted.all() else ignore_index
 
 
-def mse_loss(pred: Tensor, target, reduction: str = "mean", scale: float = 1.0) -> Tensor:
+def mse_loss(pred: Tensor, target: Any, reduction: str = "mean",
+             scale: float = 1.0) -> Tensor:
     """Mean squared error ``scale · mean((pred - target)²)``.
 
     ``scale=0.5`` gives the textbook ``J = 1/(2m) Σ (h(x) - y)²``. ``target`` may be a tensor
@@ -111,7 +118,7 @@ def mse_loss(pred: Tensor, target, reduction: str = "mean", scale: float = 1.0) 
     return MSE.apply(pred, target, reduction=reduction, scale=scale)
 
 
-def l1_loss(pred: Tensor, target, reduction: str = "mean") -> Tensor:
+def l1_loss(pred: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Mean absolute error ``reduce(|pred - target|)``; the gradient at ``pred == target`` is 0.
 
     Shape:
@@ -121,7 +128,8 @@ def l1_loss(pred: Tensor, target, reduction: str = "mean") -> Tensor:
     return _reduce((pred - target).abs(), reduction)
 
 
-def huber_loss(pred: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(pred: Tensor, target: Any, reduction: str = "mean",
+               delta: float = 1.0) -> Tensor:
     """Huber loss: quadratic near the target, linear far from it (robust to outliers).
 
     With ``d = |pred - target|``: ``L = ½ d²`` if ``d <= delta``, else ``delta (d - ½ delta)``,
@@ -139,7 +147,8 @@ def huber_loss(pred: Tensor, target, reduction: str = "mean", delta: float = 1.0
     return _reduce(capped * (distance - 0.5 * capped), reduction)
 
 
-def cross_entropy(logits: Tensor, target, weight=None, reduction: str = "mean",
+def cross_entropy(logits: Tensor, target: Any,
+                  weight: Any = None, reduction: str = "mean",
                   label_smoothing: float = 0.0, ignore_index: int = -100) -> Tensor:
     """Softmax cross-entropy from logits, fused: ``-log softmax(logits)[label]``.
 
@@ -176,7 +185,8 @@ def cross_entropy(logits: Tensor, target, weight=None, reduction: str = "mean",
     )
 
 
-def nll_loss(log_probs: Tensor, target, weight=None, reduction: str = "mean",
+def nll_loss(log_probs: Tensor, target: Any,
+             weight: Any = None, reduction: str = "mean",
              ignore_index: int = -100) -> Tensor:
     """Negative log-likelihood of the labelled class: ``Lᵢ = -w[yᵢ] · log_probs[i, yᵢ]``.
 
@@ -206,7 +216,9 @@ def nll_loss(log_probs: Tensor, target, weight=None, reduction: str = "mean",
     return losses.sum() if reduction == "sum" else losses.sum() / row_weight.sum()
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target, weight=None, pos_weight=None,
+def binary_cross_entropy_with_logits(logits: Tensor, target: Any,
+                                     weight: Any = None,
+                                     pos_weight: Any = None,
                                      reduction: str = "mean") -> Tensor:
     """Binary cross-entropy on logits, stable for any logit: ``-[y log σ(x) + (1-y) log(1-σ(x))]``.
 
@@ -243,7 +255,9 @@ def _floored_log(x: Tensor) -> Tensor:
     return where(above, where(above, x, 1.0).log(), _LOG_FLOOR)
 
 
-def binary_cross_entropy(probs: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(probs: Tensor, target: Any,
+                         weight: Any = None, reduction: str = "mean"
+                         ) -> Tensor:
     """Binary cross-entropy on probabilities: ``L = -w [y log p + (1 - y) log(1 - p)]``.
 
     Each log is floored at -100 (as PyTorch), so p = 0 or 1 gives a finite loss and gradient;

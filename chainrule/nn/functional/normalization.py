@@ -4,6 +4,7 @@ ops of ``chainrule.ops.norm``."""
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -22,14 +23,16 @@ def require_batch_layout(x: Tensor, ranks: tuple[int, ...], channels: int, layou
         raise ArgumentValueError("batch_norm", f"expected input of shape {layout}, got {x.shape}")
 
 
-def _affine_inputs(where: str, x: Tensor, weight, bias) -> tuple:
+def _affine_inputs(where: str, x: Tensor, weight: Tensor | None, bias: Tensor | None
+                   ) -> tuple[Tensor, ...]:
     if weight is None and bias is not None:
         raise ArgumentValueError(where, "a bias needs a weight (pass weight=ones to shift only)")
     return tuple(t for t in (x, weight, bias) if t is not None)
 
 
-def batch_norm(x: Tensor, running_mean=None, running_var=None, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+def batch_norm(x: Tensor, running_mean: np.ndarray | None = None,
+               running_var: np.ndarray | None = None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float | None = 0.1,
                eps: float = 1e-5, num_batches_tracked: np.ndarray | None = None) -> Tensor:
     """Batch normalisation over all axes but the channel axis 1 (PyTorch's ``batch_norm``).
 
@@ -71,7 +74,7 @@ def batch_norm(x: Tensor, running_mean=None, running_var=None, weight: Tensor | 
                            num_batches_tracked=num_batches_tracked)
 
 
-def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
+def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Layer normalisation over the last axes (PyTorch's ``layer_norm``).
 
@@ -88,8 +91,10 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None,
     """
     where = "layer_norm"
     require_tensor(where, x)
-    shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) \
-        else tuple(normalized_shape)
+    # (the type checker does not narrow an int to numbers.Integral)
+    shape: tuple[int, ...] = (
+        (normalized_shape,) if isinstance(normalized_shape, numbers.Integral)  # type: ignore[assignment]
+        else tuple(normalized_shape))  # type: ignore[arg-type]
     if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape):] != shape:
         raise ArgumentValueError(where, f"expected input of shape (*, "
                                         f"{', '.join(map(str, shape))}), got {x.shape}")

@@ -3,17 +3,19 @@ then run the ops of ``chainrule.ops.pool``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ...backend import array_module
 from ...backend.windows import Windows
 from ...ops import pool
 from ...tensor import Tensor
 from ._checks import ArgumentValueError, require_float, require_tensor
-from .windows import pair, sweep
+from .windows import IntOrPair, pair, sweep
 
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "max_pool2d"]
 
 
-def _images(where: str, x) -> None:
+def _images(where: str, x: Tensor) -> None:
     """``x`` must be a floating-point (N, C, H, W) tensor."""
     require_tensor(where, x)
     if x.ndim != 4:
@@ -21,7 +23,8 @@ def _images(where: str, x) -> None:
     require_float(where, x)
 
 
-def _pool_windows(where: str, x: Tensor, kernel_size, stride, padding, dilation=1) -> Windows:
+def _pool_windows(where: str, x: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None,
+                  padding: IntOrPair, dilation: IntOrPair = 1) -> Windows:
     """The checked windows of a pooling call (PyTorch's rules: padding at most half the
     kernel, so every window holds at least one real element)."""
     _images(where, x)
@@ -34,7 +37,8 @@ def _pool_windows(where: str, x: Tensor, kernel_size, stride, padding, dilation=
     return sweep(where, x.shape, kernel, stride, tuple((p, p) for p in pad), dilation)
 
 
-def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+def max_pool2d(x: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+               padding: IntOrPair = 0, dilation: IntOrPair = 1) -> Tensor:
     """Maximum over each ``kernel_size`` window (PyTorch's ``max_pool2d``, floor mode).
 
     ``y[n, c, y, x] = max_ij x̃[n, c, y·sh + i·dh, x·sw + j·dw]`` with ``x̃`` padded with -∞.
@@ -59,8 +63,8 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Te
     return pool.MaxPool2d.apply(x, windows=windows)
 
 
-def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool2d(x: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+               padding: IntOrPair = 0, count_include_pad: bool = True) -> Tensor:
     """Mean over each ``kernel_size`` window (PyTorch's ``avg_pool2d``, floor mode).
 
     ``y[n, c, y, x] = (1/m) Σ_ij x̃[n, c, y·sh + i, x·sw + j]`` with ``x̃`` zero-padded and
@@ -80,7 +84,7 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0,
     return pool.AvgPool2d.apply(x, windows=windows, count_include_pad=count_include_pad)
 
 
-def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
+def adaptive_avg_pool2d(x: Tensor, output_size: int | None | Sequence[int | None]) -> Tensor:
     """Mean over ``output_size`` windows that split the input as evenly as possible
     (PyTorch's ``adaptive_avg_pool2d``): output cell ``y`` averages input rows
     ``⌊y·H/OH⌋ … ⌈(y+1)·H/OH⌉ - 1`` (and likewise for columns).

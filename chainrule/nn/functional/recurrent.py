@@ -12,9 +12,12 @@ layer 0, layer 0 reversed (when bidirectional), layer 1, …; each group ``(w_ih
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from ...autograd import Function
 from ...backend import array_module
 from ...ops.recurrent import GRUSequence, LSTMSequence, RNNSequence
 from ...tensor import Tensor, concatenate, stack
@@ -31,7 +34,8 @@ def check_nonlinearity(where: str, nonlinearity: str) -> None:
                                         f"{nonlinearity!r}")
 
 
-def _check_weights(where: str, weights: Sequence, gates: int, directions: int) -> list[tuple]:
+def _check_weights(where: str, weights: Sequence[Sequence[Tensor]], gates: int, directions: int
+                   ) -> list[tuple[Tensor, ...]]:
     """The weight groups as tuples, checked against one another (see the module docstring)."""
     groups = [tuple(group) for group in weights]
     if not groups or len(groups) % directions or len({len(g) for g in groups}) != 1 \
@@ -53,7 +57,7 @@ def _check_weights(where: str, weights: Sequence, gates: int, directions: int) -
     return groups
 
 
-def _check_input(where: str, x, size: int, ndims: tuple, layout: str) -> None:
+def _check_input(where: str, x: Tensor, size: int, ndims: tuple[int, ...], layout: str) -> None:
     """``x`` must be a floating-point tensor with ``ndims`` axes, the last of ``size``."""
     require_tensor(where, x)
     if x.ndim not in ndims or x.shape[-1] != size:
@@ -62,7 +66,8 @@ def _check_input(where: str, x, size: int, ndims: tuple, layout: str) -> None:
     require_float(where, x)
 
 
-def _initial_state(where: str, state, shape: tuple, x: Tensor, what: str) -> Tensor:
+def _initial_state(where: str, state: Tensor | npt.ArrayLike | None, shape: tuple[int, ...],
+                   x: Tensor, what: str) -> Tensor:
     """``state`` checked against ``shape``, or zeros of ``shape`` in the input's dtype."""
     if state is None:
         return Tensor(array_module(x.data).zeros(shape, dtype=x.dtype))
@@ -73,7 +78,7 @@ def _initial_state(where: str, state, shape: tuple, x: Tensor, what: str) -> Ten
     return state
 
 
-def _time_mask(where: str, lengths, mask, steps: int, batch: int) -> np.ndarray | None:
+def _time_mask(where: str, lengths: Any, mask: Any, steps: int, batch: int) -> np.ndarray | None:
     """A time-major (T, B) boolean mask from ``lengths`` (B,) or ``mask`` (B, T)."""
     if lengths is not None and mask is not None:
         raise ArgumentValueError(where, "pass lengths or mask, not both")
@@ -87,7 +92,8 @@ def _time_mask(where: str, lengths, mask, steps: int, batch: int) -> np.ndarray 
             raise ArgumentValueError(
                 where, f"lengths must lie in [1, {steps}] (the padded length), got "
                        f"{lengths.min()}..{lengths.max()}")
-        return np.arange(steps)[:, None] < lengths[None, :]
+        keep: np.ndarray = np.arange(steps)[:, None] < lengths[None, :]
+        return keep
     if mask is None:
         return None
     mask = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
@@ -98,9 +104,11 @@ def _time_mask(where: str, lengths, mask, steps: int, batch: int) -> np.ndarray 
     return np.ascontiguousarray(mask.T)
 
 
-def _sequence(where: str, op: type, gates: int, states: tuple, input: Tensor, weights,
-              bidirectional: bool, batch_first: bool, dropout: float, training: bool, lengths,
-              mask, generator, **options):
+def _sequence(where: str, op: type[Function], gates: int, states: Sequence[Any], input: Tensor,
+              weights: Sequence[Sequence[Tensor]], bidirectional: bool, batch_first: bool,
+              dropout: float, training: bool, lengths: Any, mask: Any,
+              generator: np.random.Generator | int | None, **options: Any
+              ) -> tuple[Tensor, list[Tensor]]:
     """The output and the list of final states of a stacked, maybe bidirectional, recurrence,
     in the caller's layout."""
     directions = 2 if bidirectional else 1
@@ -137,15 +145,16 @@ def _sequence(where: str, op: type, gates: int, states: tuple, input: Tensor, we
         layer_input = outputs[0] if len(outputs) == 1 else concatenate(outputs, axis=2)
         if dropout and training and layer < layers - 1:
             layer_input = apply_dropout(layer_input, dropout, True, generator)
-    finals = [stack(final, axis=0) for final in finals]
+    stacked = [stack(final, axis=0) for final in finals]
     if not batched:
-        return layer_input.squeeze(1), [f.squeeze(1) for f in finals]
-    return (layer_input.transpose(1, 0, 2) if batch_first else layer_input), finals
+        return layer_input.squeeze(1), [f.squeeze(1) for f in stacked]
+    return (layer_input.transpose(1, 0, 2) if batch_first else layer_input), stacked
 
 
-def rnn(input: Tensor, hx, weights: Sequence, nonlinearity: str = "tanh",
-        bidirectional: bool = False, batch_first: bool = False, dropout: float = 0.0,
-        training: bool = True, lengths=None, mask=None, generator=None):
+def rnn(input: Tensor, hx: Tensor | None, weights: Sequence[Sequence[Tensor]],
+        nonlinearity: str = "tanh", bidirectional: bool = False, batch_first: bool = False,
+        dropout: float = 0.0, training: bool = True, lengths: Any = None, mask: Any = None,
+        generator: np.random.Generator | int | None = None) -> tuple[Tensor, Tensor]:
     """Elman RNN over a sequence, ``h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` with
     φ = tanh or relu (the math of ``nn.RNN``).
 
@@ -177,9 +186,11 @@ def rnn(input: Tensor, hx, weights: Sequence, nonlinearity: str = "tanh",
     return output, h_n
 
 
-def lstm(input: Tensor, hx, weights: Sequence, bidirectional: bool = False,
-         batch_first: bool = False, dropout: float = 0.0, training: bool = True, lengths=None,
-         mask=None, generator=None):
+def lstm(input: Tensor, hx: tuple[Tensor, Tensor] | None, weights: Sequence[Sequence[Tensor]],
+         bidirectional: bool = False, batch_first: bool = False, dropout: float = 0.0,
+         training: bool = True, lengths: Any = None, mask: Any = None,
+         generator: np.random.Generator | int | None = None
+         ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """LSTM over a sequence (the math of ``nn.LSTM``); ``hx`` is a pair (h_0, c_0) or None,
     the other arguments are those of ``rnn``.
 
@@ -206,9 +217,10 @@ def lstm(input: Tensor, hx, weights: Sequence, bidirectional: bool = False,
     return output, (h_n, c_n)
 
 
-def gru(input: Tensor, hx, weights: Sequence, bidirectional: bool = False,
-        batch_first: bool = False, dropout: float = 0.0, training: bool = True, lengths=None,
-        mask=None, generator=None):
+def gru(input: Tensor, hx: Tensor | None, weights: Sequence[Sequence[Tensor]],
+        bidirectional: bool = False, batch_first: bool = False, dropout: float = 0.0,
+        training: bool = True, lengths: Any = None, mask: Any = None,
+        generator: np.random.Generator | int | None = None) -> tuple[Tensor, Tensor]:
     """GRU over a sequence (the math of ``nn.GRU``); the arguments are those of ``rnn``.
 
     Returns:
@@ -219,8 +231,8 @@ def gru(input: Tensor, hx, weights: Sequence, bidirectional: bool = False,
     return output, h_n
 
 
-def _step(where: str, op: type, gates: int, states: list, input: Tensor, weights: tuple,
-          **options) -> list[Tensor]:
+def _step(where: str, op: type[Function], gates: int, states: Sequence[Any], input: Tensor,
+          weights: Sequence[Any], **options: Any) -> list[Tensor]:
     """One step of a cell: the sequence op over a sequence of length 1."""
     (weights,) = _check_weights(where, [weights], gates, 1)
     _check_input(where, input, weights[0].shape[1], (1, 2),
@@ -237,8 +249,9 @@ def _step(where: str, op: type, gates: int, states: list, input: Tensor, weights
     return new if batched else [s.squeeze(0) for s in new]
 
 
-def rnn_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-             b_hh: Tensor | None = None, nonlinearity: str = "tanh") -> Tensor:
+def rnn_cell(input: Tensor, hx: Tensor | None, w_ih: Tensor, w_hh: Tensor,
+             b_ih: Tensor | None = None, b_hh: Tensor | None = None, nonlinearity: str = "tanh"
+             ) -> Tensor:
     """One Elman step ``h' = φ(W_ih x + b_ih + W_hh h + b_hh)`` (the math of ``nn.RNNCell``).
 
     Shape:
@@ -250,8 +263,8 @@ def rnn_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None 
     return _step("rnn_cell", RNNSequence, 1, [hx], input, weights, nonlinearity=nonlinearity)[0]
 
 
-def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-              b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def lstm_cell(input: Tensor, hx: tuple[Tensor, Tensor] | None, w_ih: Tensor, w_hh: Tensor,
+              b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """One LSTM step (the math of ``nn.LSTMCell``); ``hx`` is a pair (h, c) or None.
 
     Shape:
@@ -267,8 +280,8 @@ def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None
     return h, c
 
 
-def gru_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-             b_hh: Tensor | None = None) -> Tensor:
+def gru_cell(input: Tensor, hx: Tensor | None, w_ih: Tensor, w_hh: Tensor,
+             b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """One GRU step (the math of ``nn.GRUCell``).
 
     Shape:

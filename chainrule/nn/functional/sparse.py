@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from ...ops.embedding import EmbeddingLookup
 from ...tensor import Tensor
@@ -23,7 +24,8 @@ def padding_index(where: str, padding_idx: int | None, num_embeddings: int) -> i
     return padding_idx % num_embeddings
 
 
-def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+def embedding(input: Tensor | npt.ArrayLike, weight: Tensor, padding_idx: int | None = None
+              ) -> Tensor:
     """Row ``input[p]`` of the table ``weight`` for every position ``p``: ``y[p] = W[idx[p]]``
     (PyTorch's ``embedding``). Row ``padding_idx`` receives no gradient.
 

@@ -9,24 +9,33 @@ its place by ``Module.__call__``. Layers that size their parameters from these a
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 from ...backend.windows import Windows
 from ._checks import ArgumentValueError
 
-__all__ = ["pair", "padding_pairs", "sweep"]
+__all__ = ["IntOrPair", "pair", "padding_pairs", "sweep"]
+
+# A window argument as layers take it: one int for both axes, or one per axis (a saved
+# architecture gives a list).
+IntOrPair = int | Sequence[int]
 
 
-def pair(where: str, value, name: str, minimum: int) -> tuple[int, int]:
+def pair(where: str, value: Any, name: str, minimum: int) -> tuple[int, int]:
     """An int or a pair of ints as a pair, each at least ``minimum``."""
     pair_ = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
-    if len(pair_) != 2 or not all(isinstance(v, numbers.Integral) and v >= minimum
+    # (numbers.Integral has no order in the type stubs)
+    if len(pair_) != 2 or not all(isinstance(v, numbers.Integral) and v >= minimum  # type: ignore[operator]
                                   for v in pair_):
         raise ArgumentValueError(where, f"{name} must be an int >= {minimum} or a pair of them, "
                                         f"got {value!r}")
     return int(pair_[0]), int(pair_[1])
 
 
-def padding_pairs(where: str, value, kernel, dilation, stride) -> tuple:
+def padding_pairs(where: str, value: IntOrPair | str, kernel: tuple[int, int],
+                  dilation: tuple[int, int], stride: tuple[int, int]
+                  ) -> tuple[tuple[int, int], ...]:
     """``padding`` (int, pair, ``'valid'`` or ``'same'``) as ``((top, bottom), (left, right))``.
 
     ``'same'`` keeps the spatial size at stride 1; an odd total is split with the extra row or
@@ -45,7 +54,8 @@ def padding_pairs(where: str, value, kernel, dilation, stride) -> tuple:
     return (ph, ph), (pw, pw)
 
 
-def sweep(where: str, shape: tuple, kernel, stride, padding, dilation) -> Windows:
+def sweep(where: str, shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
+          padding: tuple[tuple[int, int], ...], dilation: tuple[int, int]) -> Windows:
     """The windows over an input of ``shape`` (…, H, W), checked to hold at least one;
     ``padding`` as ``((top, bottom), (left, right))``."""
     windows = Windows.over(shape[-2:], kernel, stride, padding, dilation)

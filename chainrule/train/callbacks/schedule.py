@@ -46,7 +46,8 @@ class LearningRateScheduler(Callback):
             raise ValueError("LearningRateScheduler: a scheduler stepped on a monitored value "
                              "(ReduceLROnPlateau) needs interval='epoch'")
         if self.is_scheduler and interval == "batch":
-            self.on_batch_end = self._step_batch  # registers the per-batch hook only when used
+            # registers the per-batch hook only when used
+            self.on_batch_end = self._step_batch  # type: ignore[method-assign]
 
     def on_train_begin(self, logs=None):
         # A plateau scheduler has a direction of its own (mode='min' by default): it must be
