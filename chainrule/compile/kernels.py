@@ -19,7 +19,8 @@ Array = np.ndarray
 
 __all__ = [
     "linear_forward", "linear_backward", "relu_forward", "relu_backward", "tanh_forward",
-    "tanh_backward", "cross_entropy_forward", "cross_entropy_backward", "sgd_plain_update",
+    "tanh_backward", "cross_entropy_forward", "cross_entropy_backward", "mse_forward",
+    "mse_backward", "sgd_plain_update",
     "adam_group_update",
 ]
 
@@ -88,6 +89,18 @@ def cross_entropy_backward(grad: Array, prob: Array, labels: Array, rows: Array,
     out[rows, labels] -= 1
     out *= grad / labels.size
     return out
+
+
+def mse_forward(pred: Array, target: Array, diff: Array, losses: Array) -> Array:
+    """The mean of ``(ŷ - y)²``, as ``ops.loss.MSE`` computes it (``diff`` keeps ``ŷ - y``)."""
+    np.subtract(pred, target, out=diff)
+    np.multiply(diff, diff, out=losses)
+    return np.asarray(losses.sum() / losses.size)
+
+
+def mse_backward(grad: Array, diff: Array, out: Array) -> Array:
+    """``out = 2 (ŷ - y) g / n``."""
+    return np.multiply(diff, grad * (2 * 1.0 / diff.size), out=out)
 
 
 def sgd_plain_update(param: Array, grad: Array, lr: float, work: Array) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd import Function, increment_version
 from ..ops.activation import ReLU, Tanh
 from ..ops.linalg import Linear
-from ..ops.loss import CrossEntropy
+from ..ops.loss import MSE, CrossEntropy
 from ..optim.adam import Adam, AdamW
 from ..optim.optimizer import Optimizer
 from ..optim.sgd import SGD
@@ -251,6 +251,7 @@ class _Builder:
         self.linear: dict[int, bool] = {}  # op index of a buffer-kernel dense layer -> gx needed
         self.activation: set[int] = set()  # op indices of buffer-kernel ReLU/Tanh
         self.cross_entropy: dict[int, dict[str, Array]] = {}  # op index -> its buffers
+        self.mse: dict[int, tuple[Array, Array]] = {}  # op index -> (difference, losses)
 
     def build(self, result: Any) -> Plan:
         make_result = self._result(result)  # marks the returned ops as having a consumer
@@ -276,7 +277,7 @@ class _Builder:
     def _label(self, j: int) -> str:
         """The op's name, and which kernel replays it."""
         name = self.trace.events[j].cls.__name__  # type: ignore[union-attr]
-        if j in self.linear or j in self.activation or j in self.cross_entropy:
+        if j in self.linear or j in self.activation or j in self.cross_entropy or j in self.mse:
             return f"{name} #{j} (buffer kernel)"
         return f"{name} #{j}"
 
@@ -298,6 +299,12 @@ class _Builder:
                 "rows": np.arange(n), "row_max": new((n, 1), dtype), "shifted": new(
                     (n, classes), dtype), "prob": new((n, classes), dtype), "total": new(
                     (n, 1), dtype), "log_total": new((n, 1), dtype), "losses": new((n,), dtype)}
+        elif record.cls is MSE and params.get("reduction", "mean") == "mean" and params.get(
+                "scale", 1.0) == 1 and inputs[0].shape == inputs[1].shape and (
+                inputs[0].dtype == inputs[1].dtype == out.dtype) and out.dtype.kind == "f" and (
+                not inputs[1].requires_grad):
+            self.mse[j] = (self.buffers.new(inputs[0].shape, out.dtype),
+                           self.buffers.new(inputs[0].shape, out.dtype))
 
     def _in_place(self, j: int) -> bool:
         """Whether activation ``j`` may overwrite its input: a dense layer's buffer that
@@ -338,6 +345,13 @@ class _Builder:
                 x = get(s)
                 s.values[j] = forward(x, x if own is None else own)
             return activation
+        if j in self.mse:
+            diff, losses = self.mse[j]
+            get_target = _getter(refs[1])
+
+            def mse(s: _State) -> None:
+                s.values[j] = kernels.mse_forward(get(s), get_target(s), diff, losses)
+            return mse
         if j in self.cross_entropy:
             buffers = self.cross_entropy[j]
             labels = _param_getter(params["target"])
@@ -365,6 +379,8 @@ class _Builder:
                 steps.append(self._activation_backward(j))
             elif j in self.cross_entropy:
                 steps.append(self._cross_entropy_backward(j))
+            elif j in self.mse:
+                steps.append(self._mse_backward(j))
             else:
                 steps.append(self._generic_backward(j))
         return steps
@@ -441,30 +457,43 @@ class _Builder:
                 to_leaf(s, _leaf(source, s), pg)
         return activation
 
-    def _cross_entropy_backward(self, j: int) -> Step:
-        record, refs, params = self.ops[j]  # type: ignore[misc]
-        buffers = self.cross_entropy[j]
-        prob, rows = buffers["prob"], buffers["rows"]
-        labels = _param_getter(params["target"])
-        out = self.buffers.new(record.inputs[0].shape, record.inputs[0].dtype)
-        source = refs[0]
+    def _mse_backward(self, j: int) -> Step:
+        record, refs, _ = self.ops[j]  # type: ignore[misc]
+        diff = self.mse[j][0]
+        out = self.buffers.new(diff.shape, diff.dtype)
+        return self._loss_backward(j, record, refs[0],
+                                   lambda s, g: kernels.mse_backward(g, diff, out))
+
+    def _loss_backward(self, j: int, record: OpRecord, source: tuple[int, Any],
+                       rule: Callable[[_State, Array], Array]) -> Step:
+        """A loss kernel's backward: ``rule`` gives the prediction's gradient, passed on as
+        the engine passes it (to the op that made the prediction, or to a leaf)."""
         needed = record.inputs[0].requires_grad
         to_leaf = functools.partial(_to_leaf, self.buffers)
 
-        def cross_entropy(s: _State) -> None:
+        def loss(s: _State) -> None:
             g = s.grads[j]
             if g is None:
                 return
             s.grads[j] = None
             if not needed:
                 return
-            pg = kernels.cross_entropy_backward(g, prob, labels(s), rows, out)
+            pg = rule(s, g)
             if source[0] == _OP:
                 previous = s.grads[source[1]]
                 s.grads[source[1]] = pg if previous is None else previous + pg
             else:
                 to_leaf(s, _leaf(source, s), pg)
-        return cross_entropy
+        return loss
+
+    def _cross_entropy_backward(self, j: int) -> Step:
+        record, refs, params = self.ops[j]  # type: ignore[misc]
+        buffers = self.cross_entropy[j]
+        prob, rows = buffers["prob"], buffers["rows"]
+        labels = _param_getter(params["target"])
+        out = self.buffers.new(record.inputs[0].shape, record.inputs[0].dtype)
+        return self._loss_backward(j, record, refs[0], lambda s, g: kernels.cross_entropy_backward(
+            g, prob, labels(s), rows, out))
 
     def _generic_backward(self, j: int) -> Step:
         record, refs, _ = self.ops[j]  # type: ignore[misc]

@@ -210,3 +210,29 @@ def test_a_plan_keeps_nothing_of_the_captured_calls_alive():
                 reached.append(ref)
     assert any(isinstance(o, Plan) for o in reached)
     assert not [o for o in reached if isinstance(o, (OpRecord, Trace))]
+
+
+def test_a_regression_step_with_mse_replays_bitwise():
+    results = []
+    for compiled in (False, True):
+        cr.manual_seed(0)
+        model = cr.nn.Sequential(cr.nn.Linear(2, 16), cr.nn.Tanh(), cr.nn.Linear(16, 1))
+        opt = cr.optim.SGD(model.parameters(), lr=0.05)
+
+        def train_step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = cr.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        step = cr.compile(train_step) if compiled else train_step
+        rng = np.random.default_rng(2)
+        losses = []
+        for n in (8, 8, 3, 8, 8, 3, 8):
+            x = rng.normal(size=(n, 2)).astype(np.float32)
+            losses.append(step(cr.tensor(x), cr.tensor(np.sin(x[:, :1]))).data.copy())
+        results.append((losses, [p.data.copy() for p in model.parameters()], step))
+    for a, b in zip(results[0][0] + results[0][1], results[1][0] + results[1][1]):
+        np.testing.assert_array_equal(a, b, strict=True)
+    assert any(label.startswith("MSE") and "(buffer kernel)" in label
+               for label in results[1][2].plans[0].labels)
