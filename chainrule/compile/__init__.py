@@ -20,7 +20,8 @@ counter, say).
 **The plan** (``plan.build_plan``) is a list of closures over three lists (op outputs, pending
 gradients, op instances). Hot ops get buffer kernels (``kernels``): a dense layer's product and
 bias into a preallocated buffer, ReLU/tanh over that buffer in place, their backward rules with
-``out=`` (the mask multiply in place on the gradient buffer), the weight and bias gradients
+``out=`` (the mask multiply in place on the gradient buffer), the softmax cross-entropy and
+mean-squared-error losses and their gradients, the weight and bias gradients
 written straight into buffers that become ``.grad``, SGD/Adam/AdamW updates read straight from
 those buffers. Every other op runs its own ``forward``/``backward`` on a fresh instance, so any op
 replays, randomness drawn inside an op included. Buffers (``buffers``) are allocated once per
