@@ -18,24 +18,11 @@ import time
 
 import numpy as np
 import threadpoolctl
-from _common import machine
+from _common import machine, sgemm_rate
 
 import chainrule as cr
 
-__all__ = ["profile", "sgemm_rate", "main"]
-
-
-def sgemm_rate(m: int, k: int, n: int, repeats: int = 200) -> float:
-    """FLOP/s of the best of ``repeats`` float32 products (m, k) @ (k, n)."""
-    rng = np.random.default_rng(0)
-    a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
-    out = np.empty((m, n), np.float32)
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.matmul(a, b, out=out)
-        best = min(best, time.perf_counter() - start)
-    return 2 * m * k * n / best
+__all__ = ["profile", "main"]
 
 
 def profile(sizes: tuple[int, ...], batch: int, activation: str, replays: int):

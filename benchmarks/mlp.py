@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import threadpoolctl
-from _common import add_arguments, alternate, machine, summary
+from _common import add_arguments, alternate, machine, sgemm_rate, summary
 
 import chainrule as cr
 
@@ -220,6 +220,19 @@ _RATIOS = [("chainrule_compiled", "pytorch"), ("chainrule_compiled", "numpy"),
            ("chainrule_loop", "numpy"), ("numpy", "pytorch"), ("sklearn", "pytorch")]
 
 
+def _sgemm_share(results: dict[str, np.ndarray], samples: int) -> str:
+    """Each contender's matrix-product rate per epoch from the exact FLOPs of its products
+    (forward, weight gradients, input gradients of all layers but the first), as a share of
+    the rate of this machine's sgemm on the largest product now."""
+    products = [a * b for a, b in zip(SIZES[:-1], SIZES[1:])]
+    flops = 2 * samples * (2 * sum(products) + sum(products[1:]))
+    rate = sgemm_rate(BATCH, SIZES[0], SIZES[1])
+    return (f"{flops / 1e9:.1f} GFLOP of products per epoch; sgemm ({BATCH}, {SIZES[0]}) @ "
+            f"({SIZES[0]}, {SIZES[1]}) runs at {rate / 1e9:.1f} GFLOP/s here: " + ", ".join(
+                f"{name} {flops / (np.median(t) / 1e6) / rate:.0%}" for name, t in results.items())
+            + " of it")
+
+
 def _status_mib(field: str) -> float | None:
     """A memory figure of this process from Linux's /proc/self/status, in MiB."""
     try:
@@ -357,6 +370,7 @@ def main(argv=None) -> None:
     print("median seconds per epoch: " + ", ".join(
         f"{name} {np.median(times) / 1e6:.3f}" for name, times in results.items())
         + f" (timed part: {time.perf_counter() - start:.0f} s)")
+    print(_sgemm_share(results, len(x)))
 
     scores = _agreement({name: predict for name, (_, predict) in built.items()}, x_test, y_test)
     print("\nafter the run, test loss / accuracy: " + ", ".join(
