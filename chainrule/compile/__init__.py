@@ -147,15 +147,16 @@ class CompiledStep:
                                             result)
         except Unreplayable as error:
             self._entries[key] = str(error)
-            self._warn(str(error))
+            self._warn(str(error), stacklevel=4)
         return result
 
-    def _warn(self, reason: str) -> None:
+    def _warn(self, reason: str, stacklevel: int = 3) -> None:
+        """Warn once per reason, pointing at the caller of the compiled step."""
         if reason not in self._warned:
             self._warned.add(reason)
             name = getattr(self.step, "__qualname__", type(self.step).__name__)
             warnings.warn(f"chainrule.compile: {name} cannot be replayed ({reason}); it runs "
-                          "eagerly", RuntimeWarning, stacklevel=3)
+                          "eagerly", RuntimeWarning, stacklevel=stacklevel)
 
 
 class _Pending:
