@@ -1,11 +1,11 @@
 """chainrule: backpropagation over NumPy that is fast, correct and visible."""
 
 from . import autograd, data, distributed, models, nn, optim
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import enable_grad, functional, is_grad_enabled, no_grad, tensor_math  # noqa: F401
 from .compile import compile
 from .data import DataLoader
 from .explain import explain
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .io import (
     LoadError,
     load_checkpoint,
@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "from_dlpack", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
-    "GradcheckError", "concatenate", "stack", "where", "maximum", "minimum", "nn",
+    "gradgradcheck", "GradcheckError", "concatenate", "stack", "where", "maximum", "minimum", "nn",
     "manual_seed", "get_rng_state", "set_rng_state",
     "save", "load_model", "load_metadata", "save_state", "load_state", "LoadError",
     "save_checkpoint", "load_checkpoint", "load_torch_state",

@@ -109,3 +109,24 @@ def test_speech_digits_script_on_a_few_voices(monkeypatch, capsys, tmp_path):
     assert "confusion matrix" in out
     assert (tmp_path / "run" / "model.safetensors").exists()
     assert (tmp_path / "run" / "history.csv").exists()
+
+
+def test_pinn_poisson_script_reaches_its_bar(tmp_path):
+    out = _run_process(tmp_path, "pinn_poisson.py", "--quick")
+    error = float(re.search(r"relative L2 error of u against sin\(pi x\): (\S+) ", out).group(1))
+    assert error <= 1e-2  # measured 6.6e-04 in the quick run
+
+
+def test_newton_cg_script_checks_hvp_and_beats_gradient_descent(tmp_path):
+    out = _run_process(tmp_path, "newton_cg.py", "--quick")
+    error = float(re.search(r"times v: relative error (\S+)\n", out).group(1))
+    assert error < 1e-10  # measured 1.3e-16
+    newton, descent = map(int, re.search(r"Newton-CG (\d+), gradient descent (\d+)", out).groups())
+    assert newton < descent  # measured 5 and 89
+
+
+def test_gradient_penalty_script_trains_through_the_penalty(tmp_path):
+    out = _run_process(tmp_path, "gradient_penalty.py", "--quick")
+    distance, norm = map(float, re.search(
+        r"distance (\S+); critic gradient norm (\S+)\n", out).groups())
+    assert distance < 0.5 and abs(norm - 1) < 0.2  # measured 0.16 and 0.97

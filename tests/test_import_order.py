@@ -22,7 +22,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "chainrule"
 #   autograd  the engine: Function, grad mode, versions, backward (knows Tensor only by
 #             registration, never by import)
 #   ops       the differentiable primitives, on arrays
-#   tensor    Tensor, whose methods call the ops; gradcheck
+#   tensor    Tensor, whose methods call the ops; gradcheck; the autograd parts on tensors (NumPy's
+#             names as ops for double backward, the functional API)
 #   nn        modules, layers, nn.functional
 #   optim/data/io   optimizers, loaders, saving
 #   train     fit, callbacks, metrics, checkpoints
@@ -34,7 +35,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
               "chainrule.distributed.world", "chainrule.distributed.sharding")),
     ("autograd", ("chainrule.autograd",)),
     ("ops", ("chainrule.ops",)),
-    ("tensor", ("chainrule.tensor", "chainrule.gradcheck")),
+    ("tensor", ("chainrule.tensor", "chainrule.gradcheck", "chainrule.autograd.tensor_math",
+                "chainrule.autograd.functional")),
     ("nn", ("chainrule.nn", "chainrule.distributed.collectives",
             "chainrule.distributed.sync_batchnorm")),
     ("optim/data/io", ("chainrule.optim", "chainrule.data", "chainrule.io",

@@ -22,6 +22,7 @@ from __future__ import annotations
 from .arrays import (
     array_module,
     from_dlpack,
+    register_tensor_module,
     scatter_add,
     scatter_add_rows,
     sliding_window_view,
@@ -29,5 +30,5 @@ from .arrays import (
     zeros_like_readonly,
 )
 
-__all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
-           "sliding_window_view", "squared_norm", "zeros_like_readonly"]
+__all__ = ["array_module", "register_tensor_module", "from_dlpack", "scatter_add",
+           "scatter_add_rows", "sliding_window_view", "squared_norm", "zeros_like_readonly"]

@@ -12,14 +12,31 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["array_module", "from_dlpack", "scatter_add", "scatter_add_rows",
-           "sliding_window_view", "squared_norm", "zeros_like_readonly"]
+__all__ = ["array_module", "register_tensor_module", "from_dlpack", "scatter_add",
+           "scatter_add_rows", "sliding_window_view", "squared_norm", "zeros_like_readonly"]
+
+
+_tensor_class: type | None = None  # chainrule's Tensor, and the namespace of NumPy's names for it
+_tensor_module: Any = None
+
+
+def register_tensor_module(cls: type, module: Any) -> None:
+    """Make ``array_module(t)`` return ``module`` for a ``t`` of class ``cls``: chainrule's
+    ``Tensor`` and the namespace of NumPy's function names as differentiable ops
+    (``chainrule.autograd.tensor_math``), which registers itself. Registered, not imported: the
+    backend sits below the tensor in the layering."""
+    global _tensor_class, _tensor_module
+    _tensor_class, _tensor_module = cls, module
 
 
 def array_module(array: Any) -> Any:
-    """Return the array module (``numpy`` today) that ``array`` belongs to."""
+    """Return the array module (``numpy`` today) that ``array`` belongs to; for a ``Tensor``
+    the namespace of the same names as differentiable ops (see ``register_tensor_module``), so
+    one backward rule computes on arrays and, under ``create_graph``, records on tensors."""
     if type(array) is np.ndarray or np.isscalar(array):
         return np
+    if type(array) is _tensor_class:
+        return _tensor_module
     module = type(array).__module__.split(".")[0]
     if module == "cupy":  # pragma: no cover - no GPU backend yet
         import cupy

@@ -222,9 +222,10 @@ def build_plan(first: Trace, second: Trace, args: tuple[list[Any], list[Any]], r
             ops.append((b, _bind_inputs(j, a, b, where), _bind_params(a, b, arg_arrays)))
             where[0][id(a.output)] = where[1][id(b.output)] = (_OP, j)
         elif isinstance(a, BackwardRecord) and isinstance(b, BackwardRecord):
-            if a.nodes != b.nodes or -1 in b.nodes or b.grad_given or b.retain_graph:
-                raise Unreplayable("backward() runs through a hook, an op made before the step, "
-                                   "or is given a gradient or retain_graph")
+            if a.nodes != b.nodes or -1 in b.nodes or not b.plain:
+                raise Unreplayable("backward() runs through a hook or an op made before the "
+                                   "step, or is given a gradient, retain_graph, create_graph "
+                                   "or inputs")
             ops.append(None)
         elif isinstance(a, OptimizerRecord) and isinstance(b, OptimizerRecord):
             if a.optimizer is not b.optimizer or a.set_to_none != b.set_to_none or b.with_closure:

@@ -40,13 +40,13 @@ class OpRecord:
 
 @dataclass
 class BackwardRecord:
-    """A ``backward`` call: the index of the op that made the root, the indices of the ops the
-    engine will run in its order (latest first), and what else was passed."""
+    """A ``backward`` call: its root, the indices of the ops the engine will run in its order
+    (latest first), and whether it was plain (no gradient, ``retain_graph``, ``create_graph``
+    or ``inputs`` passed: a training step's ``loss.backward()``)."""
 
     root: Tensor
     nodes: list[int]
-    grad_given: bool
-    retain_graph: bool
+    plain: bool
 
 
 @dataclass
@@ -92,12 +92,13 @@ def capture(trace: Trace) -> Iterator[Trace]:
             trace.events.append(OpRecord(cls, params, inputs, out, out._ctx is not None))
         return out
 
-    def traced_backward(tensor: Tensor, grad: Any = None, retain_graph: bool = False) -> None:
+    def traced_backward(tensor: Tensor, gradient: Any = None, retain_graph: bool | None = None,
+                        create_graph: bool = False, inputs: Any = None) -> None:
         if threading.get_ident() == owner:
             trace.nested |= depth[0] > 0
-            trace.events.append(BackwardRecord(tensor, _engine_order(tensor, trace),
-                                               grad is not None, retain_graph))
-        backward(tensor, grad, retain_graph)
+            plain = gradient is None and not retain_graph and not create_graph and inputs is None
+            trace.events.append(BackwardRecord(tensor, _engine_order(tensor, trace), plain))
+        backward(tensor, gradient, retain_graph, create_graph, inputs)
 
     def traced_step(optimizer: Optimizer, closure: Any = None) -> Any:
         if threading.get_ident() != owner:

@@ -5,6 +5,11 @@ differences), restores the random state before every forward pass (so dropout dr
 mask each time) and names the first layer, going backward from the loss, whose gradient
 disagrees: a wrong backward rule corrupts the gradients of its own layer and of every layer
 before it, so the disagreeing layer closest to the loss is where the error is.
+
+A loss that differentiates the model itself (a gradient penalty built with
+``cr.autograd.grad(..., create_graph=True)``) is checked the same way: central differences of
+it include its second-order terms, and so must backward's gradient, which runs through the
+recorded backward pass (double backward); the results say so (``second_order``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import autograd
 from .. import random as cr_random
 from ..gradcheck import central_difference
 from ..nn.module import Module
@@ -57,6 +63,9 @@ class ParameterCheck:
 class LayerCheck:
     layer: str  # module name
     parameters: list[ParameterCheck]
+    # The loss differentiates the model itself (it recorded a backward pass, create_graph):
+    # backward's gradient then holds second-order terms, and the check compared them too.
+    second_order: bool = False
 
     @property
     def ok(self) -> bool:
@@ -95,7 +104,9 @@ def check_model(model: Module, x, y, loss, eps: float = 1e-6, atol: float = 1e-6
 
     try:
         twin.zero_grad()
+        passes = autograd.recorded_backward_passes()
         objective().backward()
+        second_order = autograd.recorded_backward_passes() > passes
         analytical = {name: (p.grad if p.grad is not None else np.zeros_like(p.data))
                       for name, p in twin.named_parameters()}
         pick = np.random.default_rng(seed)
@@ -120,7 +131,7 @@ def check_model(model: Module, x, y, loss, eps: float = 1e-6, atol: float = 1e-6
                                nonzero, checked_nonzero))
     finally:
         cr_random.set_rng_state(state)
-    results = [LayerCheck(layer, checks) for layer, checks in layers.items()]
+    results = [LayerCheck(layer, checks, second_order) for layer, checks in layers.items()]
     culprit = next((r.layer for r in reversed(results) if not r.ok), None)
     return results, culprit
 

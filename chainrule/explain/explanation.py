@@ -122,6 +122,9 @@ class Explanation:
                                                          "position", unused))
         failing = [c for c in self.check if not c.ok]
         self.culprit = self.check_label(failing[-1]) if failing else None
+        if any(c.second_order for c in check):
+            self.notes.append("the loss differentiates the model itself (create_graph): the "
+                              "gradient check compared its second-order terms too")
 
     def heading(self, module: str) -> str | None:
         """The heading of a module's (first) view: ``layer 2 · Linear (fc2)``."""
@@ -162,7 +165,7 @@ class Explanation:
                      "formula": self.loss_formula.text, **view_dict(self.loss_view)},
             "layers": [view_dict(v) for v in self.layers],
             "check": [{"layer": self.check_label(c), "module": c.layer, "ok": c.ok,
-                       "max_rel_error": c.max_rel_error,
+                       "max_rel_error": c.max_rel_error, "second_order": c.second_order,
                        "parameters": [{**vars(p), "symbol": self.parameter_symbol(c, p),
                                        "vacuous": p.vacuous} for p in c.parameters]}
                       for c in self.check],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import Function
+from ..autograd import Function, composite_gradients
 from ..backend import array_module, zeros_like_readonly
 
 __all__ = [
@@ -26,6 +26,8 @@ def _sigmoid(x):
 class Sigmoid(Function):
     """y = σ(x) = 1 / (1 + e⁻ˣ); dy/dx = y (1 - y)"""
 
+    replayable = True
+
     def forward(self, x):
         self.out = _sigmoid(x)
         return self.out
@@ -37,6 +39,8 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """y = tanh(x); dy/dx = 1 - y²"""
+
+    replayable = True
 
     def forward(self, x):
         self.out = array_module(x).tanh(x)
@@ -53,6 +57,8 @@ class ReLU(Function):
     # NOTE: at x == 0 the gradient is 0, as in PyTorch.
     """
 
+    replayable = True
+
     def forward(self, x):
         # Against an array of zeros, not the scalar 0: NumPy's loop for that is ~3x faster.
         self.out = array_module(x).maximum(x, zeros_like_readonly(x))
@@ -68,6 +74,8 @@ class LeakyReLU(Function):
     # NOTE: at x == 0 the gradient is α, as in PyTorch.
     """
 
+    replayable = True
+
     def forward(self, x, negative_slope=0.01):
         self.positive = x > 0
         self.slope = negative_slope
@@ -80,8 +88,11 @@ class LeakyReLU(Function):
 class ELU(Function):
     """y = x if x > 0 else α(eˣ - 1); dy/dx = 1 if x > 0 else y + α
 
-    # NOTE: at x == 0 the gradient is y + α = α, as in PyTorch.
+    # NOTE: at x == 0 the gradient is y + α = α, as in PyTorch; its derivative there is the
+    # left branch's, α (PyTorch's double backward gives 0).
     """
+
+    replayable = True
 
     def forward(self, x, alpha=1.0):
         xp = array_module(x)
@@ -110,13 +121,13 @@ class GELU(Function):
     """
 
     def forward(self, x, approximate="none"):
-        xp = array_module(x)
         self.x, self.approximate = x, approximate
+        out, saved = _gelu(x, approximate)
         if approximate == "tanh":
-            self.inner = xp.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x))
-            return 0.5 * x * (1 + self.inner)
-        self.cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2))))
-        return x * self.cdf
+            self.inner = saved
+        else:
+            self.cdf = saved
+        return out
 
     def backward(self, grad):
         x = self.x
@@ -127,21 +138,41 @@ class GELU(Function):
         pdf = array_module(x).exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
         return grad * (self.cdf + x * pdf)
 
+    def backward_graph(self, grad):
+        # The rule reads Φ(x) (or the tanh) saved as arrays: differentiate the forward instead.
+        return composite_gradients(self, _gelu(self.parents[0], self.approximate)[0], grad)
+
+
+def _gelu(x, approximate: str):
+    """GELU(x) and the Φ(x) (or, approximated, the tanh) it computed, on arrays or tensors."""
+    if approximate == "tanh":
+        inner = array_module(x).tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x))
+        return 0.5 * x * (1 + inner), inner
+    cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2))))
+    return x * cdf, cdf
+
 
 class Softplus(Function):
     """y = ln(1 + e^(βx)) / β; dy/dx = σ(βx)"""
 
     def forward(self, x, beta=1.0):
-        xp = array_module(x)
-        self.beta_x = beta * x
-        return xp.logaddexp(0, self.beta_x) / beta
+        self.beta_x, self.beta = beta * x, beta
+        return array_module(x).logaddexp(0, self.beta_x) / beta
 
     def backward(self, grad):
         return grad * _sigmoid(self.beta_x)
 
+    def backward_graph(self, grad):
+        # The rule reads βx saved as an array: differentiate the forward instead.
+        x = self.parents[0]
+        out = array_module(x).logaddexp(0, self.beta * x) / self.beta
+        return composite_gradients(self, out, grad)
+
 
 class Softmax(Function):
     """yᵢ = e^(xᵢ) / Σⱼ e^(xⱼ) along ``axis``; dL/dx = y ⊙ (g - Σ g ⊙ y)"""
+
+    replayable = True
 
     def forward(self, x, axis=-1):
         xp = array_module(x)
@@ -157,6 +188,8 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """yᵢ = xᵢ - log Σⱼ e^(xⱼ) along ``axis``; dL/dx = g - softmax(x) Σ g"""
+
+    replayable = True
 
     def forward(self, x, axis=-1):
         xp = array_module(x)

@@ -6,8 +6,9 @@ The products run over a copied patch matrix (im2col) in whichever layout copies 
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, composite_gradients
 from ..backend.patches import Im2col
+from .windows import window_patches
 
 __all__ = ["Conv2d"]
 
@@ -29,7 +30,7 @@ class Conv2d(Function):
     """
 
     def forward(self, x, weight, bias=None, windows=None, groups=1):
-        self.weight = weight
+        self.weight, self.windows, self.groups = weight, windows, groups
         self.patches = Im2col(x, windows, groups)
         return self.patches.correlate(weight, bias)
 
@@ -39,3 +40,18 @@ class Conv2d(Function):
                                         parents[1].requires_grad)
         gb = grad.sum(axis=(0, 2, 3)) if len(parents) == 3 and parents[2].requires_grad else None
         return gx, gw, gb
+
+    def backward_graph(self, grad):
+        # The rule reads the patch matrix kept as an array: differentiate the convolution
+        # written with recorded ops instead (patches gathered by Index, then one matmul).
+        x, weight, *bias = self.parents
+        patches = window_patches(x, self.windows)  # (N, C, oh, ow, kh, kw)
+        n, c, oh, ow, kh, kw = patches.shape
+        g, out = self.groups, weight.shape[0]
+        columns = patches.reshape(n, g, c // g, oh * ow, kh * kw).transpose(0, 1, 3, 2, 4)
+        columns = columns.reshape(n, g, oh * ow, c // g * kh * kw)
+        kernels = weight.reshape(g, out // g, c // g * kh * kw).transpose(0, 2, 1)
+        y = (columns @ kernels).transpose(0, 1, 3, 2).reshape(n, out, oh, ow)
+        if bias:
+            y = y + bias[0].reshape(1, out, 1, 1)
+        return composite_gradients(self, y, grad)

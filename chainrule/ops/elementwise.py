@@ -31,6 +31,8 @@ def unbroadcast(grad, shape: tuple):
 class Add(Function):
     """y = a + b; dy/da = 1, dy/db = 1"""
 
+    replayable = True
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -46,6 +48,8 @@ class Add(Function):
 class Sub(Function):
     """y = a - b; dy/da = 1, dy/db = -1 (a primitive: one node instead of add + neg)"""
 
+    replayable = True
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -60,6 +64,8 @@ class Sub(Function):
 class Mul(Function):
     """y = a · b; dy/da = b, dy/db = a"""
 
+    replayable = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -73,6 +79,8 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b; dy/da = 1/b, dy/db = -a/b² = -y/b"""
+
+    replayable = True
 
     def forward(self, a, b):
         self.a_shape, self.b = a.shape, b
@@ -90,6 +98,8 @@ class Div(Function):
 class Neg(Function):
     """y = -x; dy/dx = -1"""
 
+    replayable = True
+
     def forward(self, x):
         return -x
 
@@ -100,8 +110,11 @@ class Neg(Function):
 class Pow(Function):
     """y = a ** b; dy/da = b a^(b-1), dy/db = y ln a
 
-    # NOTE: where a == 0 the ln a term is taken as 0 (the limit for b > 0), as PyTorch does.
+    # NOTE: where a == 0 the ln a term is taken as 0 (the limit for b > 0), as PyTorch does;
+    # also in second derivatives (where PyTorch's give nan).
     """
+
+    replayable = True
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -115,13 +128,15 @@ class Pow(Function):
         if self.parents[0].requires_grad:
             ga = unbroadcast(grad * b * a ** (b - 1), a.shape)
         if self.parents[1].requires_grad:
-            safe = xp.where(a == 0, 1, a).astype(a.dtype, copy=False)
+            safe = xp.where(a == 0, a.dtype.type(1), a)
             gb = unbroadcast(grad * self.out * xp.log(safe), b.shape)
         return ga, gb
 
 
 class PowScalar(Function):
     """y = x ** p for a constant p; dy/dx = p x^(p-1)"""
+
+    replayable = True
 
     def forward(self, x, exponent):
         # A NumPy scalar exponent is not "weak" under NumPy's promotion rules (NEP 50):
@@ -140,6 +155,8 @@ class PowScalar(Function):
 class Exp(Function):
     """y = eˣ; dy/dx = y"""
 
+    replayable = True
+
     def forward(self, x):
         self.out = array_module(x).exp(x)
         return self.out
@@ -151,6 +168,8 @@ class Exp(Function):
 class Log(Function):
     """y = ln x; dy/dx = 1/x"""
 
+    replayable = True
+
     def forward(self, x):
         self.x = x
         return array_module(x).log(x)
@@ -161,6 +180,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = √x; dy/dx = 1/(2y)"""
+
+    replayable = True
 
     def forward(self, x):
         self.out = array_module(x).sqrt(x)
@@ -176,6 +197,8 @@ class Abs(Function):
     # NOTE: at x == 0 the gradient is 0 (sign(0) = 0), as in PyTorch.
     """
 
+    replayable = True
+
     def forward(self, x):
         self.x = x
         return array_module(x).abs(x)
@@ -189,6 +212,8 @@ class Clip(Function):
 
     # NOTE: at x == lo or x == hi the gradient is 1 (the bounds are inclusive), as in PyTorch.
     """
+
+    replayable = True
 
     def forward(self, x, lo, hi):
         xp = array_module(x)
@@ -207,6 +232,8 @@ class _Extremum(Function):
 
     # NOTE: where a == b the gradient is split equally (½ each), as PyTorch does.
     """
+
+    replayable = True
 
     select = ""  # the array-module function that picks the element
     wins = ""  # the comparison under which ``a`` is picked
@@ -239,6 +266,8 @@ class Minimum(_Extremum):
 
 class Cast(Function):
     """y = x converted to another dtype; dy/dx = 1 (the gradient is cast back)"""
+
+    replayable = True
 
     def forward(self, x, dtype):
         self.dtype = x.dtype

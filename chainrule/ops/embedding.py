@@ -7,6 +7,7 @@ from typing import Any
 
 from ..autograd import Function
 from ..backend import array_module, scatter_add_rows
+from .shape import IndexAdjoint
 
 __all__ = ["EmbeddingLookup"]
 
@@ -30,3 +31,9 @@ class EmbeddingLookup(Function):
         if self.padding_idx is not None:
             out[self.padding_idx] = 0
         return out
+
+    def backward_graph(self, grad: Any) -> Any:
+        # Linear in W: the same scatter-add as a recorded op (whose adjoint is the lookup).
+        if self.padding_idx is not None:
+            grad = grad * (self.indices != self.padding_idx)[..., None]
+        return IndexAdjoint.apply(grad, shape=(self.rows, grad.shape[-1]), index=self.indices)

@@ -13,12 +13,15 @@ class MatMul(Function):
     """Y = A @ B (NumPy's matmul: 1-d operands and broadcast batch axes);
     dL/dA = G @ Bᵀ, dL/dB = Aᵀ @ G"""
 
+    replayable = True
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a @ b
 
     def backward(self, grad):
         a, b = self.a, self.b
+        xp = array_module(a)
         # A 1-d operand is a row (left) or a column (right) vector; restore its dropped axis.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -29,10 +32,10 @@ class MatMul(Function):
             g = g[..., None, :]
         ga = gb = None
         if self.parents[0].requires_grad:
-            ga = g @ b2.swapaxes(-1, -2)
+            ga = g @ xp.swapaxes(b2, -1, -2)
             ga = unbroadcast(ga, a2.shape).reshape(a.shape)
         if self.parents[1].requires_grad:
-            gb = a2.swapaxes(-1, -2) @ g
+            gb = xp.swapaxes(a2, -1, -2) @ g
             gb = unbroadcast(gb, b2.shape).reshape(b.shape)
         return ga, gb
 
@@ -73,3 +76,13 @@ class Linear(Function):
         if len(parents) == 3 and parents[2].requires_grad:
             return gx, gw, g2.sum(axis=0)
         return (gx, gw) if len(parents) == 2 else (gx, gw, None)
+
+    def backward_graph(self, grad):
+        # The rule above writes into preallocated memory; the same products, recorded.
+        x, weight = self.parents[0], self.parents[1]
+        g2 = grad.reshape(-1, grad.shape[-1])
+        gx = grad @ weight if x.requires_grad else None
+        gw = g2.T @ x.reshape(-1, x.shape[-1]) if weight.requires_grad else None
+        if len(self.parents) == 3:
+            return gx, gw, g2.sum(axis=0) if self.parents[2].requires_grad else None
+        return gx, gw

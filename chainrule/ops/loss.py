@@ -6,7 +6,7 @@ The ops assume valid arguments (shapes that match, labels that are classes, a kn
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, composite_gradients
 from ..backend import array_module
 from .activation import _sigmoid
 
@@ -113,6 +113,22 @@ class CrossEntropy(Function):
             return array_module(dx).moveaxis(dx.reshape(moved), -1, 1)
         return dx
 
+    def backward_graph(self, grad):
+        # The rule reads the softmax saved as an array: differentiate the loss written with
+        # log_softmax instead (the same targets, mask and denominator).
+        logits = self.parents[0]
+        n_classes = logits.shape[1]
+        x = array_module(logits).moveaxis(logits, 1, -1).reshape(-1, n_classes)
+        log_prob = x.log_softmax(axis=1)
+        if self.weighted_target is None:
+            losses = -log_prob[self.rows, self.labels]
+        else:
+            losses = -(self.weighted_target * log_prob).sum(axis=1)
+        if self.valid is not None:
+            losses = losses * self.valid
+        out = _reduce(losses.reshape(self.out_shape), self.reduction, self.denominator)
+        return composite_gradients(self, out, grad)
+
 
 class BCEWithLogits(Function):
     """L = -[p y log σ(x) + (1 - y) log(1 - σ(x))] = (1 - y) x + (1 + (p - 1) y) softplus(-x);
@@ -121,6 +137,8 @@ class BCEWithLogits(Function):
     ``target`` y and the optional per-element ``weight`` and per-class ``pos_weight`` p are
     constants. softplus(-x) = log(1 + e^(-|x|)) + max(-x, 0) never overflows.
     """
+
+    replayable = True
 
     def forward(self, logits, target, weight=None, pos_weight=None, reduction="mean"):
         xp = array_module(logits)
@@ -165,3 +183,9 @@ class MSE(Function):
         factor = 2 * self.scale / diff.size if self.reduction == "mean" else 2 * self.scale
         d_pred = diff * (grad * factor)
         return d_pred, (-d_pred if self.parents[1].requires_grad else None)
+
+    def backward_graph(self, grad):
+        # The rule reads ŷ - y saved as an array: differentiate the loss instead.
+        diff = self.parents[0] - self.parents[1]
+        losses = diff * diff if self.scale == 1 else diff * diff * self.scale
+        return composite_gradients(self, _reduce(losses, self.reduction), grad)

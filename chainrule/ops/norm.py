@@ -12,7 +12,7 @@ checked by ``chainrule.nn.functional`` (``batch_norm``, ``layer_norm``).
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, composite_gradients
 from ..backend import array_module
 from ..backend.normalization import multiply_subtract, sum_product
 from ..backend.workspace import empty
@@ -63,6 +63,23 @@ class _Normalize(Function):
             grads[0] = self._input_grad(grad)
         return tuple(grads)
 
+    def backward_graph(self, grad):
+        # The rule reads x̂ and 1/√(σ² + ε) saved as arrays: differentiate the forward written
+        # with recorded ops instead (statistics of this batch, or the constant running ones).
+        x, *affine = self.parents
+        if self.statistics is None:
+            centred = x - x.mean(axis=self.axes, keepdims=True)
+            var = (centred * centred).mean(axis=self.axes, keepdims=True)
+            x_hat = centred / (var + self.eps).sqrt()
+        else:
+            mean, inv_std = self.statistics
+            x_hat = (x - mean) * inv_std
+        if affine:
+            x_hat = x_hat * affine[0].reshape(self.weight.shape)
+        if len(affine) == 2:
+            x_hat = x_hat + affine[1].reshape(self.weight.shape)
+        return composite_gradients(self, x_hat, grad)
+
 
 class BatchNorm(_Normalize):
     """Per channel c (axis 1), over the batch and any spatial axes:
@@ -81,7 +98,8 @@ class BatchNorm(_Normalize):
     def forward(self, x, weight=None, bias=None, running_mean=None, running_var=None,
                 use_batch_stats=True, momentum=0.1, eps=1e-5, num_batches_tracked=None):
         param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        self.param_axes = (0, *range(2, x.ndim))
+        self.param_axes = self.axes = (0, *range(2, x.ndim))
+        self.eps, self.statistics = eps, None
         self.batch_stats, self.count = use_batch_stats, x.size // x.shape[1]
         if use_batch_stats:
             self.x_hat, self.inv_std, mean, var = _standardize(x, self.param_axes, eps)
@@ -97,9 +115,10 @@ class BatchNorm(_Normalize):
             xp = array_module(x)
             self.inv_std = (1 / xp.sqrt(running_var + eps)).reshape(param_shape).astype(
                 x.dtype, copy=False)
-            self.x_hat = xp.subtract(x, running_mean.reshape(param_shape).astype(x.dtype),
-                                     out=empty(xp, x.shape, x.dtype))
+            mean = running_mean.reshape(param_shape).astype(x.dtype)
+            self.x_hat = xp.subtract(x, mean, out=empty(xp, x.shape, x.dtype))
             self.x_hat *= self.inv_std
+            self.statistics = mean, self.inv_std
         return self._affine(weight, bias, param_shape)
 
     def _input_grad(self, grad):
@@ -123,6 +142,7 @@ class LayerNorm(_Normalize):
     def forward(self, x, weight=None, bias=None, ndim=1, eps=1e-5):
         self.axes = tuple(range(x.ndim - ndim, x.ndim))
         self.param_axes = tuple(range(x.ndim - ndim))
+        self.eps, self.statistics = eps, None
         self.x_hat, self.inv_std = _standardize(x, self.axes, eps)[:2]
         return self._affine(weight, bias, x.shape[x.ndim - ndim:])
 

@@ -8,10 +8,13 @@ Arguments are checked by ``chainrule.nn.functional`` (``max_pool2d``, ``avg_pool
 
 from __future__ import annotations
 
-from ..autograd import Function
+import numpy as np
+
+from ..autograd import Function, composite_gradients
 from ..backend import array_module
 from ..backend import pooling as kernels
 from ..backend.workspace import empty
+from .windows import window_patches
 
 __all__ = ["AvgPool2d", "MaxPool2d", "averaging_matrix"]
 
@@ -33,6 +36,15 @@ class MaxPool2d(Function):
 
     def backward(self, grad):
         return kernels.max_grad(grad, self.windows, self.picks)
+
+    def backward_graph(self, grad):
+        # The rule reads the picks kept as an array; the composite picks the same elements
+        # (argmax: the first of tied ones) from the patches as a recorded Index.
+        patches = window_patches(self.parents[0], self.windows, fill=-np.inf)
+        n, c, oh, ow, kh, kw = patches.shape
+        patches = patches.reshape(n, c, oh, ow, kh * kw)
+        picked = (*np.ogrid[:n, :c, :oh, :ow], patches.data.argmax(axis=-1))
+        return composite_gradients(self, patches[picked], grad)
 
 
 class AvgPool2d(Function):
@@ -56,6 +68,11 @@ class AvgPool2d(Function):
 
     def backward(self, grad):
         return kernels.sum_grad(grad / self.divisor, self.windows, self.shape)
+
+    def backward_graph(self, grad):
+        # Linear: the window sums as recorded ops (patches gathered by Index), differentiated.
+        sums = window_patches(self.parents[0], self.windows).sum(axis=(4, 5))
+        return composite_gradients(self, sums / self.divisor, grad)
 
 
 def averaging_matrix(xp, n: int, size: int, dtype):

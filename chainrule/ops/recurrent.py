@@ -26,10 +26,35 @@ the cell and ``(1 - m) ∂h_t`` straight to ``h_{t-1}``.
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, composite_gradients
+from ..backend import array_module
 from ..backend.recurrent import GRULoop, LSTMLoop, RNNLoop
 
 __all__ = ["GRUSequence", "LSTMSequence", "RNNSequence"]
+
+
+def _unrolled(op, cell):
+    """``op``'s packed output recomputed with recorded ops, step by step: ``cell(x_t, states,
+    gi, gh)`` gives the new states (h first) from the input and recurrent projections
+    ``gi = x_t W_ihᵀ + b_ih``, ``gh = h W_hhᵀ + b_hh``. The loops keep gates and states as
+    arrays, so under ``create_graph`` the op is differentiated through this composite."""
+    x, *rest = op.parents
+    n_states = len(rest) - 2 - op.n_biases
+    states, (w_ih, w_hh, *biases) = tuple(rest[:n_states]), rest[n_states:]
+    b_ih, b_hh = (biases + [None, None])[:2]
+    steps = range(x.shape[0] - 1, -1, -1) if op.reverse else range(x.shape[0])
+    outputs = [None] * x.shape[0]
+    for t in steps:
+        gi = x[t] @ w_ih.T if b_ih is None else x[t] @ w_ih.T + b_ih
+        gh = states[0] @ w_hh.T if b_hh is None else states[0] @ w_hh.T + b_hh
+        new = cell(x[t], states, gi, gh)
+        if op.mask is None:
+            states, outputs[t] = new, new[0]
+        else:
+            m = op.mask[t][:, None].astype(x.dtype)
+            states = tuple(m * a + (1 - m) * b for a, b in zip(new, states))
+            outputs[t] = new[0] * m
+    return array_module(x).stack(outputs + list(states), axis=0)
 
 
 class RNNSequence(Function):
@@ -49,10 +74,19 @@ class RNNSequence(Function):
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False,
                 nonlinearity="tanh"):
         self.loop = RNNLoop()
+        self.mask, self.reverse, self.nonlinearity = mask, reverse, nonlinearity
+        self.n_biases = (b_ih is not None) + (b_hh is not None)
         return self.loop.forward(x, h0, w_ih, w_hh, b_ih, b_hh, mask, reverse, nonlinearity)
 
     def backward(self, grad):
         return self.loop.backward(grad, self.parents[0].requires_grad)
+
+    def backward_graph(self, grad):
+        def cell(x_t, states, gi, gh):
+            a = gi + gh
+            return (a.tanh() if self.nonlinearity == "tanh" else a.relu(),)
+
+        return composite_gradients(self, _unrolled(self, cell), grad)
 
 
 class LSTMSequence(Function):
@@ -73,10 +107,21 @@ class LSTMSequence(Function):
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False):
         self.loop = LSTMLoop()
+        self.mask, self.reverse = mask, reverse
+        self.n_biases = (b_ih is not None) + (b_hh is not None)
         return self.loop.forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse)
 
     def backward(self, grad):
         return self.loop.backward(grad, self.parents[0].requires_grad)
+
+    def backward_graph(self, grad):
+        def cell(x_t, states, gi, gh):
+            a, n = gi + gh, states[0].shape[1]
+            i, f, o = a[:, :n].sigmoid(), a[:, n:2 * n].sigmoid(), a[:, 3 * n:].sigmoid()
+            c = f * states[1] + i * a[:, 2 * n:3 * n].tanh()
+            return o * c.tanh(), c
+
+        return composite_gradients(self, _unrolled(self, cell), grad)
 
 
 class GRUSequence(Function):
@@ -97,7 +142,19 @@ class GRUSequence(Function):
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False):
         self.loop = GRULoop()
+        self.mask, self.reverse = mask, reverse
+        self.n_biases = (b_ih is not None) + (b_hh is not None)
         return self.loop.forward(x, h0, w_ih, w_hh, b_ih, b_hh, mask, reverse)
 
     def backward(self, grad):
         return self.loop.backward(grad, self.parents[0].requires_grad)
+
+    def backward_graph(self, grad):
+        def cell(x_t, states, gi, gh):
+            n = states[0].shape[1]
+            r = (gi[:, :n] + gh[:, :n]).sigmoid()
+            z = (gi[:, n:2 * n] + gh[:, n:2 * n]).sigmoid()
+            candidate = (gi[:, 2 * n:] + r * gh[:, 2 * n:]).tanh()
+            return ((1 - z) * candidate + z * states[0],)
+
+        return composite_gradients(self, _unrolled(self, cell), grad)

@@ -24,6 +24,8 @@ def _count(shape: tuple, axis) -> int:
 class Sum(Function):
     """y = Σ x over ``axis``; dy/dx = 1 (the gradient is broadcast back)"""
 
+    replayable = True
+
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return x.sum(axis=axis, keepdims=keepdims)
@@ -35,6 +37,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = (1/n) Σ x over ``axis``; dy/dx = 1/n"""
+
+    replayable = True
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
@@ -51,6 +55,8 @@ class _Extreme(Function):
     # NOTE: when several elements tie for the extreme, they share the gradient equally
     # (each gets g / number of ties), as PyTorch's amax/amin do.
     """
+
+    replayable = True
 
     reduce = ""  # the array method that reduces
 

@@ -9,11 +9,13 @@ from ..autograd import Function
 from ..backend import array_module, scatter_add
 from .elementwise import unbroadcast
 
-__all__ = ["Reshape", "Transpose", "Index", "Concatenate", "Stack", "Where"]
+__all__ = ["Reshape", "Transpose", "Index", "IndexAdjoint", "Concatenate", "Stack", "Where"]
 
 
 class Reshape(Function):
     """y = x viewed with another shape; dL/dx = dL/dy reshaped back"""
+
+    replayable = True
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -26,12 +28,14 @@ class Reshape(Function):
 class Transpose(Function):
     """y = x with axes permuted; dL/dx = dL/dy with the inverse permutation"""
 
+    replayable = True
+
     def forward(self, x, axes):
         self.axes = axes
         return x.transpose(axes)
 
     def backward(self, grad):
-        return grad.transpose(np.argsort(self.axes))
+        return grad.transpose(tuple(np.argsort(self.axes)))
 
 
 def _selects_once(index) -> bool:
@@ -45,6 +49,16 @@ def _selects_once(index) -> bool:
     )
 
 
+def _scatter(x, shape: tuple, index):
+    """Zeros of ``shape`` with ``x`` added at ``index`` (repeated elements add up)."""
+    out = array_module(x).zeros(shape, dtype=x.dtype)
+    if _selects_once(index):
+        out[index] = x
+    else:
+        scatter_add(out, index, x)
+    return out
+
+
 class Index(Function):
     """y = x[index]; dL/dx = zeros with dL/dy scatter-added at index
 
@@ -56,17 +70,31 @@ class Index(Function):
         return x[index]
 
     def backward(self, grad):
-        xp = array_module(grad)
-        out = xp.zeros(self.shape, dtype=grad.dtype)
-        if _selects_once(self.index):
-            out[self.index] = grad
-        else:
-            scatter_add(out, self.index, grad)
-        return out
+        return _scatter(grad, self.shape, self.index)
+
+    def backward_graph(self, grad):
+        return IndexAdjoint.apply(grad, shape=self.shape, index=self.index)
+
+
+class IndexAdjoint(Function):
+    """y = zeros(shape) with x added at ``index`` (``Index``'s adjoint: its backward, recorded
+    under ``create_graph``); dL/dx = dL/dy[index]"""
+
+    def forward(self, x, shape, index):
+        self.index = index
+        return _scatter(x, shape, index)
+
+    def backward(self, grad):
+        return grad[self.index]
+
+    def backward_graph(self, grad):
+        return Index.apply(grad, index=self.index)
 
 
 class Concatenate(Function):
     """y = [x₁, x₂, …] joined along ``axis``; dL/dxᵢ = the slice of dL/dy that xᵢ filled"""
+
+    replayable = True
 
     def forward(self, *xs, axis=0):
         xp = array_module(xs[0])
@@ -81,6 +109,8 @@ class Concatenate(Function):
 class Stack(Function):
     """y = [x₁, x₂, …] stacked on a new ``axis``; dL/dxᵢ = dL/dy taken at i on that axis"""
 
+    replayable = True
+
     def forward(self, *xs, axis=0):
         self.axis = axis
         return array_module(xs[0]).stack(xs, axis=axis)
@@ -92,6 +122,8 @@ class Stack(Function):
 
 class Where(Function):
     """y = a where cond else b; dL/da = g [cond], dL/db = g [not cond] (cond is a constant)"""
+
+    replayable = True
 
     def forward(self, a, b, condition):
         self.condition, self.shapes = condition, (a.shape, b.shape)

@@ -236,3 +236,19 @@ def test_a_regression_step_with_mse_replays_bitwise():
         np.testing.assert_array_equal(a, b, strict=True)
     assert any(label.startswith("MSE") and "(buffer kernel)" in label
                for label in results[1][2].plans[0].labels)
+
+
+def test_a_backward_with_create_graph_runs_eagerly():
+    layer = cr.nn.Linear(2, 1)
+
+    def step(x):
+        loss = (layer(x) ** 2).sum()
+        loss.backward(create_graph=True)
+        grad_norm = (layer.weight.grad ** 2).sum()  # a tensor: the gradient recorded its graph
+        layer.weight.grad = None
+        return grad_norm
+    compiled = cr.compile(step)
+    x = cr.tensor(np.ones((3, 2), np.float32))
+    with pytest.warns(RuntimeWarning, match="create_graph"):
+        values = [compiled(x).item() for _ in range(3)]
+    assert not compiled.replayable and values[0] == values[1] == values[2]

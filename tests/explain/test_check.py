@@ -128,3 +128,26 @@ def test_the_check_names_layers_as_the_headings_do():
     assert not re.search(r"\((?:0|1|3)\)", text)  # no module positions anywhere
     assert [p.name for c in e.check for p in c.parameters] == ["weight", "bias"] * 2
     assert [row["parameters"][0]["symbol"] for row in e.to_dict()["check"]] == ["W[1]", "W[2]"]
+
+
+def _penalised_cross_entropy(h, y):
+    """Cross-entropy plus ‖∂L/∂h‖²: a loss that differentiates the model's output itself."""
+    base = cr.nn.functional.cross_entropy(h, y)
+    (slope,) = cr.autograd.grad(base, h, create_graph=True)
+    return base + (slope * slope).sum() * 100
+
+
+def test_a_create_graph_loss_has_its_second_order_terms_checked(net_and_batch, monkeypatch):
+    net, x, y = net_and_batch
+    e = cr.explain(net, x, y, _penalised_cross_entropy)
+    assert e.verified and all(c.second_order for c in e.check)
+    assert "compared its second-order terms too" in " ".join(str(e).split())
+    assert not any(c.second_order for c in cr.explain(net, x, y, "cross_entropy").check)
+    # A wrong double backward: the right gradient as a constant (the first-order rule on
+    # arrays), so no ∂²L/∂h² reaches the weights. Only the check's second-order terms see it.
+    def constant(self, grad):
+        return cr.tensor(cr.ops.loss.CrossEntropy.backward(self, grad.data))
+
+    monkeypatch.setattr(cr.ops.loss.CrossEntropy, "backward_graph", constant)
+    e = cr.explain(net, x, y, _penalised_cross_entropy)
+    assert not e.verified and e.culprit is not None

@@ -19,7 +19,8 @@ def _f32(values, requires_grad=True):
 # ------------------------------------------------------------------ the API contract
 @pytest.mark.parametrize(("fn", "params"), [
     (cr.tensor, {"requires_grad": False, "dtype": None}),
-    (cr.Tensor.backward, {"grad": None, "retain_graph": False}),
+    (cr.Tensor.backward, {"gradient": None, "retain_graph": None, "create_graph": False,
+                           "inputs": None}),
     (cr.Tensor.sum, {"axis": None, "keepdims": False}),
     (cr.Tensor.mean, {"axis": None, "keepdims": False}),
     (cr.Tensor.max, {"axis": None, "keepdims": False}),

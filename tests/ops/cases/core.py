@@ -40,7 +40,15 @@ from chainrule.ops.elementwise import (
 from chainrule.ops.linalg import Linear, MatMul
 from chainrule.ops.loss import MSE, BCEWithLogits, CrossEntropy
 from chainrule.ops.reduce import Max, Mean, Min, Sum
-from chainrule.ops.shape import Concatenate, Index, Reshape, Stack, Transpose, Where
+from chainrule.ops.shape import (
+    Concatenate,
+    Index,
+    IndexAdjoint,
+    Reshape,
+    Stack,
+    Transpose,
+    Where,
+)
 
 from . import OpCase, uniform
 
@@ -114,6 +122,12 @@ def _bce(x, y, pos_weight=None, weight=None, reduction="mean"):
     if weight is not None:
         losses = losses * weight
     return {"mean": losses.mean(), "sum": losses.sum(), "none": losses}[reduction]
+
+
+def _scatter_rows(a, index):
+    out = np.zeros((4, *a.shape[1:]))
+    np.add.at(out, index, a)
+    return out
 
 
 def _t(torch, array, like=None):
@@ -319,6 +333,16 @@ _SHAPE = [
     OpCase("index_tensor_index", (Index,), lambda a, i: a[cr.tensor(i)], lambda a, i: a[i],
            (_u(4),), constants=(np.array([3, 3, 1]),),
            torch_fn=lambda torch, a, i: a[_t(torch, i)]),
+    OpCase("index_adjoint_repeated", (IndexAdjoint,),
+           lambda a, i: IndexAdjoint.apply(a, shape=(4, 2), index=i), _scatter_rows,
+           (_u(3, 2),), constants=(np.array([3, 0, 3]),),
+           torch_fn=lambda torch, a, i: torch.zeros(4, 2, dtype=a.dtype).index_add(
+               0, _t(torch, i), a)),
+    OpCase("index_adjoint_slices", (IndexAdjoint,),
+           lambda a: IndexAdjoint.apply(a, shape=(3, 5),
+                                        index=(slice(1, None), slice(None, None, 2))),
+           lambda a: np.pad(a, ((1, 0), (0, 0)))[:, [0, 0, 1, 1, 2]] * [1, 0, 1, 0, 1],
+           (_u(2, 3),)),
     OpCase("concatenate_axis0", (Concatenate,), lambda a, b: cr.concatenate([a, b]),
            lambda a, b: np.concatenate([a, b]), (_u(2, 3), _u(1, 3)),
            torch_fn=lambda torch, a, b: torch.cat([a, b])),
