@@ -19,6 +19,10 @@ class Dropout(Function):
     a new generator seeded with it) and kept, scaled, in ``x``'s dtype. ``0 <= p < 1``.
     """
 
+    # The rule reads the mask, a constant (it does not depend on x): replaying it on tensors
+    # (double backward) differentiates it correctly.
+    replayable = True
+
     def forward(self, x: Any, p: float = 0.5, generator: Any = None) -> Any:
         keep = resolve(generator).random(x.shape, dtype="float32") >= p
         self.mask = keep * x.dtype.type(1 / (1 - p))
