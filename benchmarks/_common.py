@@ -10,11 +10,15 @@ API:
         Runs each ``contenders[name]()`` (one training step) ``warmup`` times, then ``samples``
         rounds; in each round every contender, in rotated order, sleeps ``pause`` seconds and
         runs ``steps`` steps under ``time.perf_counter``. Returns µs per step, one per sample.
+    ``alternate_phases(contenders, steps=, samples=, warmup=, pause=0.25)``
+        The same for steps that time their own phases: each ``contenders[name]()`` returns
+        the seconds of each phase (forward, backward); returns (samples, phases) µs per step.
     ``summary(results, ratios=((a, b), …)) -> str``
         A table of median, quartiles and samples per contender, then the ratio of medians
         ``a / b`` for each pair.
     ``machine() -> str``
-        Python, NumPy and (if loaded) PyTorch versions and threads, CPUs and their load
+        Python, NumPy and (if loaded) PyTorch versions, threads, BLAS and CPU kernels, the
+        CPU model, CPUs and their load
         average (other users of a shared machine show there), every BLAS
         library threadpoolctl finds with its kernel (``architecture``) and thread count, and
         ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` as set in the environment.
@@ -40,7 +44,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-__all__ = ["alternate", "summary", "machine", "add_arguments", "sgemm_rate"]
+__all__ = ["alternate", "alternate_phases", "summary", "machine", "add_arguments",
+           "sgemm_rate"]
 
 
 def alternate(contenders: dict[str, Callable[[], object]], *, steps: int, samples: int,
@@ -60,6 +65,24 @@ def alternate(contenders: dict[str, Callable[[], object]], *, steps: int, sample
             for _ in range(steps):
                 step()
             results[name].append((time.perf_counter() - start) / steps * 1e6)
+    return {name: np.array(times) for name, times in results.items()}
+
+
+def alternate_phases(contenders: dict[str, Callable[[], tuple[float, ...]]], *, steps: int,
+                     samples: int, warmup: int, pause: float = 0.25) -> dict[str, np.ndarray]:
+    """Time each contender's phases alternately; (samples, phases) µs per step (see the
+    module)."""
+    names = list(contenders)
+    for name in names:
+        for _ in range(warmup):
+            contenders[name]()
+    results: dict[str, list] = {name: [] for name in names}
+    for sample in range(samples):
+        shift = sample % len(names)
+        for name in names[shift:] + names[:shift]:
+            time.sleep(pause)
+            total = sum(np.array(contenders[name]()) for _ in range(steps))
+            results[name].append(total / steps * 1e6)
     return {name: np.array(times) for name, times in results.items()}
 
 
@@ -85,9 +108,14 @@ def machine() -> str:
         f"{os.cpu_count()} CPUs ({platform.machine()}), load average "
         + "/".join(f"{load:.1f}" for load in os.getloadavg()) + " (1/5/15 min)",
     ]
+    lines.append(f"CPU {_cpu_model()}")
     torch = sys.modules.get("torch")
     if torch is not None:
-        lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+        config = torch.__config__.show()
+        blas = next((part.split("=")[1] for part in config.replace(",", " ").split()
+                     if part.startswith("BLAS_INFO=")), "n/a")
+        lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS {blas}, "
+                     f"kernels {torch.backends.cpu.get_cpu_capability()}")
     for pool in threadpool_info():
         if pool["user_api"] == "blas":
             lines.append(
@@ -98,6 +126,18 @@ def machine() -> str:
     for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         lines.append(f"{variable}={os.environ.get(variable, '(unset)')}")
     return "\n".join(lines)
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, steps: int, samples: int,

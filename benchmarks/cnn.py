@@ -12,6 +12,12 @@ from the same starting weights; an epoch is 5,000 images (the real MNIST subset 
 installed, else seeded noise: the time does not depend on the pixel values). The two libraries
 run the same epochs, so their losses afterwards must agree; the script checks that.
 
+Per layer: each convolution and pooling layer of the network on its own, forward (recording
+the graph) and backward (from a seeded output gradient) timed apart, alternately in the two
+libraries, on the input that layer sees in the network (a batch of 64 after the layers before
+it, with the same weights); ms per call, medians, and chainrule / PyTorch. The first layer's
+input is data, so neither library computes its input gradient, as in training.
+
 Peak memory: each library trains for a few steps alone in a fresh process; reported is the
 growth of the process' peak resident memory over what it held just before training (data,
 model and library loaded), i.e. what training itself needs (Linux only).
@@ -26,9 +32,10 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
-from _common import add_arguments, alternate, machine, summary
+from _common import add_arguments, alternate, alternate_phases, machine, summary
 
 BATCH = 64
 LR = 0.01
@@ -96,6 +103,63 @@ def trainer(library: str, net: str, x, y):
     return epoch, loss
 
 
+def _timed_layer(library, layer, x, grad):
+    """``step()``: the layer's forward and backward on ``x`` in ``library`` (``cr`` or
+    ``torch``), returning the seconds of each."""
+
+    def step():
+        x.grad = None
+        start = time.perf_counter()
+        y = layer(x)
+        middle = time.perf_counter()
+        y.backward(grad)
+        return middle - start, time.perf_counter() - middle
+
+    return step
+
+
+def layer_table(net: str, x, args) -> str:
+    """The per-layer table (see the module docstring) on the first batch of ``x``."""
+    import torch
+
+    import chainrule as cr
+
+    ours = build(cr.nn, net)
+    theirs = build(torch.nn, net)
+    with torch.no_grad():
+        for param, value in zip(theirs.parameters(), ours.parameters()):
+            param.copy_(torch.from_numpy(value.data))
+    rng = np.random.default_rng(0)
+    inputs = x[:BATCH]
+    lines = [f"{'layer':30} {'forward ms':>20}  {'backward ms':>20}  {'both':>6}",
+             f"{'':30} {'chainrule pytorch ratio':>20}  {'chainrule pytorch ratio':>20}  ratio"]
+    for index, (mine, reference) in enumerate(zip(ours, theirs)):
+        name = type(mine).__name__
+        if name in ("Conv2d", "MaxPool2d"):
+            with cr.no_grad():
+                shape = mine(cr.tensor(inputs)).shape
+            grad = rng.standard_normal(shape).astype(np.float32)
+            needs_grad = index > 0
+            steps = {
+                "chainrule": _timed_layer(cr, mine, cr.tensor(inputs, requires_grad=needs_grad),
+                                          grad),
+                "pytorch": _timed_layer(torch, reference, torch.tensor(
+                    inputs, requires_grad=needs_grad), torch.from_numpy(grad)),
+            }
+            times = alternate_phases(steps, steps=10, samples=args.samples, warmup=2,
+                                     pause=args.pause)
+            ours_ms, theirs_ms = (np.median(times[k], axis=0) / 1e3 for k in steps)
+            both = np.median(times["chainrule"].sum(axis=1)) / np.median(
+                times["pytorch"].sum(axis=1))
+            cells = "  ".join(f"{ours_ms[k]:7.3f} {theirs_ms[k]:7.3f} "
+                              f"{ours_ms[k] / theirs_ms[k]:4.2f}x" for k in range(2))
+            lines.append(f"{index}: {name:9} {str(tuple(inputs.shape[1:])):17} {cells}  "
+                         f"{both:4.2f}x")
+        with cr.no_grad():
+            inputs = mine(cr.tensor(inputs)).data
+    return "\n".join(lines)
+
+
 def _status_bytes(field: str) -> int:
     """A memory figure (VmRSS, VmHWM) of this process from /proc, in bytes."""
     with open("/proc/self/status") as status:
@@ -136,6 +200,7 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, help="BLAS and PyTorch threads (default: theirs;"
                         " 1 is steadier on a machine other jobs share)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory comparison")
+    parser.add_argument("--no-layers", action="store_true", help="skip the per-layer table")
     parser.add_argument("--memory-probe", choices=("chainrule", "pytorch"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     nets = NETWORKS if args.net == "both" else (args.net,)
@@ -167,6 +232,10 @@ def main(argv=None) -> None:
         print("loss after the run: " + ", ".join(f"{k} {v:.5f}" for k, v in losses.items()))
         if not np.isclose(losses["chainrule"], losses["pytorch"], rtol=2e-2, atol=1e-3):
             raise SystemExit("chainrule and PyTorch disagree: the comparison is not fair")
+        if not args.no_layers:
+            print(f"\n{net}, per layer: forward and backward of one batch of {BATCH}, "
+                  f"{args.samples} samples of 10 calls, alternated")
+            print(layer_table(net, x, args))
         if not args.no_memory:
             memory = _measure_memory(net)
             print("peak memory of training (growth over the loaded model and data): "

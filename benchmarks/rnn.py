@@ -1,11 +1,14 @@
-"""LSTM speed: one training step (forward and backward) in chainrule and in PyTorch, timed
-alternately in one run; plus inference (forward only) and the memory of long sequences.
+"""LSTM speed: one training step, its forward and its backward timed apart, in chainrule and in
+PyTorch, alternately in one run, on 1 and on 2 threads; plus the memory of long sequences.
 
 The layer is the issue's: ``LSTM(input_size=64, hidden_size=256)`` on float32 batches of 32
-sequences of 50 steps, time-major; the step is ``lstm(x)`` then ``output.sum().backward()``
-(gradients for the input and all weights). Both libraries start from the same weights (chainrule's
-seeded initialisation copied into PyTorch), and the script checks that outputs and gradients
-agree before timing anything.
+sequences of 50 steps, time-major; the step is ``lstm(x)`` (the forward, recording the graph)
+then ``output.sum().backward()`` (the backward: gradients for the input and all weights). Both
+libraries start from the same weights (chainrule's seeded initialisation copied into PyTorch),
+and the script checks that outputs and gradients agree before timing anything. Each sample
+times ``--steps`` steps of one library, forward and backward on their own clocks; the libraries
+alternate, each after a pause. Threads: NumPy's BLAS (through threadpoolctl, as
+``cr.set_num_threads`` does) and PyTorch's (``torch.set_num_threads``) are set alike.
 
 Memory: a training step's peak of NumPy allocations in chainrule (``tracemalloc``) for sequences
 of 50 and 1,000 steps (batch 32, hidden 256), against the activations the fused op keeps per
@@ -14,64 +17,70 @@ backward pass (4·B·H).
 
 Usage:
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/rnn.py [--samples 30]
+        [--threads 1 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 import tracemalloc
 
 import numpy as np
-from _common import add_arguments, alternate, machine, summary
+from _common import add_arguments, alternate_phases, machine
 
 import chainrule as cr
 
 INPUT, HIDDEN, STEPS, BATCH = 64, 256, 50, 32
 
 
-def _training_step(lstm, x):
-    """One step of either library: both spell it the same way."""
+def _halves(lstm, x):
+    """``step()``: one training step of either library (both spell it the same way), returning
+    the seconds of its forward and of its backward."""
 
-    def train():
+    def step():
         lstm.zero_grad()
         x.grad = None
+        start = time.perf_counter()
         output, _ = lstm(x)
+        middle = time.perf_counter()
         output.sum().backward()
-        return output
+        return middle - start, time.perf_counter() - middle
 
-    return train
-
-
-def _inference(lstm, x, library):
-    """A forward pass without recording a graph, in either library."""
-
-    def infer():
-        with library.no_grad():
-            return lstm(x)[0]
-
-    return infer
+    return step
 
 
 def contenders(torch) -> dict:
-    """Training and inference steps of both libraries on the same weights and data."""
+    """The training steps of both libraries on the same weights and data."""
     ours = cr.nn.LSTM(INPUT, HIDDEN, generator=0)
     theirs = torch.nn.LSTM(INPUT, HIDDEN)
     theirs.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in ours.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((STEPS, BATCH, INPUT)).astype(np.float32)
     x_ours, x_theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    train_ours, train_theirs = _training_step(ours, x_ours), _training_step(theirs, x_theirs)
-    infer_ours, infer_theirs = _inference(ours, x_ours, cr), _inference(theirs, x_theirs, torch)
 
     # The comparison means something only if both compute the same thing.
-    out_ours, out_theirs = train_ours(), train_theirs()
+    out_ours, out_theirs = ours(x_ours)[0], theirs(x_theirs)[0]
+    out_ours.sum().backward()
+    out_theirs.sum().backward()
     np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(x_ours.grad, x_theirs.grad.numpy(), rtol=1e-3, atol=1e-4)
     torch_params = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(p.grad, torch_params[name].grad.numpy(), rtol=1e-3, atol=1e-3,
                                    err_msg=name)
-    return {"chainrule train": train_ours, "pytorch train": train_theirs,
-            "chainrule forward": infer_ours, "pytorch forward": infer_theirs}
+    return {"chainrule": _halves(ours, x_ours), "pytorch": _halves(theirs, x_theirs)}
+
+
+def table(results: dict[str, np.ndarray]) -> str:
+    """Median µs of forward, backward and the step per library, and chainrule / PyTorch."""
+    medians = {name: [*np.median(times, axis=0), np.median(times.sum(axis=1))]
+               for name, times in results.items()}
+    lines = [f"{'':10} {'forward':>10} {'backward':>10} {'step':>10}   median µs"]
+    for name, values in medians.items():
+        lines.append(f"{name:10} " + " ".join(f"{v:10.0f}" for v in values))
+    ratio = np.array(medians["chainrule"]) / np.array(medians["pytorch"])
+    lines.append(f"{'ratio':10} " + " ".join(f"{r:9.2f}x" for r in ratio))
+    return "\n".join(lines)
 
 
 def training_memory(steps: int) -> tuple[float, float]:
@@ -91,19 +100,27 @@ def training_memory(steps: int) -> tuple[float, float]:
 def main() -> None:
     parser = add_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]),
                            steps=3, samples=20, warmup=3)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+                        help="thread counts to run, each for both libraries (default 1 2)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory figures")
     args = parser.parse_args()
     import torch
+    from threadpoolctl import threadpool_limits
 
     print(f"LSTM input {INPUT}, hidden {HIDDEN}, sequence {STEPS}, batch {BATCH}, float32")
-    print(machine())
-    results = alternate(contenders(torch), steps=args.steps, samples=args.samples,
-                        warmup=args.warmup, pause=args.pause)
-    print(summary(results, ratios=[("chainrule train", "pytorch train"),
-                                   ("chainrule forward", "pytorch forward")]))
-    for steps in (STEPS, 1000):
-        peak, estimate = training_memory(steps)
-        print(f"memory, {steps} steps: peak {peak:.1f} MB of NumPy allocations in a training "
-              f"step (saved activations + gate gradients: {estimate:.1f} MB)")
+    steps = contenders(torch)
+    for threads in args.threads:
+        threadpool_limits(threads, "blas")  # as cr.set_num_threads; runs on older versions too
+        torch.set_num_threads(threads)
+        print(f"\n{threads} thread(s); {args.samples} samples of {args.steps} steps, alternated")
+        print(machine())
+        print(table(alternate_phases(steps, steps=args.steps, samples=args.samples,
+                                     warmup=args.warmup, pause=args.pause)))
+    if not args.no_memory:
+        for length in (STEPS, 1000):
+            peak, estimate = training_memory(length)
+            print(f"memory, {length} steps: peak {peak:.1f} MB of NumPy allocations in a "
+                  f"training step (saved activations + gate gradients: {estimate:.1f} MB)")
 
 
 if __name__ == "__main__":

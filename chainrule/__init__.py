@@ -2,6 +2,7 @@
 
 from . import autograd, data, distributed, models, nn, optim
 from .autograd import enable_grad, functional, is_grad_enabled, no_grad, tensor_math  # noqa: F401
+from .backend.threads import get_num_threads, set_num_threads
 from .compile import compile
 from .data import DataLoader
 from .explain import explain
@@ -31,7 +32,7 @@ __all__ = [
     "save_checkpoint", "load_checkpoint", "load_torch_state",
     "compile", "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
-    "audio", "distributed", "autograd",
+    "audio", "distributed", "autograd", "set_num_threads", "get_num_threads",
 ]
 
 

@@ -5,6 +5,9 @@ command's own (``chainrule.commands``) and those beside their feature (``explain
 ``text.command``). A feature adds its subcommand with one import below and one entry in
 ``_COMMANDS``. Errors (unknown dataset, wrong shapes, a missing or bad file) print one line and
 exit with status 2, never a traceback (``--debug``, before or after the subcommand, shows it).
+Every command runs NumPy's BLAS on one thread unless ``--threads N`` says otherwise: the
+command's models are small, where more threads cost more than they save (measured in
+``chainrule.backend.threads``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .backend.threads import set_num_threads
 from .commands import cache, evaluate, predict, train
+from .commands.common import positive_int
 from .distributed import command as launch_command
 from .distributed.world import abort_if_parallel
 from .explain import command as explain_command
@@ -25,6 +30,7 @@ __all__ = ["main", "build_parser"]
 # In the order ``chainrule --help`` lists them.
 _COMMANDS = (train, evaluate, predict, explain_command, text_commands, playground_command,
              onnx_command, launch_command, cache)
+_THREADS_HELP = "threads of NumPy's BLAS (default 1: fastest for small models and shared machines)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,12 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
         prog="chainrule", description="Train, evaluate and inspect neural networks with chainrule."
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--threads", type=positive_int, default=1, help=_THREADS_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in _COMMANDS:
         command.add_command(subparsers)
     for subparser in subparsers.choices.values():  # also after the subcommand's name
         subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                                help="show tracebacks on errors")
+        subparser.add_argument("--threads", type=positive_int, default=argparse.SUPPRESS,
+                               help=_THREADS_HELP)
     return parser
 
 
@@ -56,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    set_num_threads(args.threads)
     try:
         args.run(args)
     except KeyboardInterrupt:

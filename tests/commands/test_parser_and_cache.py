@@ -62,3 +62,23 @@ def test_cache_lists_sizes_and_clears_what_chainrule_wrote(chainrule, tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10"]
     code, out, _ = chainrule("cache", "--clear")
     assert out == f"nothing to clear in {tmp_path}\n"
+
+
+@pytest.mark.parametrize("argv, threads", [
+    (["cache"], 1),  # the default: one BLAS thread
+    (["cache", "--threads", "2"], 2),  # after the subcommand
+    (["--threads", "2", "cache"], 2),  # before it
+])
+def test_threads_set_the_blas_threads_of_the_command(argv, threads, tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAINRULE_DATA", str(tmp_path))
+    seen = []
+    monkeypatch.setattr("chainrule.cli.set_num_threads", seen.append)
+    assert main(argv) == 0
+    assert seen == [threads]
+
+
+def test_threads_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--threads", "0"])
+    assert exit.value.code == 2
+    assert "--threads: must be a positive integer, got 0" in capsys.readouterr().err
