@@ -24,6 +24,9 @@ API:
         ``OPENBLAS_CORETYPE`` / ``OPENBLAS_L2_SIZE`` as set in the environment.
     ``add_arguments(parser, steps=, samples=, warmup=)``
         The common ``--steps --samples --warmup --pause`` command-line options.
+    ``sgemm_rate(m, k, n) -> float``
+        FLOP/s of this machine's float32 matrix product of that shape now (best of 200), the
+        reference for a "% of sgemm" figure.
 
 Example:
     >>> results = alternate({"noop": lambda: None}, steps=10, samples=3, warmup=1, pause=0)
@@ -41,7 +44,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-__all__ = ["alternate", "alternate_phases", "summary", "machine", "add_arguments"]
+__all__ = ["alternate", "alternate_phases", "summary", "machine", "add_arguments",
+           "sgemm_rate"]
 
 
 def alternate(contenders: dict[str, Callable[[], object]], *, steps: int, samples: int,
@@ -144,3 +148,16 @@ def add_arguments(parser: argparse.ArgumentParser, *, steps: int, samples: int,
     parser.add_argument("--warmup", type=int, default=warmup, help="untimed steps first")
     parser.add_argument("--pause", type=float, default=0.25, help="seconds before each sample")
     return parser
+
+
+def sgemm_rate(m: int, k: int, n: int, repeats: int = 200) -> float:
+    """FLOP/s of the best of ``repeats`` float32 products (m, k) @ (k, n)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
+    out = np.empty((m, n), np.float32)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2 * m * k * n / best

@@ -40,9 +40,10 @@ def _problem(seed: int = 0):
     return layers, x, y
 
 
-def framework_step(nn, optim, tensor, layers, x, y):
+def framework_step(nn, optim, tensor, layers, x, y, compile=None):
     """The same user code runs on chainrule (``cr.nn, cr.optim, cr.tensor``) and PyTorch
-    (``torch.nn, torch.optim, torch.from_numpy``): the names are the same."""
+    (``torch.nn, torch.optim, torch.from_numpy``): the names are the same. With ``compile``
+    (``cr.compile``) the step of tensors is captured and replayed."""
     model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),
                           nn.Linear(16, 1))
     for linear, (w, b) in zip(model[::2], layers):
@@ -51,12 +52,17 @@ def framework_step(nn, optim, tensor, layers, x, y):
     optimizer = optim.SGD(model.parameters(), lr=LR)
     inputs, targets = tensor(x), tensor(y)
 
-    def step():
+    def tensor_step(inputs, targets):
         optimizer.zero_grad()
         loss = nn.functional.mse_loss(model(inputs), targets)
         loss.backward()
         optimizer.step()
-        return loss.item()
+        return loss
+
+    run = tensor_step if compile is None else compile(tensor_step)
+
+    def step():
+        return run(inputs, targets).item()
 
     return step
 
@@ -90,6 +96,7 @@ def main(argv=None) -> None:
     problem = _problem()
     steps = {
         "chainrule": framework_step(cr.nn, cr.optim, cr.tensor, *problem),
+        "captured": framework_step(cr.nn, cr.optim, cr.tensor, *problem, compile=cr.compile),
         "pytorch": framework_step(torch.nn, torch.optim, torch.from_numpy, *problem),
         "numpy": numpy_step(*problem),
     }
@@ -98,7 +105,9 @@ def main(argv=None) -> None:
           f"{args.samples} samples of {args.steps} steps each, alternated\n")
     results = alternate(steps, steps=args.steps, samples=args.samples, warmup=args.warmup,
                         pause=args.pause)
-    print(summary(results, ratios=[("chainrule", "pytorch"), ("chainrule", "numpy")]))
+    print(summary(results, ratios=[("captured", "pytorch"), ("chainrule", "pytorch"),
+                                   ("captured", "numpy"), ("chainrule", "numpy"),
+                                   ("captured", "chainrule")]))
 
     # Every contender ran the same steps from the same start: one more step's loss must agree.
     losses = {name: step() for name, step in steps.items()}

@@ -4,6 +4,7 @@ from . import autograd, cuda, data, distributed, models, nn, optim
 from .autograd import enable_grad, functional, is_grad_enabled, no_grad, tensor_math  # noqa: F401
 from .backend import Device as device
 from .backend.threads import get_num_threads, set_num_threads
+from .compile import compile
 from .data import DataLoader
 from .explain import explain
 from .functions import (
@@ -110,7 +111,7 @@ __all__ = [
     "manual_seed", "get_rng_state", "set_rng_state",
     "save", "load_model", "load_metadata", "save_state", "load_state", "LoadError",
     "save_checkpoint", "load_checkpoint", "load_torch_state",
-    "fit", "evaluate", "predict", "callbacks", "metrics",
+    "compile", "fit", "evaluate", "predict", "callbacks", "metrics",
     "data", "datasets", "DataLoader", "optim", "explain", "models", "text",
     "audio", "distributed", "autograd", "cuda", "device", "set_num_threads", "get_num_threads",
     "einsum", "one_hot",

@@ -41,7 +41,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "chainrule.distributed.sync_batchnorm")),
     ("optim/data/io", ("chainrule.optim", "chainrule.data", "chainrule.io",
                        "chainrule.distributed")),
-    ("train", ("chainrule.train", "chainrule.distributed.fitting")),
+    ("train", ("chainrule.train", "chainrule.compile", "chainrule.distributed.fitting")),
     ("apps", ("chainrule.explain", "chainrule.text", "chainrule.audio", "chainrule.models",
               "chainrule.datasets", "chainrule.onnx", "chainrule.sklearn",
               "chainrule.playground")),

@@ -35,6 +35,9 @@ _DATA_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 _TEXT_DATA = ("bbc-news", "tweet-sentiment")  # their integers are token ids
 _MODELS = ("mlp", "cnn", "speech-cnn", "bow", "lstm", "transformer")
+# Models whose batches have one shape (images, features): their step is captured and replayed
+# (cr.compile). Text models cut each batch to its longest text, a shape that varies.
+_STATIC_SHAPES = ("mlp", "cnn", "speech-cnn")
 _MAX_MLP_PARAMETERS = 100_000_000  # 400 MB of float32 weights, 1.6 GB with Adam's state
 _VALIDATION = 0.1  # of the training part, held out to report val_loss
 
@@ -72,6 +75,10 @@ def add_command(subparsers) -> None:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--device", default="cpu",
                        help="cpu, cuda or cuda:N (a GPU needs chainrule[cuda]; default cpu)")
+    train.add_argument("--no-compile", dest="compile", action="store_false",
+                       help="run the training step eagerly instead of capturing and replaying "
+                            "it (cr.compile, the same results bitwise; text models always run "
+                            "eagerly: their batch shapes vary)")
     train.set_defaults(run=run)
 
 
@@ -130,7 +137,8 @@ def run(args) -> None:
     job = _prepare(data, settings)
     if folder is not None and not args.resume and is_main():
         folder.start(settings, resume=False, overwrite=args.overwrite)
-    _train(job, settings, folder, quiet=args.quiet, device=device)
+    _train(job, settings, folder, quiet=args.quiet, device=device, compile_step=getattr(
+        args, "compile", True) and settings["model"] in _STATIC_SHAPES and device.type == "cpu")
 
 
 def _device(name: str):
@@ -206,7 +214,8 @@ def _check_mlp_size(input_shape: tuple, layers: list[int], outputs: int) -> None
             f"{_MAX_MLP_PARAMETERS:,}")
 
 
-def _train(job: dict, settings: dict, folder, quiet: bool, device) -> None:
+def _train(job: dict, settings: dict, folder, quiet: bool, device,
+           compile_step: bool = True) -> None:
     from ..distributed import is_main
     from ..train import evaluate, fit
     from ..train.callbacks import BackupAndRestore, CSVLogger
@@ -227,7 +236,8 @@ def _train(job: dict, settings: dict, folder, quiet: bool, device) -> None:
         history = fit(model, job["train"], loss=task.loss, optimizer=job["optimizer"],
                       epochs=settings["epochs"], batch_size=settings["batch_size"],
                       validation_data=job["validation"], callbacks=callbacks,
-                      progress=not quiet, seed=settings["seed"], device=device)
+                      progress=not quiet, seed=settings["seed"], device=device,
+                      compile=compile_step)
     except KeyboardInterrupt:
         if folder is not None:
             print(f"interrupted; continue with: chainrule train --out {folder.path} --resume")

@@ -80,15 +80,17 @@ class _BatchNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         require_batch_layout(x, self._ranks, self.num_features,
                              self._layout.format(C=self.num_features))
-        momentum = self.momentum
+        momentum, counter = self.momentum, None
         if self.training and self.track_running_stats:
             assert self.num_batches_tracked is not None
-            self.num_batches_tracked += 1
             if momentum is None:  # a cumulative average over all batches seen
+                self.num_batches_tracked += 1
                 momentum = 1.0 / float(self.num_batches_tracked)
+            else:  # counted by the op, so a captured step (cr.compile) counts its batches
+                counter = self.num_batches_tracked
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             training=self.training or not self.track_running_stats,
-                            momentum=momentum, eps=self.eps)
+                            momentum=momentum, eps=self.eps, num_batches_tracked=counter)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -91,11 +91,12 @@ class BatchNorm(_Normalize):
     dL/dγ = Σ g x̂,  dL/dβ = Σ g   (sums over all axes but the channel axis)
 
     With batch statistics and running buffers given, the buffers are updated in place:
-    ``r ← (1 - momentum) r + momentum · s`` with the unbiased batch variance, as PyTorch does.
+    ``r ← (1 - momentum) r + momentum · s`` with the unbiased batch variance, as PyTorch does,
+    and ``num_batches_tracked`` (a 0-d array), if given, counts the batch.
     """
 
     def forward(self, x, weight=None, bias=None, running_mean=None, running_var=None,
-                use_batch_stats=True, momentum=0.1, eps=1e-5):
+                use_batch_stats=True, momentum=0.1, eps=1e-5, num_batches_tracked=None):
         param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         self.param_axes = self.axes = (0, *range(2, x.ndim))
         self.eps, self.statistics = eps, None
@@ -108,6 +109,8 @@ class BatchNorm(_Normalize):
                 running_mean += momentum * mean.reshape(-1)
                 running_var *= 1 - momentum
                 running_var += (momentum * count / max(count - 1, 1)) * var.reshape(-1)
+                if num_batches_tracked is not None:
+                    num_batches_tracked += 1
         else:
             xp = array_module(x)
             self.inv_std = (1 / xp.sqrt(running_var + eps)).reshape(param_shape).astype(

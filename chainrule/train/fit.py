@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 import numpy as np
 
 from ..backend import Device
-from ..distributed.fitting import fit_context
+from ..distributed.fitting import FitContext, fit_context
 from ..nn.module import Module
 from .arguments import as_loader, as_pair, model_device, resolve_loss, resolve_optimizer
 from .callbacks import Callback, CallbackList, LearningRateScheduler
@@ -30,7 +30,7 @@ from .history import History
 from .metrics import resolve
 from .nonfinite import NonFiniteLoss
 from .progress import progress_callback
-from .steps import train_step
+from .steps import captured_train_step, train_step
 from .tally import Tally
 
 __all__ = ["fit"]
@@ -39,7 +39,8 @@ __all__ = ["fit"]
 def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_data=None,
         metrics="auto", callbacks: Sequence[Callback] = (), progress=True,
         batch_size: int = 32, shuffle: bool = True, seed: int | None = None, scheduler=None,
-        validation_batch_size: int = 256, device: str | Device | None = None) -> History:
+        validation_batch_size: int = 256, device: str | Device | None = None,
+        compile: bool = False) -> History:
     """Train ``model`` for ``epochs`` passes over ``train_data``; return the ``History``.
 
     Every batch runs the training step (forward → loss → zero_grad → backward → step, see
@@ -76,6 +77,10 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         validation_batch_size: batch size for ``(x, y)`` validation arrays.
         device: move the model there first (``"cuda"``: see ``Module.to``). Every batch is
             copied to the model's device as it is trained, whatever this argument.
+        compile: capture the training step and replay it (``chainrule.compile``): the same
+            results bitwise, faster for fixed-shape models; a step that cannot be replayed
+            (dropout masks, batch-norm counters, see ``cr.compile``) runs eagerly after one
+            warning. Not under ``mpirun`` (data parallelism hooks the gradients).
 
     Returns:
         ``History``: ``history.history["loss"]`` etc., one value per epoch; also ``"lr"``,
@@ -125,7 +130,10 @@ def fit(model: Module, train_data, *, loss, optimizer, epochs: int, validation_d
         [*run_callbacks, *callbacks], display, model=model, optimizer=optimizer,
         train_data=train_loader, history=history, params=history.params,
         metrics=metric_functions)
-    step = functools.partial(train_step, model, loss_fn, optimizer)
+    if compile and type(world) is FitContext:  # one process
+        step = captured_train_step(model, loss_fn, optimizer)
+    else:
+        step = functools.partial(train_step, model, loss_fn, optimizer)
     nonfinite = NonFiniteLoss(model)
 
     was_training = model.training

@@ -22,10 +22,11 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from ..autograd import no_grad
+from ..compile import compile as compile_step
 from ..nn.module import Module
 from ..tensor import Tensor
 
-__all__ = ["train_step", "eval_step", "eval_mode", "compute_loss"]
+__all__ = ["train_step", "captured_train_step", "eval_step", "eval_mode", "compute_loss"]
 
 
 def train_step(model: Module, loss_fn: Callable, optimizer, x: Tensor, y: Tensor
@@ -40,6 +41,30 @@ def train_step(model: Module, loss_fn: Callable, optimizer, x: Tensor, y: Tensor
     loss_value.backward()                               # 4. backward
     optimizer.step()                                    # 5. update
     return float(loss_value.data), pred.data
+
+
+def captured_train_step(model: Module, loss_fn: Callable, optimizer
+                        ) -> Callable[[Tensor, Tensor], tuple[float, np.ndarray]]:
+    """``train_step`` for ``model``, captured and replayed by ``chainrule.compile`` (bitwise the
+    same results; a step it cannot replay runs eagerly, after one warning saying why).
+
+    **Shape**: as ``train_step``.
+    """
+    def step(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        pred = model(x)
+        loss_value = compute_loss(loss_fn, pred, y, "fit")
+        optimizer.zero_grad()
+        loss_value.backward()
+        optimizer.step()
+        return loss_value, pred
+
+    compiled = compile_step(step)
+
+    def run(x: Tensor, y: Tensor) -> tuple[float, np.ndarray]:
+        loss_value, pred = compiled(x, y)
+        return float(loss_value.data), pred.data
+
+    return run
 
 
 def eval_step(model: Module, x: Tensor, y: Tensor | None = None, loss_fn: Callable | None = None,

@@ -112,6 +112,18 @@ def test_predict_prints_the_models_classes(trained, digits_test, tmp_path):
     assert (p.argmax(axis=1) == labels).all()
 
 
+def test_train_replays_the_captured_step_bitwise_as_no_compile_runs_it(tmp_path):
+    histories = []
+    for flags in ((), ("--no-compile",)):
+        out = f"run{len(flags)}"
+        run = _chainrule("train", "--epochs", "2", "--layers", "16", "--quiet", "--out", out,
+                         *flags, cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        assert "cannot be replayed" not in run.stderr  # the default MLP replays
+        histories.append((tmp_path / out / "history.csv").read_text())
+    assert histories[0] == histories[1]
+
+
 def test_train_on_an_npz_file(tmp_path, digits_test):
     (x_train, y_train), (x_test, y_test) = cr.datasets.load("digits", flatten=True)
     np.savez(tmp_path / "digits.npz", x_train=x_train, y_train=y_train, x_test=x_test,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...backend import array_module, device_generator, to_device
-from ...random import resolve
+from ...backend import array_module
+from ...ops.dropout import Dropout
 from ...tensor import Tensor
 from ._checks import require_float, require_probability, require_tensor
 
@@ -34,12 +34,4 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True,
     data = x.data
     if p == 1:
         return x * Tensor(array_module(data).zeros(x.shape, dtype=x.dtype))
-    # On a GPU the mask is drawn there, from the device's seeded stream; an explicit generator
-    # (or the CPU) draws on the host, so a given generator gives the same mask on any device.
-    device_stream = None if generator is not None else device_generator(data)
-    if device_stream is not None:
-        uniform = device_stream.random(x.shape, dtype=np.float32)
-    else:
-        uniform = to_device(resolve(generator).random(x.shape, dtype=np.float32), x.device)
-    keep = uniform >= p
-    return x * Tensor(keep * x.dtype.type(1 / (1 - p)))
+    return Dropout.apply(x, p=p, generator=generator)

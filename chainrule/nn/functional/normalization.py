@@ -33,13 +33,14 @@ def _affine_inputs(where: str, x: Tensor, weight: Tensor | None, bias: Tensor | 
 def batch_norm(x: Tensor, running_mean: np.ndarray | None = None,
                running_var: np.ndarray | None = None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float | None = 0.1,
-               eps: float = 1e-5) -> Tensor:
+               eps: float = 1e-5, num_batches_tracked: np.ndarray | None = None) -> Tensor:
     """Batch normalisation over all axes but the channel axis 1 (PyTorch's ``batch_norm``).
 
     ``y = γ (x - μ) / √(σ² + ε) + β`` per channel, with μ, σ² the batch's statistics when
     ``training`` (or when no running statistics are given), else ``running_mean``/``running_var``.
     In training the running arrays (NumPy, shape (C,)) are updated in place:
-    ``r ← (1 - momentum) r + momentum · batch statistic`` (the variance unbiased).
+    ``r ← (1 - momentum) r + momentum · batch statistic`` (the variance unbiased), and a
+    ``num_batches_tracked`` counter (a 0-d integer array), if given, is incremented in place.
 
     Shape:
         - x: (N, C) or (N, C, *); running statistics, weight, bias: (C,); output: like x.
@@ -69,7 +70,8 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None = None,
                                         f"got input of shape {x.shape}")
     return BatchNorm.apply(*_affine_inputs(where, x, weight, bias),
                            running_mean=running_mean, running_var=running_var,
-                           use_batch_stats=use_batch_stats, momentum=momentum, eps=eps)
+                           use_batch_stats=use_batch_stats, momentum=momentum, eps=eps,
+                           num_batches_tracked=num_batches_tracked)
 
 
 def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,

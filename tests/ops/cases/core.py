@@ -19,6 +19,7 @@ from chainrule.ops.activation import (
     Softplus,
     Tanh,
 )
+from chainrule.ops.dropout import Dropout
 from chainrule.ops.elementwise import (
     Abs,
     Add,
@@ -222,6 +223,10 @@ _ACTIVATIONS = [
            torch_fn=lambda torch, a: a.tanh()),
     OpCase("relu", (ReLU,), lambda a: a.relu(), lambda a: np.maximum(a, 0), (_signed(3, 4),),
            torch_fn=lambda torch, a: a.relu()),
+    # A seed as the generator: each call draws the same mask (what the gradient check needs).
+    OpCase("dropout", (Dropout,), lambda a: F.dropout(a, 0.25, generator=7),
+           lambda a: a * (np.random.default_rng(7).random(a.shape, dtype=np.float32) >= 0.25)
+           / 0.75, (_signed(4, 5),)),
     OpCase("leaky_relu", (LeakyReLU,), lambda a: F.leaky_relu(a, 0.2),
            lambda a: np.where(a > 0, a, 0.2 * a), (_signed(7),),
            torch_fn=lambda torch, a: torch.nn.functional.leaky_relu(a, 0.2)),
