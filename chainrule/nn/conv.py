@@ -38,6 +38,14 @@ class _ConvNd(Module):
     bias: Parameter | None
     _dims: ClassVar[int] = 2  # spatial axes of the kernel
 
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
+                 stride: IntOrPair = 1, padding: IntOrPair | str = 0, dilation: IntOrPair = 1,
+                 groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
+                 generator: np.random.Generator | int | None = None):
+        super().__init__()
+        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                    bias, dtype, generator)
+
     def _setup(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
                stride: IntOrPair, padding: IntOrPair | str, dilation: IntOrPair, groups: int,
                bias: bool, dtype: npt.DTypeLike, generator: np.random.Generator | int | None,
@@ -140,14 +148,6 @@ class Conv2d(_ConvNd):
     dilation: tuple[int, int]
     padding: tuple[int, int] | str
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
-                 stride: IntOrPair = 1, padding: IntOrPair | str = 0, dilation: IntOrPair = 1,
-                 groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
-                 generator: np.random.Generator | int | None = None):
-        super().__init__()
-        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                    bias, dtype, generator)
-
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
@@ -173,14 +173,6 @@ class Conv1d(_ConvNd):
     """
 
     _dims = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
-                 stride: IntOrPair = 1, padding: IntOrPair | str = 0, dilation: IntOrPair = 1,
-                 groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
-                 generator: np.random.Generator | int | None = None):
-        super().__init__()
-        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                    bias, dtype, generator)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
@@ -208,14 +200,6 @@ class Conv3d(_ConvNd):
 
     padding: tuple[int, ...]  # ints only: conv3d takes no 'same'
     _dims = 3
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair,
-                 stride: IntOrPair = 1, padding: IntOrPair = 0, dilation: IntOrPair = 1,
-                 groups: int = 1, bias: bool = True, dtype: npt.DTypeLike = np.float32,
-                 generator: np.random.Generator | int | None = None):
-        super().__init__()
-        self._setup(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                    bias, dtype, generator)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
@@ -262,7 +246,7 @@ class ConvTranspose2d(_ConvNd):
                  groups: int = 1, bias: bool = True, dilation: IntOrPair = 1,
                  dtype: npt.DTypeLike = np.float32,
                  generator: np.random.Generator | int | None = None):
-        super().__init__()
+        Module.__init__(self)  # PyTorch's argument order for this layer; _setup does the rest
         if isinstance(padding, str):
             raise ValueError(f"ConvTranspose2d({in_channels}, {out_channels}): padding must be "
                              f"an int or a pair, got {padding!r}")
