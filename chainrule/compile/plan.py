@@ -441,7 +441,7 @@ class _Builder:
         work = self.buffers.new(shape, np.bool_ if relu else dtype)
         rule = kernels.relu_backward if relu else kernels.tanh_backward
         needed = record.inputs[0].requires_grad
-        to_leaf = functools.partial(_to_leaf, self.buffers)
+        pass_on = functools.partial(_pass_on, self.buffers)
 
         def activation(s: _State) -> None:
             g = s.grads[j]
@@ -450,12 +450,7 @@ class _Builder:
             s.grads[j] = None
             if not needed:
                 return
-            pg = rule(g, s.values[j], work, g if own is None else own)
-            if source[0] == _OP:
-                previous = s.grads[source[1]]
-                s.grads[source[1]] = pg if previous is None else previous + pg
-            else:
-                to_leaf(s, _leaf(source, s), pg)
+            pass_on(s, source, rule(g, s.values[j], work, g if own is None else own))
         return activation
 
     def _mse_backward(self, j: int) -> Step:
@@ -470,7 +465,7 @@ class _Builder:
         """A loss kernel's backward: ``rule`` gives the prediction's gradient, passed on as
         the engine passes it (to the op that made the prediction, or to a leaf)."""
         needed = record.inputs[0].requires_grad
-        to_leaf = functools.partial(_to_leaf, self.buffers)
+        pass_on = functools.partial(_pass_on, self.buffers)
 
         def loss(s: _State) -> None:
             g = s.grads[j]
@@ -479,12 +474,7 @@ class _Builder:
             s.grads[j] = None
             if not needed:
                 return
-            pg = rule(s, g)
-            if source[0] == _OP:
-                previous = s.grads[source[1]]
-                s.grads[source[1]] = pg if previous is None else previous + pg
-            else:
-                to_leaf(s, _leaf(source, s), pg)
+            pass_on(s, source, rule(s, g))
         return loss
 
     def _cross_entropy_backward(self, j: int) -> Step:
@@ -500,7 +490,7 @@ class _Builder:
         record, refs, _ = self.ops[j]  # type: ignore[misc]
         targets = [(kind, source, t.dtype) if t.requires_grad else None
                    for (kind, source), t in zip(refs, record.inputs)]
-        to_leaf = functools.partial(_to_leaf, self.buffers)
+        pass_on = functools.partial(_pass_on, self.buffers)
 
         def generic(s: _State) -> None:
             g = s.grads[j]
@@ -517,11 +507,7 @@ class _Builder:
                 kind, source, dtype = target
                 if pg.dtype is not dtype and pg.dtype != dtype:
                     pg = pg.astype(dtype)
-                if kind == _OP:
-                    previous = s.grads[source]
-                    s.grads[source] = pg if previous is None else previous + pg
-                else:
-                    to_leaf(s, _leaf((kind, source), s), pg)
+                pass_on(s, (kind, source), pg)
         return generic
 
     # ------------------------------------------------------------------ result
@@ -543,6 +529,17 @@ class _Builder:
         j = ref[1]
         self.consumers[j] += 1  # read after the step: never overwritten in place
         return lambda s: Tensor(np.array(s.values[j], copy=True))
+
+
+def _pass_on(buffers: Buffers, s: _State, ref: tuple[int, Any], pg: Array) -> None:
+    """Send an input's gradient on as the engine does: added to the pending gradient of the op
+    that made the input, or accumulated into a leaf's ``.grad``."""
+    kind, source = ref
+    if kind == _OP:
+        previous = s.grads[source]
+        s.grads[source] = pg if previous is None else previous + pg
+    else:
+        _to_leaf(buffers, s, _leaf(ref, s), pg)
 
 
 def _to_leaf(buffers: Buffers, s: _State, leaf: Tensor, pg: Array) -> None:

@@ -22,12 +22,11 @@ Example:
 from __future__ import annotations
 
 import copy
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from case_tables import collect_cases
 
 import chainrule as cr
 from chainrule.random import resolve
@@ -122,17 +121,4 @@ def gradcheck_module(module, fn, *inputs, **kwargs) -> bool:
     return cr.gradcheck(run, *inputs, *params, **kwargs)
 
 
-def _collect() -> list[LayerCase]:
-    """``CASES`` from every module of this package, checked for duplicate names."""
-    cases: list[LayerCase] = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        cases.extend(getattr(module, "CASES", ()))
-    names = [case.name for case in cases]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f"layer cases need unique names; repeated: {repeated}")
-    return cases
-
-
-CASES: list[LayerCase] = _collect()
+CASES: list[LayerCase] = collect_cases(__name__, __path__, "layer")

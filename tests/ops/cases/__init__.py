@@ -19,12 +19,11 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from case_tables import collect_cases
 
 from chainrule.random import resolve
 
@@ -89,17 +88,4 @@ def uniform(shape: tuple, low: float = -2.0, high: float = 2.0, seed: int = 0) -
     return resolve(seed).uniform(low, high, size=shape)
 
 
-def _collect() -> list[OpCase]:
-    """``CASES`` from every module of this package, checked for duplicate names."""
-    cases: list[OpCase] = []
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        cases.extend(getattr(module, "CASES", ()))
-    names = [case.name for case in cases]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f"op cases need unique names; repeated: {repeated}")
-    return cases
-
-
-CASES: list[OpCase] = _collect()
+CASES: list[OpCase] = collect_cases(__name__, __path__, "op")
