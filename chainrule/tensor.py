@@ -659,17 +659,14 @@ class Tensor:
         axis). ``mode``: ``'constant'`` (``value``), ``'reflect'`` (mirror without repeating
         the edge), ``'replicate'`` (repeat the edge; NumPy's ``'edge'``) or ``'circular'``
         (wrap around; NumPy's ``'wrap'``)."""
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (self.ndim, 2))
-        if (widths < 0).any():
-            raise ValueError(f"pad: widths must be >= 0, got {pad_width!r}")
-        pairs = tuple((int(a), int(b)) for a, b in widths)
+        pairs = _pad_pairs(pad_width, self.ndim)
         if mode == "constant":
             return Pad.apply(self, pad_width=pairs, value=value)
         numpy_mode = _PAD_MODES.get(mode)
         if numpy_mode is None:
             raise ValueError(f"pad: mode must be 'constant' or one of {sorted(_PAD_MODES)}, "
                              f"got {mode!r}")
-        out = self
+        out, xp = self, self._xp
         for axis, (before, after) in enumerate(pairs):
             if before or after:
                 n = self.shape[axis]
@@ -677,7 +674,7 @@ class Tensor:
                         mode == "reflect"):
                     raise ValueError(f"pad: {mode} padding ({before}, {after}) of axis {axis} "
                                      f"is too wide for its length {n}")
-                picks = np.pad(np.arange(n), (before, after), mode=numpy_mode)  # type: ignore[call-overload]
+                picks = xp.pad(xp.arange(n), (before, after), mode=numpy_mode)
                 out = out[(slice(None),) * axis + (picks,)]
         return out
 
@@ -727,7 +724,9 @@ class Tensor:
             shape = x.shape[:axis + 1] + (int(repeats),) + x.shape[axis + 1:]
             merged = x.shape[:axis] + (x.shape[axis] * int(repeats),) + x.shape[axis + 1:]
             return x.unsqueeze(axis + 1).broadcast_to(shape).reshape(merged)
-        picks = np.repeat(np.arange(x.shape[axis]), np.asarray(repeats))
+        # A host list of counts: CuPy's repeat takes counts as an int, list or tuple only.
+        counts = backend.to_host(_raw(repeats)).tolist()
+        picks = x._xp.repeat(x._xp.arange(x.shape[axis]), counts)
         return x[(slice(None),) * axis + (picks,)]
 
     repeat_interleave = repeat
@@ -771,11 +770,11 @@ class Tensor:
 
     def tril(self, k: int = 0) -> Tensor:
         """The lower triangle of the last two axes (elements above diagonal ``k`` zeroed)."""
-        return _triangle(self, np.tril, k)
+        return _triangle(self, self._xp.tril, k)
 
     def triu(self, k: int = 0) -> Tensor:
         """The upper triangle of the last two axes (elements below diagonal ``k`` zeroed)."""
-        return _triangle(self, np.triu, k)
+        return _triangle(self, self._xp.triu, k)
 
     def unflatten(self, axis: int, sizes: Sequence[int]) -> Tensor:
         """Split ``axis`` into axes of ``sizes`` (one may be -1), the inverse of ``flatten``."""
@@ -916,7 +915,9 @@ def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
         tensor([[1, 0, 0],
                 [0, 0, 1]])
     """
-    array = np.asarray(_raw(labels))
+    raw = _raw(labels)
+    xp = backend.array_module(raw)  # the labels' device
+    array = xp.asarray(raw)
     if array.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got dtype {array.dtype}")
     if num_classes == -1:
@@ -924,7 +925,7 @@ def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
     if array.size and (array.min() < 0 or array.max() >= num_classes):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got values from "
                          f"{array.min()} to {array.max()}")
-    return Tensor((array[..., None] == np.arange(num_classes)).astype(np.int64))
+    return Tensor((array[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -952,7 +953,7 @@ def _bits(value: Any, operator_: str) -> Any:
 
 def _index_array(indices: Any, x: Tensor, axis: int, where: str) -> Any:
     """An integer index array with ``x``'s number of axes, in range along ``axis``."""
-    array = np.asarray(_raw(indices))
+    array = x._xp.asarray(_raw(indices))  # on x's device
     if array.dtype.kind not in "iu" or array.ndim != x.ndim:
         raise ValueError(f"{where}: index must be an integer array with {x.ndim} axes like the "
                          f"input {x.shape}, got dtype {array.dtype} and shape {array.shape}")
@@ -967,10 +968,19 @@ def _index_array(indices: Any, x: Tensor, axis: int, where: str) -> Any:
     return array % n
 
 
+def _pad_pairs(pad_width: Any, ndim: int) -> tuple[tuple[int, int], ...]:
+    """NumPy's ``pad_width`` (an int, a (before, after) pair, or one pair per axis) as one
+    (before, after) pair of ints per axis."""
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (ndim, 2))
+    if (widths < 0).any():
+        raise ValueError(f"pad: widths must be >= 0, got {pad_width!r}")
+    return tuple((int(a), int(b)) for a, b in widths)
+
+
 def _triangle(x: Tensor, keep: Callable[..., Any], k: int) -> Tensor:
     if x.ndim < 2:
         raise ValueError(f"tril/triu need at least 2 axes, got shape {x.shape}")
-    mask = keep(np.ones(x.shape[-2:], dtype=bool), k)
+    mask = keep(x._xp.ones(x.shape[-2:], dtype=bool), k)
     return where(mask, x, 0)
 
 

@@ -51,16 +51,10 @@ HOST_ONLY = {
     ("nn/normalization.py", "InstanceNorm2d.__init__"): "parameters are made on the host",
     # A state read from a file is validated on the host before it goes to the device.
     ("optim/optimizer.py", "Optimizer._restore"): "file input checked on the host",
+    # Arguments given as Python data, read on the host: shapes and pad widths, no array data.
+    ("tensor.py", "Tensor.broadcast_to"): "shape arithmetic (np.broadcast_shapes) only",
+    ("tensor.py", "_pad_pairs"): "pad widths given as Python data",
 }
-# Issue 13's new tensor functions landed after the sweep: their NumPy calls dispatch to CuPy
-# through NumPy's array protocols (NEP 13/18) and pass the device layer on the fake device,
-# but they are not written with array_module yet. Sweep them, then delete these entries.
-NOT_YET_SWEPT = {
-    ("tensor.py", name) for name in (
-        "Tensor.pad", "Tensor.broadcast_to", "Tensor.repeat", "one_hot", "_index_array",
-        "_triangle")
-}
-HOST_ONLY.update(dict.fromkeys(NOT_YET_SWEPT, "not swept yet"))
 
 
 def _files():
