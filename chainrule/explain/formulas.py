@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..nn.functional.activation import SELU_ALPHA, SELU_SCALE
+
 __all__ = ["Activation", "ACTIVATIONS", "LossFormula", "loss_formula"]
 
 
@@ -25,6 +27,11 @@ class Activation:
 
 def _sigmoid(x):
     return 0.5 * (np.tanh(0.5 * x) + 1)
+
+
+def _mish_derivative(z):
+    t = np.tanh(np.logaddexp(0, z))
+    return t + z * _sigmoid(z) * (1 - t * t)
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -43,6 +50,32 @@ ACTIVATIONS: dict[str, Activation] = {
         "softplus", "g'(z) = σ(βz)", lambda z, a, s: _sigmoid(s.get("beta", 1.0) * z)
     ),
     "Identity": Activation("id", "g'(z) = 1", lambda z, a, s: np.ones_like(z)),
+    # Bounds included, as clip's gradient (hardtanh and relu6 are clips).
+    "Hardtanh": Activation(
+        "hardtanh", "g'(z) = [min_val ≤ z ≤ max_val]",
+        lambda z, a, s: ((z >= s.get("min_val", -1.0))
+                         & (z <= s.get("max_val", 1.0))).astype(z.dtype),
+    ),
+    "ReLU6": Activation("ReLU6", "g'(z) = [0 ≤ z ≤ 6]",
+                        lambda z, a, s: ((z >= 0) & (z <= 6)).astype(z.dtype)),
+    "Hardswish": Activation(
+        "hardswish", "g'(z) = 0 if z ≤ −3, (2z + 3)/6 if −3 < z < 3, 1 if z ≥ 3",
+        lambda z, a, s: np.where((z > -3) & (z < 3), (2 * z + 3) / 6, z >= 3).astype(z.dtype),
+    ),
+    "SiLU": Activation("SiLU", "g'(z) = σ(z) (1 + z (1 − σ(z)))",
+                       lambda z, a, s: _sigmoid(z) * (1 + z * (1 - _sigmoid(z)))),
+    "Mish": Activation("mish", "g'(z) = t + z σ(z) (1 − t²), t = tanh(softplus(z))",
+                       lambda z, a, s: _mish_derivative(z)),
+    "Softsign": Activation("softsign", "g'(z) = 1/(1 + |z|)²",
+                           lambda z, a, s: 1 / (1 + np.abs(z)) ** 2),
+    "CELU": Activation(
+        "CELU", "g'(z) = 1 if z > 0 else a/α + 1  (= e^(z/α))",
+        lambda z, a, s: np.where(z > 0, 1, a / s.get("alpha", 1.0) + 1).astype(z.dtype),
+    ),
+    "SELU": Activation(
+        "SELU", f"g'(z) = λ if z > 0 else a + λα  (λ = {SELU_SCALE:.4f}, α = {SELU_ALPHA:.4f})",
+        lambda z, a, s: np.where(z > 0, SELU_SCALE, a + SELU_SCALE * SELU_ALPHA).astype(z.dtype),
+    ),
 }
 
 # Where an op keeps an activation's setting, by op attribute -> the module's argument name.

@@ -201,7 +201,7 @@ def record(model: Module, x, y, loss) -> Trace:
 def _settings_of(owner) -> dict:
     """The numbers a formula shows: an activation's slope, an op's axis."""
     settings = {}
-    for attribute in ("negative_slope", "alpha", "beta"):
+    for attribute in ("negative_slope", "alpha", "beta", "min_val", "max_val"):
         if isinstance(getattr(owner, attribute, None), (int, float)):
             settings[attribute] = getattr(owner, attribute)
     found = vars(owner) if hasattr(owner, "__dict__") else {}

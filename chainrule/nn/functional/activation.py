@@ -93,7 +93,7 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 # The activations of issue 13: fused ops for the self-gated ones (``ops.gated``), the others
 # composed from existing primitives (clip, ELU, abs and division), which are as fast.
-_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805  # Klambauer et al. (2017)
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805  # Klambauer et al. (2017)
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
@@ -169,4 +169,4 @@ def selu(x: Tensor) -> Tensor:
     """``scale · elu(x, α)`` with the self-normalising constants α ≈ 1.6733, scale ≈ 1.0507."""
     if not isinstance(x, Tensor):
         raise not_a_tensor("selu", x)
-    return ops.ELU.apply(x, alpha=_SELU_ALPHA) * _SELU_SCALE
+    return ops.ELU.apply(x, alpha=SELU_ALPHA) * SELU_SCALE
