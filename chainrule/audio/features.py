@@ -79,7 +79,9 @@ def stft(x, n_fft: int = 512, hop_length: int | None = None, win_length: int | N
         raise ValueError(f"stft: need 0 < win_length <= n_fft and hop_length >= 1, got "
                          f"win_length={win_length}, n_fft={n_fft}, hop_length={hop_length}")
     if center:
-        x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, n_fft // 2)], mode=pad_mode)
+        widths = [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, n_fft // 2)]
+        # pad_mode is any numpy.pad mode name (NumPy checks it); its stubs want a Literal
+        x = np.pad(x, widths, mode=pad_mode)  # type: ignore[call-overload]
     if x.shape[-1] < n_fft:
         raise ValueError(f"stft: a signal of {x.shape[-1]} samples is shorter than n_fft={n_fft}")
     frames = sliding_window_view(x, n_fft, axis=-1)[..., ::hop_length, :]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,8 @@ class DataLoader:
         self.generator = _own_generator(seed, generator)
         self._shard = loader_shard(shard)
         self.device = None if device is None else as_device(device)
-        self._epoch_start: dict | None = None  # generator state before this epoch's shuffle
+        # the generator's state before this epoch's shuffle
+        self._epoch_start: Mapping[str, Any] | None = None
         self._batches_done = 0  # batches handed out in the current epoch
         self._skip = 0  # batches to skip at the next epoch start (set by load_state_dict)
 
@@ -125,14 +127,15 @@ class DataLoader:
         self._batches_done = first
         fetch = self.dataset.get_batch
         for b in range(first, n // size if self.drop_last else math.ceil(n / size)):
-            index = slice(b * size, min((b + 1) * size, n))
+            index: slice | np.ndarray = slice(b * size, min((b + 1) * size, n))
             if order is not None:
                 index = order[index]
             self._batches_done = b + 1
             if self._shard is not None:
-                index = self._shard.part(index)
-                if index is None:
+                part = self._shard.part(index)
+                if part is None:
                     continue  # a last batch too small to give every rank a sample
+                index = part
             if self.device is None:
                 yield tuple(Tensor(a) for a in fetch(index))
             else:

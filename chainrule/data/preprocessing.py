@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from numbers import Integral
+from typing import cast
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class Standardizer:
     """
 
     def __init__(self, axis: int | tuple[int, ...] = 0):
-        axes = (axis,) if isinstance(axis, Integral) else tuple(axis)
+        axes = (axis,) if isinstance(axis, Integral) else tuple(cast("tuple[int, ...]", axis))
         if not axes or not all(isinstance(a, Integral) for a in axes):
             raise TypeError(f"Standardizer: axis must be an int or a tuple of ints, got {axis!r}")
         self.axis = tuple(int(a) for a in axes)
@@ -59,22 +60,23 @@ class Standardizer:
 
     def _stats_for(self, x, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``x`` as a float array with the statistics in its dtype, after checking shapes."""
-        if self.mean_ is None:
+        mean, scale = self.mean_, self.scale_
+        if mean is None or scale is None:
             raise RuntimeError(f"Standardizer.{method}: not fitted; call fit(x_train) first")
         x = np.asarray(x)
         if not np.issubdtype(x.dtype, np.floating):
             x = x.astype(np.float32)
-        ndim = self.mean_.ndim
+        ndim = mean.ndim
         reduced = {a % ndim for a in self.axis}
         if x.ndim != ndim or any(
-            x.shape[d] != s for d, s in enumerate(self.mean_.shape) if d not in reduced
+            x.shape[d] != s for d, s in enumerate(mean.shape) if d not in reduced
         ):
-            expected = tuple("*" if d in reduced else s for d, s in enumerate(self.mean_.shape))
+            expected = tuple("*" if d in reduced else s for d, s in enumerate(mean.shape))
             raise ValueError(
                 f"Standardizer.{method}: expected data shaped like {expected} "
                 f"(fitted over axis {self.axis}), got {x.shape}"
             )
-        return x, self.mean_.astype(x.dtype), self.scale_.astype(x.dtype)
+        return x, mean.astype(x.dtype), scale.astype(x.dtype)
 
     def transform(self, x) -> np.ndarray:
         """``(x - mean) / scale``; integer data becomes float32."""
@@ -92,7 +94,7 @@ class Standardizer:
 
     def state_dict(self) -> dict:
         """JSON-able state (nested lists of Python floats, which round-trip exactly)."""
-        if self.mean_ is None:
+        if self.mean_ is None or self.scale_ is None:
             raise RuntimeError("Standardizer.state_dict: not fitted; call fit(x_train) first")
         return {"axis": list(self.axis), "mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
 

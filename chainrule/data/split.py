@@ -96,7 +96,7 @@ def _stratified_test_index(labels: np.ndarray, n_test: int, rng) -> np.ndarray:
     counts sum to ``n_test`` exactly and differ from the ideal by less than one per class.
     """
     _classes, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
-    per_class = _counts_from_fractions(n_test, sizes / len(labels))
+    per_class = _counts_from_fractions(n_test, (sizes / len(labels)).tolist())
     members = np.argsort(inverse, kind="stable")
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     picks = [
@@ -133,8 +133,8 @@ def train_test_split(
         >>> sorted(y_te.tolist())
         [0, 1]
     """
-    arrays = _as_arrays(arrays, "train_test_split")
-    n = len(arrays[0])
+    parts = _as_arrays(arrays, "train_test_split")
+    n = len(parts[0])
     n_test = _test_count(n, test_size)
     rng = resolve(seed)
     if stratify is None:
@@ -151,4 +151,4 @@ def train_test_split(
         in_test = np.zeros(n, dtype=bool)
         in_test[test] = True
         train = rng.permutation(np.flatnonzero(~in_test))
-    return [part for a in arrays for part in (a[train], a[test])]
+    return [part for a in parts for part in (a[train], a[test])]

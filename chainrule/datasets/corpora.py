@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import csv
 import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +61,10 @@ def _read(reader, path: Path, function: str):
 
 def _unique(texts: list[str], labels: list[int]) -> tuple[list[str], np.ndarray]:
     """The first copy of every distinct text, in order."""
-    seen: set[str] = set()
-    kept = [i for i, text in enumerate(texts) if not (text in seen or seen.add(text))]
+    first: dict[str, int] = {}  # each text's first position, in order of first appearance
+    for i, text in enumerate(texts):
+        first.setdefault(text, i)
+    kept = list(first.values())
     return [texts[i] for i in kept], np.array([labels[i] for i in kept], dtype=np.int64)
 
 
@@ -76,8 +80,10 @@ def _encode_split(function: str, tokens: list[list[str]], labels: np.ndarray, te
                                   max_size=max_vocab)
     # One length for both parts (the model's input shape): the longest text, at most max_len.
     length = min(max_len, max(len(t) for t in tokens))
-    encoded = [pad_sequences([vocabulary.encode(tokens[i]) for i in part], length,
-                             vocabulary.pad_id)[0] for part in (train, test)]
+    pad_id = vocabulary.pad_id
+    assert pad_id is not None  # Vocabulary.build's default pad token
+    encoded = [pad_sequences([vocabulary.encode(tokens[i]) for i in part], length, pad_id)[0]
+               for part in (train, test)]
     result = ((encoded[0], labels[train]), (encoded[1], labels[test]))
     return (*result, vocabulary) if return_vocabulary else result
 
@@ -300,8 +306,9 @@ def _classes(name: str, options: dict) -> list[str]:
     return []
 
 
-_TEXT_LOADERS = {"bbc-news": load_bbc_news, "tweet-sentiment": load_tweet_sentiment,
-                 "shakespeare": load_shakespeare}
+_TEXT_LOADERS: dict[str, Callable[..., Any]] = {
+    "bbc-news": load_bbc_news, "tweet-sentiment": load_tweet_sentiment,
+    "shakespeare": load_shakespeare}
 
 
 def text_metadata(name: str, **options) -> dict | None:

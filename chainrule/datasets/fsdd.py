@@ -83,15 +83,15 @@ def load_fsdd(path: str | os.PathLike, test_speakers: tuple[str, ...] | None = N
         >>> (x_train, y_train), (x_test, y_test) = load_fsdd("recordings")  # doctest: +SKIP
     """
     features = SpeechFeatures() if features is None else features
-    test_speakers = None if test_speakers is None else set(test_speakers)
+    held_out = None if test_speakers is None else set(test_speakers)
     recordings = scan_fsdd(path)
-    unknown = (test_speakers or set()) - {speaker for _, speaker, _, _ in recordings}
+    unknown = (held_out or set()) - {speaker for _, speaker, _, _ in recordings}
     if unknown:
         raise ValueError(f"load_fsdd: test speakers {sorted(unknown)} have no recordings in "
                          f"{path}")
-    parts = {False: ([], []), True: ([], [])}
+    parts: dict[bool, tuple[list[np.ndarray], list[int]]] = {False: ([], []), True: ([], [])}
     for digit, speaker, index, file in recordings:
-        windows, labels = parts[_is_test(speaker, index, test_speakers)]
+        windows, labels = parts[_is_test(speaker, index, held_out)]
         windows.append(features.window(features.prepare(*read_wav(file))))
         labels.append(digit)
     result = []

@@ -92,8 +92,8 @@ def check_model(model: Module, x, y, loss, eps: float = 1e-6, atol: float = 1e-6
         backward from the loss, or None when all agree)
     """
     twin = copy.deepcopy(model).astype(np.float64)
-    x64 = np.asarray(x.data if isinstance(x, Tensor) else x)
-    x64 = Tensor(x64.astype(np.float64) if x64.dtype.kind == "f" else x64)
+    x_data = np.asarray(x.data if isinstance(x, Tensor) else x)
+    x64 = Tensor(x_data.astype(np.float64) if x_data.dtype.kind == "f" else x_data)
     y_data = np.asarray(y.data if isinstance(y, Tensor) else y)
     y64 = Tensor(y_data.astype(np.float64) if y_data.dtype.kind == "f" else y_data)
     state = cr_random.get_rng_state()

@@ -127,7 +127,8 @@ class GradientMonitor(Callback):
 
     # ------------------------------------------------------------------ results
     def _reset_history(self) -> None:
-        self.history: dict[str, dict[str, list]] = {
+        # The monitor's own tables replace the run's History that fit hands every callback
+        self.history: dict[str, dict[str, list]] = {  # type: ignore[assignment]
             "grad_norm": {}, "update_ratio": {}, "dead_relu": {}, "saturation": {}}
         self.epochs: list[int] = []
         self.kinds: dict[str, str] = {}

@@ -14,6 +14,7 @@ model never changes how it trains.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 
@@ -193,8 +194,8 @@ def record(model: Module, x, y, loss) -> Trace:
             handle.remove()
         for p, grad in saved_grads:
             p.grad = grad
-        for module, name, value in buffers:
-            object.__setattr__(module, name, value)
+        for module, name, saved in buffers:
+            object.__setattr__(module, name, saved)
         cr_random.set_rng_state(rng_state)
 
 
@@ -247,13 +248,13 @@ class _Steps:
         # A module call is a step when its ops made what it returned (its output, or only
         # its state, as an LSTM read by its last state); otherwise (it returned its input, as
         # Dropout does with p = 0) its ops, if any, are steps of their own.
-        primary = {id(call): next((t for t in call.outputs if made_by.get(id(t)) is call), None)
-                   for call in self.calls}
-        stepped = {key for key, t in primary.items() if t is not None}
-        events = [(call.start, call, owned[id(call)]) for call in self.calls
-                  if id(call) in stepped]
+        firsts = {id(call): next((t for t in call.outputs if made_by.get(id(t)) is call), None)
+                  for call in self.calls}
+        primary = {key: t for key, t in firsts.items() if t is not None}
+        events: list[tuple[int, _Call | None, list]] = [
+            (call.start, call, owned[id(call)]) for call in self.calls if id(call) in primary]
         events += [(op.order, None, [(t, op)]) for t, op in graph
-                   if id(owner.get(id(op))) not in stepped]
+                   if id(owner.get(id(op))) not in primary]
         events.sort(key=lambda event: event[0])
         steps = [self._op_step(*ops[0]) if call is None
                  else self._module_step(call, primary[id(call)], ops) for _, call, ops in events]
@@ -268,7 +269,12 @@ class _Steps:
                 owner[id(op)] = max(enclosing, key=lambda c: c.start)
         return owner
 
-    def _read(self, item) -> Value | None:
+    @overload
+    def _read(self, item: Tensor) -> Value: ...
+    @overload
+    def _read(self, item: object) -> Value | None: ...
+
+    def _read(self, item: object) -> Value | None:
         """The value a step reads: known, a further output of an earlier step, a parameter,
         part of the input, or a constant; None for what is not an array."""
         if id(item) in self.values:

@@ -112,10 +112,10 @@ class Graph:
         """Add a node; its output name, or a tuple of ``outputs`` names. An input given as
         ``""`` is an omitted optional input."""
         names = [self.fresh(op_type) for _ in range(outputs)]
-        inputs = list(inputs)
-        while inputs and inputs[-1] == "":  # trailing optional inputs are left out
-            inputs.pop()
-        self.nodes.append((op_type, inputs, names, attributes))
+        given = list(inputs)
+        while given and given[-1] == "":  # trailing optional inputs are left out
+            given.pop()
+        self.nodes.append((op_type, given, names, attributes))
         return names[0] if outputs == 1 else tuple(names)
 
     @staticmethod
