@@ -105,10 +105,10 @@ def sliding_window_view(array, window_shape, axis=None):
         array, window_shape, axis=axis, subok=True)
 
 
-_zero_buffers: dict = {}  # dtype -> one flat, read-only array of zeros, grown on demand
+_zero_buffers: dict[Any, Any] = {}  # dtype -> one flat, read-only array of zeros, grown on demand
 
 
-def zeros_like_readonly(array):
+def zeros_like_readonly(array: Any) -> Any:
     """A read-only array of zeros shaped and typed like ``array``: a view of one buffer per dtype.
 
     For element-wise ops against 0 (``maximum(x, 0)`` in ReLU): NumPy's loop for an array and a

@@ -14,6 +14,8 @@ A CuPy formulation would be one ``ReductionKernel`` and one ``ElementwiseKernel`
 
 from __future__ import annotations
 
+from typing import Any
+
 from .arrays import array_module
 from .workspace import empty
 
@@ -22,7 +24,7 @@ __all__ = ["multiply_subtract", "sum_product"]
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
-def sum_product(a, b, axes: tuple):
+def sum_product(a: Any, b: Any, axes: tuple[int, ...]) -> Any:
     """``Σ a ⊙ b`` over ``axes`` (kept as length 1), without an ``a ⊙ b`` temporary."""
     letters = _LETTERS[:a.ndim]
     kept = "".join(c for i, c in enumerate(letters) if i not in axes)
@@ -30,7 +32,7 @@ def sum_product(a, b, axes: tuple):
     return total.reshape([1 if i in axes else n for i, n in enumerate(a.shape)])
 
 
-def multiply_subtract(g, g_scale, x, x_scale, shift):
+def multiply_subtract(g: Any, g_scale: Any, x: Any, x_scale: Any, shift: Any) -> Any:
     """``g · g_scale - x · x_scale - shift`` (the scales broadcast) in two full passes and one
     temporary."""
     xp = array_module(g)

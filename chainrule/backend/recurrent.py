@@ -28,6 +28,8 @@ gate arithmetic into one ``ElementwiseKernel``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .arrays import array_module
 
 __all__ = ["GRULoop", "LSTMLoop", "RNNLoop"]
@@ -37,7 +39,7 @@ class _Steps:
     """Time indexing of one direction: the order of steps and where each step's previous
     state lives (``None``: the initial state)."""
 
-    def __init__(self, length: int, reverse: bool):
+    def __init__(self, length: int, reverse: bool) -> None:
         self.length, self.reverse = length, reverse
         self.order = range(length - 1, -1, -1) if reverse else range(length)
         self.first = length - 1 if reverse else 0
@@ -46,13 +48,13 @@ class _Steps:
         self.inner = slice(0, length - 1) if reverse else slice(1, length)
         self.before = slice(1, length) if reverse else slice(0, length - 1)
 
-    def prev(self, t: int):
+    def prev(self, t: int) -> int | None:
         if t == self.first:
             return None
         return t + 1 if self.reverse else t - 1
 
 
-def _float_mask(mask, dtype):
+def _float_mask(mask: Any, dtype: Any) -> Any:
     """The (T, B) boolean mask as (T, B, 1) 0/1 values and their complement, or (None, None)."""
     if mask is None:
         return None, None
@@ -60,7 +62,7 @@ def _float_mask(mask, dtype):
     return keep, 1 - keep
 
 
-def _project(x, weight, bias, dtype, out=None):
+def _project(x: Any, weight: Any, bias: Any, dtype: Any, out: Any = None) -> Any:
     """x W^T + b for all time steps in one GEMM: (T, B, I) → (T, B, G), into ``out`` if given."""
     steps, batch, n_in = x.shape
     x2, w_t = x.reshape(steps * batch, n_in), weight.T
@@ -73,13 +75,13 @@ def _project(x, weight, bias, dtype, out=None):
     return out
 
 
-def _recurrent_product(weight, h, out_t):
+def _recurrent_product(weight: Any, h: Any, out_t: Any) -> Any:
     """h Uᵀ for one step, returned as a (B, G·H) view of ``out_t`` (G·H, B) = U hᵀ."""
     array_module(h).matmul(weight, h.T, out=out_t)
     return out_t.T
 
 
-def _blend(new, prev, keep, drop, tmp):
+def _blend(new: Any, prev: Any, keep: Any, drop: Any, tmp: Any) -> None:
     """new = keep · new + drop · prev in place (the mask's pass-through of a skipped step)."""
     new *= keep
     array_module(new).multiply(prev, drop, out=tmp)
@@ -91,15 +93,18 @@ class _Loop:
     states of all steps, the input weight ``w_ih`` (in the loop's gate order), the steps, the
     mask and whether there are biases."""
 
+    states: Any  # (T, B, H): the state after each step (set by forward)
     gate_order = None  # rows of the loop's gate order in PyTorch's order (None: the same)
 
-    def _start(self, x, h0, w_ih, mask, reverse: bool, biases: bool, dtype) -> None:
+    def _start(self, x: Any, h0: Any, w_ih: Any, mask: Any, reverse: bool, biases: bool,
+               dtype: Any) -> None:
         self.x, self.w_ih, self.biases = x, w_ih, biases
         self.h0 = h0.astype(dtype, copy=False)
         self.steps = _Steps(x.shape[0], reverse)
         self.keep, self.drop = _float_mask(mask, dtype)
 
-    def _gradients(self, d_in, d_rec, state_grads: tuple, input_grad: bool) -> tuple:
+    def _gradients(self, d_in: Any, d_rec: Any, state_grads: tuple[Any, ...],
+                   input_grad: bool) -> tuple[Any, ...]:
         """The gradient of every input, from the pre-activation gradients of the input side
         ``d_in`` and the recurrent side ``d_rec`` (T·B, G·H), one row per step and sample (one
         matrix unless the GRU's n gate tells them apart; transposed views are taken as they
@@ -131,8 +136,8 @@ class RNNLoop(_Loop):
     """``h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` over the sequence, φ = tanh or relu;
     ``forward`` returns the packed (T + 1, B, H) array."""
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False,
-                nonlinearity="tanh"):
+    def forward(self, x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None,
+                mask: Any = None, reverse: bool = False, nonlinearity: str = "tanh") -> Any:
         xp = array_module(x)
         dtype = xp.result_type(x, h0, *(w for w in (w_ih, w_hh, b_ih, b_hh) if w is not None))
         self._start(x, h0, w_ih, mask, reverse, b_ih is not None, dtype)
@@ -167,7 +172,7 @@ class RNNLoop(_Loop):
         self.w_hh, self.cand, self.states, self.relu = w_hh_c, pre, states, relu
         return packed
 
-    def backward(self, grad, input_grad: bool) -> tuple:
+    def backward(self, grad: Any, input_grad: bool) -> tuple[Any, ...]:
         xp = array_module(grad)
         steps, cand, keep, drop = self.steps, self.cand, self.keep, self.drop
         length = steps.length
@@ -191,7 +196,7 @@ class RNNLoop(_Loop):
         return self._gradients(d_rows, d_rows, (dh,), input_grad)
 
 
-def _lstm_order(xp, hidden: int):
+def _lstm_order(xp: Any, hidden: int) -> Any:
     """Row order that puts PyTorch's gates i, f, g, o as i, f, o, g: the three sigmoid gates
     become one contiguous block. It swaps two blocks, so it is its own inverse."""
     return xp.concatenate([xp.arange(2 * hidden), xp.arange(3 * hidden, 4 * hidden),
@@ -209,7 +214,8 @@ class LSTMLoop(_Loop):
     gate columns, the product added transposed) and 33 µs feature-major. Outputs and state
     gradients are turned to (B, H) once per step (a 32x256 transposed copy: ~5 µs)."""
 
-    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False):
+    def forward(self, x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
+                b_hh: Any = None, mask: Any = None, reverse: bool = False) -> Any:
         xp = array_module(x)
         dtype = xp.result_type(x, h0, c0,
                                *(w for w in (w_ih, w_hh, b_ih, b_hh) if w is not None))
@@ -263,7 +269,7 @@ class LSTMLoop(_Loop):
         self.gates, self.cells, self.tanh_cells, self.states = gates, cells, tanh_cells, states
         return packed
 
-    def backward(self, grad, input_grad: bool) -> tuple:
+    def backward(self, grad: Any, input_grad: bool) -> tuple[Any, ...]:
         xp = array_module(grad)
         steps, gates, cells = self.steps, self.gates, self.cells
         keep, drop = _feature_major(self.keep), _feature_major(self.drop)
@@ -319,13 +325,13 @@ class LSTMLoop(_Loop):
         return self._gradients(d_rows, d_rows, state_grads, input_grad)
 
 
-def _lstm_rows(hidden: int) -> tuple:
+def _lstm_rows(hidden: int) -> tuple[slice, ...]:
     """The slices of the sigmoid block and of the gates i, f, o, g in the loop's order."""
     return (slice(0, 3 * hidden), slice(0, hidden), slice(hidden, 2 * hidden),
             slice(2 * hidden, 3 * hidden), slice(3 * hidden, None))
 
 
-def _feature_major(values):
+def _feature_major(values: Any) -> Any:
     """A (T, B, 1) mask as (T, 1, B), to scale feature-major (H, B) steps (None stays None)."""
     return None if values is None else values.transpose(0, 2, 1)
 
@@ -333,7 +339,8 @@ def _feature_major(values):
 class GRULoop(_Loop):
     """The GRU over the sequence; ``forward`` returns the packed (T + 1, B, H) array."""
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False):
+    def forward(self, x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None,
+                mask: Any = None, reverse: bool = False) -> Any:
         xp = array_module(x)
         dtype = xp.result_type(x, h0, *(w for w in (w_ih, w_hh, b_ih, b_hh) if w is not None))
         self._start(x, h0, w_ih, mask, reverse, b_ih is not None, dtype)
@@ -382,7 +389,7 @@ class GRULoop(_Loop):
         self.gates, self.recurrent, self.states = gates, recurrent, states
         return packed
 
-    def backward(self, grad, input_grad: bool) -> tuple:
+    def backward(self, grad: Any, input_grad: bool) -> tuple[Any, ...]:
         xp = array_module(grad)
         steps, gates, keep, drop = self.steps, self.gates, self.keep, self.drop
         length, hidden = steps.length, self.states.shape[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..autograd import Function, composite_gradients
 from ..backend import array_module, zeros_like_readonly
@@ -15,7 +16,7 @@ __all__ = [
 GELU_APPROXIMATIONS = ("none", "tanh")  # GELU's formulas for Φ: exact, or tanh's
 
 
-def _sigmoid(x):
+def _sigmoid(x: Any) -> Any:
     """σ(x) = ½(1 + tanh(x/2)): never overflows, unlike 1/(1 + exp(-x)) for x ≪ 0."""
     out = array_module(x).tanh(x * 0.5)
     out += 1
@@ -28,11 +29,11 @@ class Sigmoid(Function):
 
     replayable = True
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.out = _sigmoid(x)
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         y = self.out
         return grad * (y * (1 - y))
 
@@ -42,11 +43,11 @@ class Tanh(Function):
 
     replayable = True
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.out = array_module(x).tanh(x)
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         y = self.out
         return grad * (1 - y * y)
 
@@ -59,12 +60,12 @@ class ReLU(Function):
 
     replayable = True
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         # Against an array of zeros, not the scalar 0: NumPy's loop for that is ~3x faster.
         self.out = array_module(x).maximum(x, zeros_like_readonly(x))
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad * (self.out > 0)
 
 
@@ -76,12 +77,12 @@ class LeakyReLU(Function):
 
     replayable = True
 
-    def forward(self, x, negative_slope=0.01):
+    def forward(self, x: Any, negative_slope: float = 0.01) -> Any:
         self.positive = x > 0
         self.slope = negative_slope
         return array_module(x).where(self.positive, x, x * negative_slope)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return array_module(grad).where(self.positive, grad, grad * self.slope)
 
 
@@ -94,18 +95,18 @@ class ELU(Function):
 
     replayable = True
 
-    def forward(self, x, alpha=1.0):
+    def forward(self, x: Any, alpha: float = 1.0) -> Any:
         xp = array_module(x)
         self.positive = x > 0
         self.alpha = alpha
         self.out = xp.where(self.positive, x, alpha * xp.expm1(xp.minimum(x, 0)))
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad * array_module(grad).where(self.positive, 1, self.out + self.alpha)
 
 
-def _erf(x):
+def _erf(x: Any) -> Any:
     """erf(x) by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, float32's resolution)."""
     xp = array_module(x)
     t = 1 / (1 + 0.3275911 * xp.abs(x))
@@ -120,7 +121,7 @@ class GELU(Function):
     ``approximate='tanh'`` uses Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715x³))) and its derivative.
     """
 
-    def forward(self, x, approximate="none"):
+    def forward(self, x: Any, approximate: str = "none") -> Any:
         self.x, self.approximate = x, approximate
         out, saved = _gelu(x, approximate)
         if approximate == "tanh":
@@ -129,7 +130,7 @@ class GELU(Function):
             self.cdf = saved
         return out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         x = self.x
         if self.approximate == "tanh":
             t = self.inner
@@ -138,12 +139,13 @@ class GELU(Function):
         pdf = array_module(x).exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
         return grad * (self.cdf + x * pdf)
 
-    def backward_graph(self, grad):
+    def backward_graph(self, grad: Any) -> Any:
+        parents = self.parents or ()
         # The rule reads Φ(x) (or the tanh) saved as arrays: differentiate the forward instead.
-        return composite_gradients(self, _gelu(self.parents[0], self.approximate)[0], grad)
+        return composite_gradients(self, _gelu(parents[0], self.approximate)[0], grad)
 
 
-def _gelu(x, approximate: str):
+def _gelu(x: Any, approximate: str) -> Any:
     """GELU(x) and the Φ(x) (or, approximated, the tanh) it computed, on arrays or tensors."""
     if approximate == "tanh":
         inner = array_module(x).tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x))
@@ -155,16 +157,17 @@ def _gelu(x, approximate: str):
 class Softplus(Function):
     """y = ln(1 + e^(βx)) / β; dy/dx = σ(βx)"""
 
-    def forward(self, x, beta=1.0):
+    def forward(self, x: Any, beta: float = 1.0) -> Any:
         self.beta_x, self.beta = beta * x, beta
         return array_module(x).logaddexp(0, self.beta_x) / beta
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad * _sigmoid(self.beta_x)
 
-    def backward_graph(self, grad):
+    def backward_graph(self, grad: Any) -> Any:
+        parents = self.parents or ()
         # The rule reads βx saved as an array: differentiate the forward instead.
-        x = self.parents[0]
+        x = parents[0]
         out = array_module(x).logaddexp(0, self.beta * x) / self.beta
         return composite_gradients(self, out, grad)
 
@@ -174,14 +177,14 @@ class Softmax(Function):
 
     replayable = True
 
-    def forward(self, x, axis=-1):
+    def forward(self, x: Any, axis: int = -1) -> Any:
         xp = array_module(x)
         e = xp.exp(x - x.max(axis=axis, keepdims=True))  # shifting by the max avoids overflow
         e /= e.sum(axis=axis, keepdims=True)
         self.out, self.axis = e, axis
         return e
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         y = self.out
         return y * (grad - (grad * y).sum(axis=self.axis, keepdims=True))
 
@@ -191,13 +194,13 @@ class LogSoftmax(Function):
 
     replayable = True
 
-    def forward(self, x, axis=-1):
+    def forward(self, x: Any, axis: int = -1) -> Any:
         xp = array_module(x)
         shifted = x - x.max(axis=axis, keepdims=True)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
         self.out, self.axis = out, axis
         return out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         softmax = array_module(grad).exp(self.out)
         return grad - softmax * grad.sum(axis=self.axis, keepdims=True)

@@ -6,6 +6,8 @@ The products run over a copied patch matrix (im2col) in whichever layout copies 
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function, composite_gradients
 from ..backend.patches import Im2col
 from .windows import window_patches
@@ -29,22 +31,23 @@ class Conv2d(Function):
     output size) and ``groups``.
     """
 
-    def forward(self, x, weight, bias=None, windows=None, groups=1):
+    def forward(self, x: Any, weight: Any, bias: Any = None, windows: Any = None,
+                groups: int = 1) -> Any:
         self.weight, self.windows, self.groups = weight, windows, groups
         self.patches = Im2col(x, windows, groups)
         return self.patches.correlate(weight, bias)
 
-    def backward(self, grad):
-        parents = self.parents
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
         gx, gw = self.patches.gradients(grad, self.weight, parents[0].requires_grad,
                                         parents[1].requires_grad)
         gb = grad.sum(axis=(0, 2, 3)) if len(parents) == 3 and parents[2].requires_grad else None
         return gx, gw, gb
 
-    def backward_graph(self, grad):
+    def backward_graph(self, grad: Any) -> Any:
         # The rule reads the patch matrix kept as an array: differentiate the convolution
         # written with recorded ops instead (patches gathered by Index, then one matmul).
-        x, weight, *bias = self.parents
+        x, weight, *bias = self.parents or ()
         patches = window_patches(x, self.windows)  # (N, C, oh, ow, kh, kw)
         n, c, oh, ow, kh, kw = patches.shape
         g, out = self.groups, weight.shape[0]

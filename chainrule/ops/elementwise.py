@@ -7,6 +7,7 @@ axes, done once in ``unbroadcast``.
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 from ..autograd import Function
 from ..backend import array_module
@@ -17,7 +18,7 @@ __all__ = [
 ]
 
 
-def unbroadcast(grad, shape: tuple):
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``."""
     if grad.shape == shape:
         return grad
@@ -33,15 +34,16 @@ class Add(Function):
 
     replayable = True
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.shapes = a.shape, b.shape
         return a + b
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
         # Guarded: summing the gradient of a broadcast constant (a mask, a bias) is pure waste.
         a_shape, b_shape = self.shapes
-        ga = unbroadcast(grad, a_shape) if self.parents[0].requires_grad else None
-        gb = unbroadcast(grad, b_shape) if self.parents[1].requires_grad else None
+        ga = unbroadcast(grad, a_shape) if parents[0].requires_grad else None
+        gb = unbroadcast(grad, b_shape) if parents[1].requires_grad else None
         return ga, gb
 
 
@@ -50,14 +52,15 @@ class Sub(Function):
 
     replayable = True
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.shapes = a.shape, b.shape
         return a - b
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
         a_shape, b_shape = self.shapes
-        ga = unbroadcast(grad, a_shape) if self.parents[0].requires_grad else None
-        gb = unbroadcast(-grad, b_shape) if self.parents[1].requires_grad else None
+        ga = unbroadcast(grad, a_shape) if parents[0].requires_grad else None
+        gb = unbroadcast(-grad, b_shape) if parents[1].requires_grad else None
         return ga, gb
 
 
@@ -66,14 +69,15 @@ class Mul(Function):
 
     replayable = True
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         return a * b
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
         a, b = self.a, self.b
-        ga = unbroadcast(grad * b, a.shape) if self.parents[0].requires_grad else None
-        gb = unbroadcast(grad * a, b.shape) if self.parents[1].requires_grad else None
+        ga = unbroadcast(grad * b, a.shape) if parents[0].requires_grad else None
+        gb = unbroadcast(grad * a, b.shape) if parents[1].requires_grad else None
         return ga, gb
 
 
@@ -82,16 +86,17 @@ class Div(Function):
 
     replayable = True
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a_shape, self.b = a.shape, b
         self.out = a / b
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
         b = self.b
         scaled = grad / b
-        ga = unbroadcast(scaled, self.a_shape) if self.parents[0].requires_grad else None
-        gb = unbroadcast(-scaled * self.out, b.shape) if self.parents[1].requires_grad else None
+        ga = unbroadcast(scaled, self.a_shape) if parents[0].requires_grad else None
+        gb = unbroadcast(-scaled * self.out, b.shape) if parents[1].requires_grad else None
         return ga, gb
 
 
@@ -100,10 +105,10 @@ class Neg(Function):
 
     replayable = True
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         return -x
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return -grad
 
 
@@ -116,18 +121,19 @@ class Pow(Function):
 
     replayable = True
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         self.out = a**b
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
         a, b = self.a, self.b
         xp = array_module(a)
         ga = gb = None
-        if self.parents[0].requires_grad:
+        if parents[0].requires_grad:
             ga = unbroadcast(grad * b * a ** (b - 1), a.shape)
-        if self.parents[1].requires_grad:
+        if parents[1].requires_grad:
             safe = xp.where(a == 0, a.dtype.type(1), a)
             gb = unbroadcast(grad * self.out * xp.log(safe), b.shape)
         return ga, gb
@@ -138,14 +144,14 @@ class PowScalar(Function):
 
     replayable = True
 
-    def forward(self, x, exponent):
+    def forward(self, x: Any, exponent: float) -> Any:
         # A NumPy scalar exponent is not "weak" under NumPy's promotion rules (NEP 50):
         # x ** np.float64(2) would turn float32 into float64; a Python number follows x's dtype.
         exponent = int(exponent) if isinstance(exponent, numbers.Integral) else float(exponent)
         self.x, self.exponent = x, exponent
         return x**exponent
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         p = self.exponent
         if p == 2:
             return grad * (2 * self.x)
@@ -157,11 +163,11 @@ class Exp(Function):
 
     replayable = True
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.out = array_module(x).exp(x)
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad * self.out
 
 
@@ -170,11 +176,11 @@ class Log(Function):
 
     replayable = True
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.x = x
         return array_module(x).log(x)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad / self.x
 
 
@@ -183,11 +189,11 @@ class Sqrt(Function):
 
     replayable = True
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.out = array_module(x).sqrt(x)
         return self.out
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad / (2 * self.out)
 
 
@@ -199,11 +205,11 @@ class Abs(Function):
 
     replayable = True
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.x = x
         return array_module(x).abs(x)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad * array_module(self.x).sign(self.x)
 
 
@@ -215,7 +221,7 @@ class Clip(Function):
 
     replayable = True
 
-    def forward(self, x, lo, hi):
+    def forward(self, x: Any, lo: Any, hi: Any) -> Any:
         xp = array_module(x)
         if hi is None:
             self.inside = x >= lo
@@ -223,7 +229,7 @@ class Clip(Function):
             self.inside = (x <= hi) if lo is None else (x >= lo) & (x <= hi)
         return xp.clip(x, lo, hi).astype(x.dtype, copy=False)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad * self.inside
 
 
@@ -238,17 +244,18 @@ class _Extremum(Function):
     select = ""  # the array-module function that picks the element
     wins = ""  # the comparison under which ``a`` is picked
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         return getattr(array_module(a), self.select)(a, b)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
         xp = array_module(self.a)
         a, b = self.a, self.b
         half = grad.dtype.type(0.5)
         a_share = getattr(xp, self.wins)(a, b) + (a == b) * half
-        ga = unbroadcast(grad * a_share, a.shape) if self.parents[0].requires_grad else None
-        gb = unbroadcast(grad * (1 - a_share), b.shape) if self.parents[1].requires_grad else None
+        ga = unbroadcast(grad * a_share, a.shape) if parents[0].requires_grad else None
+        gb = unbroadcast(grad * (1 - a_share), b.shape) if parents[1].requires_grad else None
         return ga, gb
 
 
@@ -269,9 +276,9 @@ class Cast(Function):
 
     replayable = True
 
-    def forward(self, x, dtype):
+    def forward(self, x: Any, dtype: Any) -> Any:
         self.dtype = x.dtype
         return x.astype(dtype)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return grad.astype(self.dtype)

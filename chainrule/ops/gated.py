@@ -11,14 +11,9 @@ from typing import Any
 
 from ..autograd import Function
 from ..backend import array_module
-from .activation import _sigmoid as _untyped_sigmoid
+from .activation import _sigmoid
 
 __all__ = ["SiLU", "Mish", "Hardswish"]
-
-
-def _sigmoid(x: Any) -> Any:
-    """σ(x), stable for any x (activation's helper, typed for this strict module)."""
-    return _untyped_sigmoid(x)  # type: ignore[no-untyped-call]
 
 
 class SiLU(Function):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function
 from ..backend import array_module
 from .elementwise import unbroadcast
@@ -15,11 +17,12 @@ class MatMul(Function):
 
     replayable = True
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         return a @ b
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
         a, b = self.a, self.b
         xp = array_module(a)
         # A 1-d operand is a row (left) or a column (right) vector; restore its dropped axis.
@@ -31,10 +34,10 @@ class MatMul(Function):
         if a.ndim == 1:
             g = g[..., None, :]
         ga = gb = None
-        if self.parents[0].requires_grad:
+        if parents[0].requires_grad:
             ga = g @ xp.swapaxes(b2, -1, -2)
             ga = unbroadcast(ga, a2.shape).reshape(a.shape)
-        if self.parents[1].requires_grad:
+        if parents[1].requires_grad:
             gb = xp.swapaxes(a2, -1, -2) @ g
             gb = unbroadcast(gb, b2.shape).reshape(b.shape)
         return ga, gb
@@ -49,7 +52,7 @@ class Linear(Function):
     arrays of one layout (``nn.Linear`` keeps W column-major; see its docstring).
     """
 
-    def forward(self, x, weight, bias=None):
+    def forward(self, x: Any, weight: Any, bias: Any = None) -> Any:
         self.x, self.weight = x, weight
         out = x @ weight.T
         if bias is None:
@@ -59,9 +62,9 @@ class Linear(Function):
             return out
         return out + bias
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         x, weight = self.x, self.weight
-        parents = self.parents
+        parents = self.parents or ()
         if grad.ndim != 2:  # (..., out): the batch axes become one for the weight's product
             x = x.reshape(-1, x.shape[-1])
         g2 = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
@@ -77,12 +80,13 @@ class Linear(Function):
             return gx, gw, g2.sum(axis=0)
         return (gx, gw) if len(parents) == 2 else (gx, gw, None)
 
-    def backward_graph(self, grad):
+    def backward_graph(self, grad: Any) -> Any:
+        parents = self.parents or ()
         # The rule above writes into preallocated memory; the same products, recorded.
-        x, weight = self.parents[0], self.parents[1]
+        x, weight = parents[0], parents[1]
         g2 = grad.reshape(-1, grad.shape[-1])
         gx = grad @ weight if x.requires_grad else None
         gw = g2.T @ x.reshape(-1, x.shape[-1]) if weight.requires_grad else None
-        if len(self.parents) == 3:
-            return gx, gw, g2.sum(axis=0) if self.parents[2].requires_grad else None
+        if len(parents) == 3:
+            return gx, gw, g2.sum(axis=0) if parents[2].requires_grad else None
         return gx, gw

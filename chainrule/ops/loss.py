@@ -6,6 +6,8 @@ The ops assume valid arguments (shapes that match, labels that are classes, a kn
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function, composite_gradients
 from ..backend import array_module
 from .activation import _sigmoid
@@ -15,7 +17,7 @@ __all__ = ["CrossEntropy", "BCEWithLogits", "MSE", "REDUCTIONS", "counted_labels
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def counted_labels(labels, ignore_index: int | None):
+def counted_labels(labels: Any, ignore_index: int | None) -> Any:
     """``(labels, counted)``: the labels with those equal to ``ignore_index`` set to class 0
     (their loss is masked out), and the mask of the counted ones; ``(labels, None)`` when
     ``ignore_index`` is None (every label counts)."""
@@ -25,7 +27,7 @@ def counted_labels(labels, ignore_index: int | None):
     return array_module(labels).where(counted, labels, 0), counted
 
 
-def _reduce(losses, reduction: str, denominator=None):
+def _reduce(losses: Any, reduction: str, denominator: Any = None) -> Any:
     """Reduce per-element losses; ``denominator`` overrides the element count for 'mean'."""
     if reduction == "none":
         return losses
@@ -46,8 +48,8 @@ class CrossEntropy(Function):
     convention), or by the number of rows for probability targets.
     """
 
-    def forward(self, logits, target, weight=None, reduction="mean", label_smoothing=0.0,
-                ignore_index=None):
+    def forward(self, logits: Any, target: Any, weight: Any = None, reduction: str = "mean",
+                label_smoothing: float = 0.0, ignore_index: int | None = None) -> Any:
         xp = array_module(logits)
         n_classes = logits.shape[1]
         self.logits_shape, self.reduction = logits.shape, reduction
@@ -96,7 +98,7 @@ class CrossEntropy(Function):
         self.denominator = denominator
         return _reduce(losses.reshape(self.out_shape), reduction, denominator)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         prob, wq = self.prob, self.weighted_target
         if wq is None:
             dx = prob.copy()
@@ -115,10 +117,11 @@ class CrossEntropy(Function):
             return array_module(dx).moveaxis(dx.reshape(moved), -1, 1)
         return dx
 
-    def backward_graph(self, grad):
+    def backward_graph(self, grad: Any) -> Any:
+        parents = self.parents or ()
         # The rule reads the softmax saved as an array: differentiate the loss written with
         # log_softmax instead (the same targets, mask and denominator).
-        logits = self.parents[0]
+        logits = parents[0]
         n_classes = logits.shape[1]
         x = array_module(logits).moveaxis(logits, 1, -1).reshape(-1, n_classes)
         log_prob = x.log_softmax(axis=1)
@@ -142,7 +145,8 @@ class BCEWithLogits(Function):
 
     replayable = True
 
-    def forward(self, logits, target, weight=None, pos_weight=None, reduction="mean"):
+    def forward(self, logits: Any, target: Any, weight: Any = None, pos_weight: Any = None,
+                reduction: str = "mean") -> Any:
         xp = array_module(logits)
         y = target.astype(logits.dtype, copy=False)
         softplus_neg = xp.log1p(xp.exp(-xp.abs(logits))) + xp.maximum(-logits, 0)
@@ -157,7 +161,7 @@ class BCEWithLogits(Function):
         self.reduction = reduction
         return _reduce(losses, reduction)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         x, y = self.logits, self.y
         if self.log_weight is None:
             dx = _sigmoid(x) - y
@@ -172,7 +176,7 @@ class MSE(Function):
     """L = s · reduce((ŷ - y)²) with s = ``scale`` (½ gives the textbook 1/(2m) Σ (h - y)²);
     dL/dŷ = 2 s (ŷ - y) / n, dL/dy = -dL/dŷ   (n = element count for 'mean', else 1)"""
 
-    def forward(self, pred, target, reduction="mean", scale=1.0):
+    def forward(self, pred: Any, target: Any, reduction: str = "mean", scale: float = 1.0) -> Any:
         self.diff = pred - target
         self.reduction, self.scale = reduction, scale
         losses = self.diff * self.diff
@@ -180,14 +184,16 @@ class MSE(Function):
             losses *= scale
         return _reduce(losses, reduction)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
         diff = self.diff
         factor = 2 * self.scale / diff.size if self.reduction == "mean" else 2 * self.scale
         d_pred = diff * (grad * factor)
-        return d_pred, (-d_pred if self.parents[1].requires_grad else None)
+        return d_pred, (-d_pred if parents[1].requires_grad else None)
 
-    def backward_graph(self, grad):
+    def backward_graph(self, grad: Any) -> Any:
+        parents = self.parents or ()
         # The rule reads ŷ - y saved as an array: differentiate the loss instead.
-        diff = self.parents[0] - self.parents[1]
+        diff = parents[0] - parents[1]
         losses = diff * diff if self.scale == 1 else diff * diff * self.scale
         return composite_gradients(self, _reduce(losses, self.reduction), grad)

@@ -12,6 +12,9 @@ checked by ``chainrule.nn.functional`` (``batch_norm``, ``layer_norm``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..autograd import Function, composite_gradients
 from ..backend import array_module
 from ..backend.normalization import multiply_subtract, sum_product
@@ -20,7 +23,7 @@ from ..backend.workspace import empty
 __all__ = ["BatchNorm", "LayerNorm"]
 
 
-def _standardize(x, axes: tuple, eps: float):
+def _standardize(x: Any, axes: tuple[int, ...], eps: float) -> Any:
     """``x̂``, ``1/√(σ² + ε)``, μ and σ² (the last three kept broadcastable) over ``axes``; σ²
     is biased and taken from the centred values (stable where E[x²] - E[x]² would cancel)."""
     xp = array_module(x)
@@ -38,7 +41,16 @@ class _Normalize(Function):
     give the input gradient (``_input_grad``). The inputs are ``x``, optionally γ, optionally
     β (only after γ)."""
 
-    def _affine(self, weight, bias, param_shape):
+    param_axes: tuple[int, ...]  # set by forward, as are the rest
+    axes: tuple[int, ...]  # the normalised axes
+    eps: float
+    statistics: tuple[Any, Any] | None  # the constant (μ, 1/√(σ² + ε)) in evaluation, else None
+    x_hat: Any
+    inv_std: Any
+    weight: Any  # γ reshaped to broadcast, or None
+    _input_grad: Callable[[Any], Any]  # dL/dx from dL/dy (a method of each subclass)
+
+    def _affine(self, weight: Any, bias: Any, param_shape: tuple[int, ...]) -> Any:
         self.weight = None if weight is None else weight.reshape(param_shape)
         if weight is None:
             return self.x_hat
@@ -49,8 +61,8 @@ class _Normalize(Function):
             y += bias.reshape(param_shape)
         return y
 
-    def backward(self, grad):
-        parents = self.parents
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
         grads = [None] * len(parents)
         # Σ g x̂ and Σ g over the parameter axes: dL/dγ and dL/dβ (batch norm reuses them).
         self.g_x_hat = sum_product(grad, self.x_hat, self.param_axes)
@@ -63,10 +75,10 @@ class _Normalize(Function):
             grads[0] = self._input_grad(grad)
         return tuple(grads)
 
-    def backward_graph(self, grad):
+    def backward_graph(self, grad: Any) -> Any:
         # The rule reads x̂ and 1/√(σ² + ε) saved as arrays: differentiate the forward written
         # with recorded ops instead (statistics of this batch, or the constant running ones).
-        x, *affine = self.parents
+        x, *affine = self.parents or ()
         if self.statistics is None:
             centred = x - x.mean(axis=self.axes, keepdims=True)
             var = (centred * centred).mean(axis=self.axes, keepdims=True)
@@ -95,8 +107,9 @@ class BatchNorm(_Normalize):
     and ``num_batches_tracked`` (a 0-d array), if given, counts the batch.
     """
 
-    def forward(self, x, weight=None, bias=None, running_mean=None, running_var=None,
-                use_batch_stats=True, momentum=0.1, eps=1e-5, num_batches_tracked=None):
+    def forward(self, x: Any, weight: Any = None, bias: Any = None, running_mean: Any = None,
+                running_var: Any = None, use_batch_stats: bool = True, momentum: float = 0.1,
+                eps: float = 1e-5, num_batches_tracked: Any = None) -> Any:
         param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         self.param_axes = self.axes = (0, *range(2, x.ndim))
         self.eps, self.statistics = eps, None
@@ -121,7 +134,7 @@ class BatchNorm(_Normalize):
             self.statistics = mean, self.inv_std
         return self._affine(weight, bias, param_shape)
 
-    def _input_grad(self, grad):
+    def _input_grad(self, grad: Any) -> Any:
         scale = self.inv_std if self.weight is None else self.inv_std * self.weight
         if not self.batch_stats:
             return grad * scale
@@ -139,14 +152,15 @@ class LayerNorm(_Normalize):
     dL/dγ = Σ g x̂,  dL/dβ = Σ g   (sums over the leading axes)
     """
 
-    def forward(self, x, weight=None, bias=None, ndim=1, eps=1e-5):
+    def forward(self, x: Any, weight: Any = None, bias: Any = None, ndim: int = 1,
+                eps: float = 1e-5) -> Any:
         self.axes = tuple(range(x.ndim - ndim, x.ndim))
         self.param_axes = tuple(range(x.ndim - ndim))
         self.eps, self.statistics = eps, None
         self.x_hat, self.inv_std = _standardize(x, self.axes, eps)[:2]
         return self._affine(weight, bias, x.shape[x.ndim - ndim:])
 
-    def _input_grad(self, grad):
+    def _input_grad(self, grad: Any) -> Any:
         g_hat = grad if self.weight is None else grad * self.weight
         count = g_hat.size // self.inv_std.size
         inv_std = self.inv_std

@@ -8,6 +8,8 @@ Arguments are checked by ``chainrule.nn.functional`` (``max_pool2d``, ``avg_pool
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..autograd import Function, composite_gradients
@@ -29,18 +31,19 @@ class MaxPool2d(Function):
     # window order gets the whole gradient, as in PyTorch.
     """
 
-    def forward(self, x, windows):
+    def forward(self, x: Any, windows: Any) -> Any:
         self.windows = windows
         y, self.picks = kernels.window_max(x, windows)
         return y
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return kernels.max_grad(grad, self.windows, self.picks)
 
-    def backward_graph(self, grad):
+    def backward_graph(self, grad: Any) -> Any:
+        parents = self.parents or ()
         # The rule reads the picks kept as an array; the composite picks the same elements
         # (argmax: the first of tied ones) from the patches as a recorded Index.
-        patches = window_patches(self.parents[0], self.windows, fill=-np.inf)
+        patches = window_patches(parents[0], self.windows, fill=-np.inf)
         n, c, oh, ow, kh, kw = patches.shape
         patches = patches.reshape(n, c, oh, ow, kh * kw)
         picked = (*np.ogrid[:n, :c, :oh, :ow], patches.data.argmax(axis=-1))
@@ -55,7 +58,7 @@ class AvgPool2d(Function):
     Parameters: ``windows`` (a ``backend.windows.Windows``) and ``count_include_pad``.
     """
 
-    def forward(self, x, windows, count_include_pad=True):
+    def forward(self, x: Any, windows: Any, count_include_pad: bool = True) -> Any:
         xp = array_module(x)
         self.windows, self.shape = windows, x.shape
         divisor = windows.kernel[0] * windows.kernel[1]
@@ -66,16 +69,17 @@ class AvgPool2d(Function):
         sums = kernels.window_sum(x, windows)
         return xp.divide(sums, divisor, out=empty(xp, sums.shape, sums.dtype))
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         return kernels.sum_grad(grad / self.divisor, self.windows, self.shape)
 
-    def backward_graph(self, grad):
+    def backward_graph(self, grad: Any) -> Any:
+        parents = self.parents or ()
         # Linear: the window sums as recorded ops (patches gathered by Index), differentiated.
-        sums = window_patches(self.parents[0], self.windows).sum(axis=(4, 5))
+        sums = window_patches(parents[0], self.windows).sum(axis=(4, 5))
         return composite_gradients(self, sums / self.divisor, grad)
 
 
-def averaging_matrix(xp, n: int, size: int, dtype):
+def averaging_matrix(xp: Any, n: int, size: int, dtype: Any) -> Any:
     """(size, n) matrix whose row ``k`` averages inputs ``⌊k·n/size⌋ … ⌈(k+1)·n/size⌉ - 1``."""
     k = xp.arange(size)
     start, stop = (k * n) // size, -((-(k + 1) * n) // size)

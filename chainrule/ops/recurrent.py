@@ -26,6 +26,8 @@ the cell and ``(1 - m) ∂h_t`` straight to ``h_{t-1}``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd import Function, composite_gradients
 from ..backend import array_module
 from ..backend.recurrent import GRULoop, LSTMLoop, RNNLoop
@@ -33,7 +35,7 @@ from ..backend.recurrent import GRULoop, LSTMLoop, RNNLoop
 __all__ = ["GRUSequence", "LSTMSequence", "RNNSequence"]
 
 
-def _unrolled(op, cell):
+def _unrolled(op: Any, cell: Any) -> Any:
     """``op``'s packed output recomputed with recorded ops, step by step: ``cell(x_t, states,
     gi, gh)`` gives the new states (h first) from the input and recurrent projections
     ``gi = x_t W_ihᵀ + b_ih``, ``gh = h W_hhᵀ + b_hh``. The loops keep gates and states as
@@ -71,18 +73,19 @@ class RNNSequence(Function):
     # NOTE: relu's gradient at a pre-activation of exactly 0 is 0, as in PyTorch.
     """
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False,
-                nonlinearity="tanh"):
+    def forward(self, x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None,
+                mask: Any = None, reverse: bool = False, nonlinearity: str = "tanh") -> Any:
         self.loop = RNNLoop()
         self.mask, self.reverse, self.nonlinearity = mask, reverse, nonlinearity
         self.n_biases = (b_ih is not None) + (b_hh is not None)
         return self.loop.forward(x, h0, w_ih, w_hh, b_ih, b_hh, mask, reverse, nonlinearity)
 
-    def backward(self, grad):
-        return self.loop.backward(grad, self.parents[0].requires_grad)
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
+        return self.loop.backward(grad, parents[0].requires_grad)
 
-    def backward_graph(self, grad):
-        def cell(x_t, states, gi, gh):
+    def backward_graph(self, grad: Any) -> Any:
+        def cell(x_t: Any, states: Any, gi: Any, gh: Any) -> Any:
             a = gi + gh
             return (a.tanh() if self.nonlinearity == "tanh" else a.relu(),)
 
@@ -105,17 +108,19 @@ class LSTMSequence(Function):
     output: packed (T + 2, B, H) = [y_0 … y_{T-1}, h_n, c_n].
     """
 
-    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False):
+    def forward(self, x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
+                b_hh: Any = None, mask: Any = None, reverse: bool = False) -> Any:
         self.loop = LSTMLoop()
         self.mask, self.reverse = mask, reverse
         self.n_biases = (b_ih is not None) + (b_hh is not None)
         return self.loop.forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse)
 
-    def backward(self, grad):
-        return self.loop.backward(grad, self.parents[0].requires_grad)
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
+        return self.loop.backward(grad, parents[0].requires_grad)
 
-    def backward_graph(self, grad):
-        def cell(x_t, states, gi, gh):
+    def backward_graph(self, grad: Any) -> Any:
+        def cell(x_t: Any, states: Any, gi: Any, gh: Any) -> Any:
             a, n = gi + gh, states[0].shape[1]
             i, f, o = a[:, :n].sigmoid(), a[:, n:2 * n].sigmoid(), a[:, 3 * n:].sigmoid()
             c = f * states[1] + i * a[:, 2 * n:3 * n].tanh()
@@ -140,17 +145,19 @@ class GRUSequence(Function):
     output: packed (T + 1, B, H) = [y_0 … y_{T-1}, h_n].
     """
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, mask=None, reverse=False):
+    def forward(self, x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None,
+                mask: Any = None, reverse: bool = False) -> Any:
         self.loop = GRULoop()
         self.mask, self.reverse = mask, reverse
         self.n_biases = (b_ih is not None) + (b_hh is not None)
         return self.loop.forward(x, h0, w_ih, w_hh, b_ih, b_hh, mask, reverse)
 
-    def backward(self, grad):
-        return self.loop.backward(grad, self.parents[0].requires_grad)
+    def backward(self, grad: Any) -> Any:
+        parents = self.parents or ()
+        return self.loop.backward(grad, parents[0].requires_grad)
 
-    def backward_graph(self, grad):
-        def cell(x_t, states, gi, gh):
+    def backward_graph(self, grad: Any) -> Any:
+        def cell(x_t: Any, states: Any, gi: Any, gh: Any) -> Any:
             n = states[0].shape[1]
             r = (gi[:, :n] + gh[:, :n]).sigmoid()
             z = (gi[:, n:2 * n] + gh[:, n:2 * n]).sigmoid()

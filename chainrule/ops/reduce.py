@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..autograd import Function
 from ..backend import array_module
@@ -10,14 +11,14 @@ from ..backend import array_module
 __all__ = ["Sum", "Mean", "Max", "Min"]
 
 
-def _expand(grad, axis, keepdims: bool, shape: tuple):
+def _expand(grad: Any, axis: tuple[int, ...] | None, keepdims: bool, shape: tuple[int, ...]) -> Any:
     """Re-insert the reduced axes of ``grad`` (as length 1) so it broadcasts against ``shape``."""
     if keepdims or axis is None:
         return grad.reshape([1] * len(shape)) if axis is None and not keepdims else grad
     return array_module(grad).expand_dims(grad, axis)
 
 
-def _count(shape: tuple, axis) -> int:
+def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
     return math.prod(shape) if axis is None else math.prod(shape[a] for a in axis)
 
 
@@ -26,11 +27,11 @@ class Sum(Function):
 
     replayable = True
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return x.sum(axis=axis, keepdims=keepdims)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         g = _expand(grad, self.axis, self.keepdims, self.shape)
         return array_module(g).broadcast_to(g, self.shape)
 
@@ -40,11 +41,11 @@ class Mean(Function):
 
     replayable = True
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return x.mean(axis=axis, keepdims=keepdims)
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         g = _expand(grad, self.axis, self.keepdims, self.shape) / _count(self.shape, self.axis)
         return array_module(g).broadcast_to(g, self.shape)
 
@@ -61,7 +62,7 @@ class _Extreme(Function):
 
     reduce = ""  # the array method that reduces
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x: Any, axis: tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
         out = getattr(x, self.reduce)(axis=axis, keepdims=True)
         self.picked = x == out
         xp = array_module(x)
@@ -72,7 +73,7 @@ class _Extreme(Function):
             () if axis is None else tuple(n for i, n in enumerate(x.shape) if i not in axis)
         )
 
-    def backward(self, grad):
+    def backward(self, grad: Any) -> Any:
         picked = self.picked
         g = _expand(grad, self.axis, self.keepdims, picked.shape)
         ties = picked.sum(axis=self.axis, keepdims=True).astype(grad.dtype)
