@@ -43,7 +43,7 @@ class _Block:
 
     def __init__(self, nbytes: int):
         self.memory = np.empty(nbytes, np.uint8)
-        self.buffer = memoryview(self.memory)
+        self.buffer = self.memory.data  # a memoryview of the block
         self.nbytes = nbytes
         self.loan = _never_lent  # called, it gives the loan while that is alive, else None
 
@@ -91,10 +91,10 @@ class Workspace:
                 if nbytes <= size <= 2 * nbytes and block.loan() is None \
                         and (best is None or size < best_size):
                     best, best_size = i, size
-            block = blocks.pop(best) if best is not None else self._new(nbytes)
-            if block is not None:
-                blocks.append(block)
-                return block.lend(shape, dtype)
+            lent = blocks.pop(best) if best is not None else self._new(nbytes)
+            if lent is not None:
+                blocks.append(lent)
+                return lent.lend(shape, dtype)
         return np.empty(shape, dtype)
 
     def _new(self, nbytes: int) -> _Block | None:

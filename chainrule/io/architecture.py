@@ -42,7 +42,7 @@ _SPEC_SLACK, _SPEC_FLOOR = 64, 2**24
 _FLOAT_DTYPES = ("float16", "float32", "float64")
 
 
-def module_spec(module: Module, custom_objects: Mapping[str, type] | None = None) -> dict:
+def module_spec(module: Module, custom_objects: Mapping[str, type[Module]] | None = None) -> dict:
     """A JSON-able description ``{"class": name, "config": {...}}`` that rebuilds ``module``.
 
     ``custom_objects`` names user classes that may appear (as ``module_from_spec`` takes them).
@@ -79,7 +79,8 @@ def _spec_value(value, owner: str, argument: str, custom_objects):
     )
 
 
-def module_from_spec(spec: dict, custom_objects: Mapping[str, type] | None = None) -> Module:
+def module_from_spec(spec: dict,
+                     custom_objects: Mapping[str, type[Module]] | None = None) -> Module:
     """Rebuild a module from ``module_spec`` output, using only registered classes."""
     classes = {**REGISTRY, **(custom_objects or {})}
     if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
@@ -111,7 +112,7 @@ def _from_spec_value(value, custom_objects):
 
 
 def rebuild(spec, *, source: str, stored_values: int,
-            custom_objects: Mapping[str, type] | None = None) -> Module:
+            custom_objects: Mapping[str, type[Module]] | None = None) -> Module:
     """Build an untrusted architecture read from ``source`` whose file stores ``stored_values``
     weight values: checked first (``LoadError`` for unknown classes, dtypes chainrule does not
     compute in, or a size other than the weights stored), then built without moving the global
@@ -130,7 +131,7 @@ def rebuild(spec, *, source: str, stored_values: int,
         set_rng_state(rng_state)
 
 
-def _check(path: str, spec, classes: Mapping[str, type], stored_values: int) -> None:
+def _check(path: str, spec, classes: Mapping[str, type[Module]], stored_values: int) -> None:
     """Size the whole architecture from its configs before building anything.
 
     Each chainrule layer declares how many values its parameters and buffers hold
@@ -184,7 +185,7 @@ def _modules_in(value) -> list:
     return found
 
 
-def _state_size(path: str, node: dict, classes: Mapping[str, type], stored_values: int
+def _state_size(path: str, node: dict, classes: Mapping[str, type[Module]], stored_values: int
                 ) -> tuple[int, bool]:
     """``(values, exact)``: the values the layer described by ``node`` holds, exactly when
     every class in it is chainrule's own; else a lower bound, without the tensors of classes
@@ -210,7 +211,7 @@ def _state_size(path: str, node: dict, classes: Mapping[str, type], stored_value
     return own, exact
 
 
-def _defaults(cls: type) -> dict:
+def _defaults(cls: type[Module]) -> dict:
     return {name: parameter.default
             for name, parameter in inspect.signature(cls.__init__).parameters.items()
             if parameter.default is not inspect.Parameter.empty}

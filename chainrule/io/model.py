@@ -66,7 +66,7 @@ def save(model: Module, path: str | os.PathLike, metadata: Mapping | None = None
     write_safetensors(path, model.state_dict(), kind="model", **fields)
 
 
-def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type] | None = None
+def load_model(path: str | os.PathLike, custom_objects: Mapping[str, type[Module]] | None = None
                ) -> Module:
     """Rebuild a model written by ``save`` and load its weights (every name and shape must match).
 

@@ -28,7 +28,7 @@ from .functional._checks import ArgumentError
 __all__ = ["Module", "Parameter", "module_from_name", "REGISTRY", "HookHandle"]
 
 _hook_ids = itertools.count()
-REGISTRY: dict[str, type] = {}  # chainrule's own module classes, by name, for load_model
+REGISTRY: dict[str, type[Module]] = {}  # chainrule's own module classes, by name, for load_model
 
 
 class Parameter(Tensor):
@@ -114,6 +114,8 @@ class Module:
     _buffers: OrderedDict[str, bool]
     _forward_hooks: OrderedDict[int, Callable[..., Any]]
     _forward_pre_hooks: OrderedDict[int, Callable[..., Any]]
+    # Set by ``fit`` while it trains (not before): a callback sets it True to stop (as Keras).
+    stop_training: bool
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
