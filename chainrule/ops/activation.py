@@ -140,9 +140,9 @@ class GELU(Function):
         return grad * (self.cdf + x * pdf)
 
     def backward_graph(self, grad: Any) -> Any:
-        parents = self.parents or ()
         # The rule reads Φ(x) (or the tanh) saved as arrays: differentiate the forward instead.
-        return composite_gradients(self, _gelu(parents[0], self.approximate)[0], grad)
+        (x,) = self.parents or ()
+        return composite_gradients(self, _gelu(x, self.approximate)[0], grad)
 
 
 def _gelu(x: Any, approximate: str) -> Any:
@@ -165,9 +165,8 @@ class Softplus(Function):
         return grad * _sigmoid(self.beta_x)
 
     def backward_graph(self, grad: Any) -> Any:
-        parents = self.parents or ()
         # The rule reads βx saved as an array: differentiate the forward instead.
-        x = parents[0]
+        (x,) = self.parents or ()
         out = array_module(x).logaddexp(0, self.beta * x) / self.beta
         return composite_gradients(self, out, grad)
 

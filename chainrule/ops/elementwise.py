@@ -39,8 +39,8 @@ class Add(Function):
         return a + b
 
     def backward(self, grad: Any) -> Any:
-        parents = self.parents or ()
         # Guarded: summing the gradient of a broadcast constant (a mask, a bias) is pure waste.
+        parents = self.parents or ()
         a_shape, b_shape = self.shapes
         ga = unbroadcast(grad, a_shape) if parents[0].requires_grad else None
         gb = unbroadcast(grad, b_shape) if parents[1].requires_grad else None

@@ -81,8 +81,8 @@ class Linear(Function):
         return (gx, gw) if len(parents) == 2 else (gx, gw, None)
 
     def backward_graph(self, grad: Any) -> Any:
-        parents = self.parents or ()
         # The rule above writes into preallocated memory; the same products, recorded.
+        parents = self.parents or ()
         x, weight = parents[0], parents[1]
         g2 = grad.reshape(-1, grad.shape[-1])
         gx = grad @ weight if x.requires_grad else None

@@ -118,10 +118,9 @@ class CrossEntropy(Function):
         return dx
 
     def backward_graph(self, grad: Any) -> Any:
-        parents = self.parents or ()
         # The rule reads the softmax saved as an array: differentiate the loss written with
         # log_softmax instead (the same targets, mask and denominator).
-        logits = parents[0]
+        logits, *_ = self.parents or ()
         n_classes = logits.shape[1]
         x = array_module(logits).moveaxis(logits, 1, -1).reshape(-1, n_classes)
         log_prob = x.log_softmax(axis=1)
@@ -185,15 +184,15 @@ class MSE(Function):
         return _reduce(losses, reduction)
 
     def backward(self, grad: Any) -> Any:
-        parents = self.parents or ()
+        _, target = self.parents or ()
         diff = self.diff
         factor = 2 * self.scale / diff.size if self.reduction == "mean" else 2 * self.scale
         d_pred = diff * (grad * factor)
-        return d_pred, (-d_pred if parents[1].requires_grad else None)
+        return d_pred, (-d_pred if target.requires_grad else None)
 
     def backward_graph(self, grad: Any) -> Any:
-        parents = self.parents or ()
         # The rule reads ŷ - y saved as an array: differentiate the loss instead.
-        diff = parents[0] - parents[1]
+        pred, target = self.parents or ()
+        diff = pred - target
         losses = diff * diff if self.scale == 1 else diff * diff * self.scale
         return composite_gradients(self, _reduce(losses, self.reduction), grad)

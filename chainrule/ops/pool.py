@@ -40,10 +40,10 @@ class MaxPool2d(Function):
         return kernels.max_grad(grad, self.windows, self.picks)
 
     def backward_graph(self, grad: Any) -> Any:
-        parents = self.parents or ()
         # The rule reads the picks kept as an array; the composite picks the same elements
         # (argmax: the first of tied ones) from the patches as a recorded Index.
-        patches = window_patches(parents[0], self.windows, fill=-np.inf)
+        (x,) = self.parents or ()
+        patches = window_patches(x, self.windows, fill=-np.inf)
         n, c, oh, ow, kh, kw = patches.shape
         patches = patches.reshape(n, c, oh, ow, kh * kw)
         picked = (*np.ogrid[:n, :c, :oh, :ow], patches.data.argmax(axis=-1))
@@ -73,9 +73,9 @@ class AvgPool2d(Function):
         return kernels.sum_grad(grad / self.divisor, self.windows, self.shape)
 
     def backward_graph(self, grad: Any) -> Any:
-        parents = self.parents or ()
         # Linear: the window sums as recorded ops (patches gathered by Index), differentiated.
-        sums = window_patches(parents[0], self.windows).sum(axis=(4, 5))
+        (x,) = self.parents or ()
+        sums = window_patches(x, self.windows).sum(axis=(4, 5))
         return composite_gradients(self, sums / self.divisor, grad)
 
 

@@ -81,8 +81,8 @@ class RNNSequence(Function):
         return self.loop.forward(x, h0, w_ih, w_hh, b_ih, b_hh, mask, reverse, nonlinearity)
 
     def backward(self, grad: Any) -> Any:
-        parents = self.parents or ()
-        return self.loop.backward(grad, parents[0].requires_grad)
+        x, *_ = self.parents or ()
+        return self.loop.backward(grad, x.requires_grad)
 
     def backward_graph(self, grad: Any) -> Any:
         def cell(x_t: Any, states: Any, gi: Any, gh: Any) -> Any:
@@ -116,8 +116,8 @@ class LSTMSequence(Function):
         return self.loop.forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse)
 
     def backward(self, grad: Any) -> Any:
-        parents = self.parents or ()
-        return self.loop.backward(grad, parents[0].requires_grad)
+        x, *_ = self.parents or ()
+        return self.loop.backward(grad, x.requires_grad)
 
     def backward_graph(self, grad: Any) -> Any:
         def cell(x_t: Any, states: Any, gi: Any, gh: Any) -> Any:
@@ -153,8 +153,8 @@ class GRUSequence(Function):
         return self.loop.forward(x, h0, w_ih, w_hh, b_ih, b_hh, mask, reverse)
 
     def backward(self, grad: Any) -> Any:
-        parents = self.parents or ()
-        return self.loop.backward(grad, parents[0].requires_grad)
+        x, *_ = self.parents or ()
+        return self.loop.backward(grad, x.requires_grad)
 
     def backward_graph(self, grad: Any) -> Any:
         def cell(x_t: Any, states: Any, gi: Any, gh: Any) -> Any:
