@@ -440,34 +440,25 @@ class _Builder:
         relu = record.cls is ReLU
         work = self.buffers.new(shape, np.bool_ if relu else dtype)
         rule = kernels.relu_backward if relu else kernels.tanh_backward
-        needed = record.inputs[0].requires_grad
-        pass_on = functools.partial(_pass_on, self.buffers)
-
-        def activation(s: _State) -> None:
-            g = s.grads[j]
-            if g is None:
-                return
-            s.grads[j] = None
-            if not needed:
-                return
-            pass_on(s, source, rule(g, s.values[j], work, g if own is None else own))
-        return activation
+        return self._kernel_backward(j, record, source, lambda s, g: rule(
+            g, s.values[j], work, g if own is None else own))
 
     def _mse_backward(self, j: int) -> Step:
         record, refs, _ = self.ops[j]  # type: ignore[misc]
         diff = self.mse[j][0]
         out = self.buffers.new(diff.shape, diff.dtype)
-        return self._loss_backward(j, record, refs[0],
+        return self._kernel_backward(j, record, refs[0],
                                    lambda s, g: kernels.mse_backward(g, diff, out))
 
-    def _loss_backward(self, j: int, record: OpRecord, source: tuple[int, Any],
-                       rule: Callable[[_State, Array], Array]) -> Step:
-        """A loss kernel's backward: ``rule`` gives the prediction's gradient, passed on as
-        the engine passes it (to the op that made the prediction, or to a leaf)."""
+    def _kernel_backward(self, j: int, record: OpRecord, source: tuple[int, Any],
+                         rule: Callable[[_State, Array], Array]) -> Step:
+        """A one-input kernel's backward (an activation, a loss): ``rule`` gives the input's
+        gradient, passed on as the engine passes it (to the op that made the input, or to a
+        leaf)."""
         needed = record.inputs[0].requires_grad
         pass_on = functools.partial(_pass_on, self.buffers)
 
-        def loss(s: _State) -> None:
+        def backward(s: _State) -> None:
             g = s.grads[j]
             if g is None:
                 return
@@ -475,7 +466,7 @@ class _Builder:
             if not needed:
                 return
             pass_on(s, source, rule(s, g))
-        return loss
+        return backward
 
     def _cross_entropy_backward(self, j: int) -> Step:
         record, refs, params = self.ops[j]  # type: ignore[misc]
@@ -483,8 +474,8 @@ class _Builder:
         prob, rows = buffers["prob"], buffers["rows"]
         labels = _param_getter(params["target"])
         out = self.buffers.new(record.inputs[0].shape, record.inputs[0].dtype)
-        return self._loss_backward(j, record, refs[0], lambda s, g: kernels.cross_entropy_backward(
-            g, prob, labels(s), rows, out))
+        return self._kernel_backward(j, record, refs[0], lambda s, g: (
+            kernels.cross_entropy_backward(g, prob, labels(s), rows, out)))
 
     def _generic_backward(self, j: int) -> Step:
         record, refs, _ = self.ops[j]  # type: ignore[misc]
