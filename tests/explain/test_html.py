@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 from chromium import open_page, require_chromium
+from optional_packages import importorskip
 
 import chainrule as cr
 from chainrule.explain import GradientMonitor, plots
@@ -30,7 +31,7 @@ def report(xor_explanation, trained_monitor, tmp_path):
 
 
 def test_report_holds_formulas_tables_check_and_plots(report):
-    pytest.importorskip("matplotlib")  # the plots this test looks for
+    importorskip("matplotlib")  # the plots this test looks for
     page = report.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
     for heading in ("Formulas", "Forward pass", "Backward pass", "Gradient check",
@@ -79,7 +80,7 @@ def chromium():
 
 
 def test_report_renders_in_chromium(report, chromium):
-    pytest.importorskip("matplotlib")  # the plots this test looks for
+    importorskip("matplotlib")  # the plots this test looks for
     seen = open_page(report, chromium)
     assert seen["title"] == "chainrule explain · Sequential"
     assert seen["console_errors"] == [] and seen["exceptions"] == []

@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from chainrule.explain import GradientMonitor, plots
@@ -193,7 +194,7 @@ def test_overflow_in_the_update_names_the_layer(inputs, capsys):
 
 
 def test_plot_state_and_errors(xor, tmp_path, monkeypatch):
-    pytest.importorskip("matplotlib")  # the plots this test looks for
+    importorskip("matplotlib")  # the plots this test looks for
     model, x, y, loss = xor
     monitor = GradientMonitor()
     cr.fit(model, (x, y), loss=loss, optimizer="sgd", epochs=2, batch_size=4, metrics=(),

@@ -9,6 +9,7 @@ import struct
 import numpy as np
 import pytest
 import safetensors.numpy
+from optional_packages import importorskip
 
 import chainrule as cr
 from chainrule.io import LoadError, read_safetensors, write_safetensors
@@ -106,8 +107,8 @@ def test_load_state_reads_files_from_other_writers(tmp_path):
 
 
 def test_load_state_reads_files_written_by_torch(tmp_path):
-    torch = pytest.importorskip("torch")
-    safetensors_torch = pytest.importorskip("safetensors.torch")
+    torch = importorskip("torch")
+    safetensors_torch = importorskip("safetensors.torch")
     layer = torch.nn.Linear(3, 2)
     path = tmp_path / "torch.safetensors"
     safetensors_torch.save_file(layer.state_dict(), path)

@@ -5,12 +5,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from chainrule.io import LoadError, read_safetensors
 
-torch = pytest.importorskip("torch")
-safetensors_torch = pytest.importorskip("safetensors.torch")
+torch = importorskip("torch")
+safetensors_torch = importorskip("safetensors.torch")
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

@@ -4,6 +4,7 @@ included), gradient checks, what masks hide, dropout, positional encoding, error
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from nn.cases import gradcheck_module
@@ -46,7 +47,7 @@ def test_scaled_dot_product_attention_gradcheck_and_causal():
 
 
 def test_scaled_dot_product_attention_matches_pytorch():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     rng = _rng(2)
     arrays = [rng.standard_normal((2, 3, 5, 4)).astype(np.float32) for _ in range(3)]
     ours = [cr.tensor(a, requires_grad=True) for a in arrays]
@@ -89,7 +90,7 @@ MASKS = {
 @pytest.mark.parametrize("kwargs", [{}, {"batch_first": True, "kdim": 5, "vdim": 3}],
                          ids=["packed", "separate-batch-first"])
 def test_multihead_attention_matches_pytorch(kwargs, masks, average):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     ours, theirs = _pair(torch, **kwargs)
     rng = _rng(4)
     batch_first, kdim, vdim = kwargs.get("batch_first"), kwargs.get("kdim", 8), kwargs.get(
@@ -115,7 +116,7 @@ def test_multihead_attention_matches_pytorch(kwargs, masks, average):
 
 
 def test_self_attention_causal_matches_pytorch_in_float32():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     torch.manual_seed(5)
     theirs = torch.nn.MultiheadAttention(16, 4, batch_first=True)
     ours = cr.nn.MultiheadAttention(16, 4, batch_first=True)
@@ -266,7 +267,7 @@ def test_positional_encoding_values():
 @pytest.mark.parametrize("norm_first", [False, True], ids=["post-norm", "pre-norm"])
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_transformer_encoder_matches_pytorch(norm_first, activation):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     torch.manual_seed(12)
     layer_t = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation=activation,
                                                norm_first=norm_first, batch_first=True)

@@ -3,6 +3,7 @@ saving and rebuilding, and PyTorch's Conv2d with the same weights."""
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 
@@ -96,7 +97,7 @@ def test_save_and_load_model(tmp_path):
 ], ids=str)
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 def test_matches_torch_conv2d(options):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     options = {"kernel_size": 3, **options}
     ours = cr.nn.Conv2d(4, 6, generator=3, **options)
     theirs = torch.nn.Conv2d(4, 6, **options)

@@ -3,6 +3,7 @@ pretrained tables, dtypes and errors."""
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from nn.cases import gradcheck_module
@@ -52,7 +53,7 @@ def test_gradcheck_in_float64():
 
 
 def test_matches_pytorch_with_padding_idx():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     ours = cr.nn.Embedding(7, 4, padding_idx=2)
     theirs = torch.nn.Embedding(7, 4, padding_idx=2)
     theirs.weight.data = torch.from_numpy(ours.weight.data.copy())

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from chainrule.nn import init
@@ -27,7 +28,7 @@ def test_calculate_gain_by_hand(nonlinearity, param, expected):
 
 
 def test_calculate_gain_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     cases = [("linear", None), ("conv1d", None), ("conv3d", None), ("conv_transpose2d", None),
              ("sigmoid", None), ("tanh", None), ("relu", None), ("selu", None),
              ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", math.sqrt(5))]
@@ -51,7 +52,7 @@ def test_fans():
 
 
 def test_fans_match_torch():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     for shape in [(3, 5), (8, 3, 5, 5), (4, 2, 3)]:
         expected = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
         assert init.calculate_fan_in_and_fan_out(np.empty(shape)) == expected

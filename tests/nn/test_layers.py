@@ -9,6 +9,7 @@ import pkgutil
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from chainrule.io import module_spec
@@ -119,7 +120,7 @@ def test_gradients_of_inputs_and_parameters_match_central_differences(case):
 
 @pytest.mark.parametrize("case", PARITY, ids=str)
 def test_matches_torch(case):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     rtol, atol = case.tolerance
     ours = _randomize(case.build(seed=1, dtype=np.float64))
     theirs = case.torch_fn(torch).double().train(case.train)

@@ -79,7 +79,7 @@ def test_only_the_learned_argument_requires_grad():
     assert mask.grad.shape == (3, 3)
 
 
-@pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install torch)")
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed (pip install torch==2.13.0)")
 def test_the_gradients_match_pytorch():
     ours = {k: _t(v) for k, v in (("x", LOGITS), ("y", TARGET), ("w", WEIGHT),
                                   ("p", POS_WEIGHT))}

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 import chainrule.nn.functional as F
@@ -120,7 +121,7 @@ def _torch_cases():
 @pytest.mark.parametrize(("cls", "options", "torch_name", "x", "target", "kwargs", "reduction"),
                          _torch_cases())
 def test_value_and_gradient_match_torch(cls, options, torch_name, x, target, kwargs, reduction):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     ours_x = cr.tensor(x.copy(), requires_grad=True)
     ours = cls(reduction=reduction, **options)(ours_x, target)
     torch_x = torch.tensor(x, requires_grad=True)
@@ -136,7 +137,7 @@ def test_value_and_gradient_match_torch(cls, options, torch_name, x, target, kwa
 
 
 def test_textbook_mse_matches_half_of_torch():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     ours = cr.nn.MSELoss(half=True)(cr.tensor(PRED), TARGET).item()
     expected = 0.5 * torch.nn.functional.mse_loss(torch.tensor(PRED), torch.tensor(TARGET))
     assert ours == pytest.approx(expected.item(), rel=1e-12)

@@ -3,6 +3,7 @@ follow the weights' dtype, errors naming the layer, and PyTorch's layers step fo
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 import chainrule.nn.functional as F
@@ -153,7 +154,7 @@ def test_layer_norm_options():
 @pytest.mark.parametrize("momentum", [0.1, None])
 @pytest.mark.parametrize("shape", [(6, 3), (6, 3, 5), (4, 3, 5, 6)])
 def test_batch_norm_matches_torch_over_steps(shape, momentum):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     layer = cr.nn.BatchNorm1d if len(shape) < 4 else cr.nn.BatchNorm2d
     ours = layer(3, momentum=momentum)
     theirs = getattr(torch.nn, layer.__name__)(3, momentum=momentum)
@@ -180,7 +181,7 @@ def test_batch_norm_matches_torch_over_steps(shape, momentum):
 
 
 def test_layer_norm_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     ours, theirs = cr.nn.LayerNorm((3, 4)), torch.nn.LayerNorm((3, 4))
     ours.weight.data[:] = cr.random.resolve(1).uniform(0.5, 2, (3, 4))
     with torch.no_grad():

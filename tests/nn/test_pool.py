@@ -3,6 +3,7 @@ where windows overlap, tile, or leave input unused."""
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 import chainrule.nn.functional as F
@@ -94,7 +95,7 @@ def test_integer_input_is_refused():
 
 @pytest.mark.parametrize("shape", [(2, 3, 5, 7), (2, 3, 24, 24)])
 def test_max_pool_matches_torch_on_relu_output_with_ties(shape):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     x = np.maximum(cr.random.resolve(2).standard_normal(shape), 0).astype(np.float32)
     ours = cr.tensor(x, requires_grad=True)
     theirs = torch.from_numpy(x.copy()).requires_grad_()

@@ -6,6 +6,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from chainrule.io import module_from_spec, module_spec
@@ -132,7 +133,7 @@ def test_gradcheck_catches_a_wrong_rule(monkeypatch):
                          ids=["1-layer", "2-layer-bidirectional-batch-first"])
 @pytest.mark.parametrize("name", LAYERS)
 def test_matches_pytorch(name, config, lengths):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     layers, bidirectional, batch_first = config
     T, B, IN, H = 6, 4, 3, 5
     torch.manual_seed(0)
@@ -175,7 +176,7 @@ def test_matches_pytorch(name, config, lengths):
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_matches_pytorch_in_float32(name):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     torch.manual_seed(1)
     theirs = getattr(torch.nn, name)(8, 16, num_layers=2)
     ours = LAYERS[name](8, 16, num_layers=2)

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from chainrule.nn import Parameter
@@ -102,7 +103,7 @@ def test_clipping_before_a_step_bounds_the_update():
 
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf])
 def test_clip_matches_torch(norm_type):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     ours = _params(np.float32, scale=3.0)
     theirs = [torch.zeros(p.shape, requires_grad=True) for p in ours]
     for p, t in zip(ours, theirs):

@@ -3,11 +3,12 @@ torch). Kink cases are included: chainrule's documented conventions are PyTorch'
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from ops.cases import CASES
 
-torch = pytest.importorskip("torch")
+torch = importorskip("torch")
 
 PARITY = [case for case in CASES if case.torch_fn is not None]
 # (rtol, atol) per dtype; a case's own forward tolerance widens them (approximate formulas).

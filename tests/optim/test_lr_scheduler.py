@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 from chainrule.nn import Parameter
 from chainrule.optim import SGD, Adagrad, Adam
@@ -126,7 +127,7 @@ SCHEDULES = [
 @pytest.mark.parametrize("name,kwargs", SCHEDULES,
                          ids=[f"{n}-{i}" for i, (n, _) in enumerate(SCHEDULES)])
 def test_sequence_matches_torch(name, kwargs):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     opt, ref_opt = _sgd(), _torch_sgd(torch)
     ours = getattr(sched, name)(opt, **kwargs)
     ref = getattr(torch.optim.lr_scheduler, name)(ref_opt, **kwargs)
@@ -142,7 +143,7 @@ def test_sequence_matches_torch(name, kwargs):
 
 
 def test_one_cycle_cycles_adams_beta1_like_torch():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     opt = Adam([{"params": [Parameter(np.zeros(2))], "lr": lr} for lr in LRS])
     ref_opt = _torch_sgd(torch, cls_name="Adam")
     ours = sched.OneCycleLR(opt, max_lr=0.01, total_steps=20)
@@ -165,7 +166,7 @@ def test_one_cycle_cycles_adams_beta1_like_torch():
     {"factor": 0.3, "patience": 1, "min_lr": [0.05, 0.001], "threshold_mode": "rel"},
 ])
 def test_reduce_on_plateau_matches_torch(kwargs):
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     metrics = np.random.default_rng(0).normal(size=40).cumsum() * 0.1
     metrics[10:20] = metrics[9]  # a plateau
     opt, ref_opt = _sgd(), _torch_sgd(torch)
@@ -179,7 +180,7 @@ def test_reduce_on_plateau_matches_torch(kwargs):
 
 
 def test_sequential_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     opt, ref_opt = _sgd(), _torch_sgd(torch)
     ours = sched.SequentialLR(opt, [sched.LinearLR(opt, start_factor=0.2, total_iters=4),
                                     sched.ExponentialLR(opt, gamma=0.8),

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 from chainrule.nn import Parameter
 from chainrule.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 
-torch = pytest.importorskip("torch")
+torch = importorskip("torch")
 
 CASES = [
     (SGD, "SGD", {"lr": 0.1}),

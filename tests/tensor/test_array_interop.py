@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 
@@ -86,7 +87,7 @@ def test_from_dlpack_refuses_an_array_on_another_device():
 
 # ------------------------------------------------------------------------------ DLPack, torch
 def test_torch_and_chainrule_share_memory_both_ways():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     x = cr.tensor(np.zeros((2, 3), dtype=np.float32))
     t = torch.from_dlpack(x)
     t[0, 1] = 5.0
@@ -100,7 +101,7 @@ def test_torch_and_chainrule_share_memory_both_ways():
 
 
 def test_a_column_major_weight_reaches_torch_with_its_strides():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     weight = cr.nn.Linear(3, 2).weight  # Fortran order: X Wᵀ is an untransposed product
     shared = torch.from_dlpack(weight)
     assert shared.stride() == (1, 2)
@@ -108,7 +109,7 @@ def test_a_column_major_weight_reaches_torch_with_its_strides():
 
 
 def test_a_torch_tensor_that_requires_grad_must_be_detached():
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     source = torch.ones(2, requires_grad=True)
     with pytest.raises(BufferError, match="detach"):
         cr.from_dlpack(source)

