@@ -117,6 +117,10 @@ class DataLoader:
         n = len(self.dataset)
         if self._shard is not None:
             return self._shard.batches(n, self.batch_size, self.drop_last)
+        return self._global_batches(n)
+
+    def _global_batches(self, n: int) -> int:
+        """How many batches ``n`` samples make for all ranks together."""
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
@@ -126,7 +130,7 @@ class DataLoader:
         first, self._skip = self._skip, 0
         self._batches_done = first
         fetch = self.dataset.get_batch
-        for b in range(first, n // size if self.drop_last else math.ceil(n / size)):
+        for b in range(first, self._global_batches(n)):
             index: slice | np.ndarray = slice(b * size, min((b + 1) * size, n))
             if order is not None:
                 index = order[index]
