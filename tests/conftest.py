@@ -9,7 +9,7 @@ import chainrule as cr
 fake_device.register()
 # The device layer of the suite runs on the CPU always, on the fake device (a NumPy test double
 # for a GPU, tests/fake_device.py) always, and on CUDA when CuPy sees a GPU.
-DEVICES = ["cpu", fake_device.NAME, *(["cuda"] if cr.cuda.is_available() else [])]
+DEVICES = ["cpu", *fake_device.ACCELERATORS]
 
 
 @pytest.fixture(params=DEVICES)

@@ -17,9 +17,13 @@ import types
 
 import numpy as np
 
+import chainrule as cr
 from chainrule.backend import devices
 
 NAME = "fake"
+# The devices other than the CPU that the suite runs on: this one always, CUDA where CuPy sees
+# a GPU.
+ACCELERATORS = [NAME, *(["cuda"] if cr.cuda.is_available() else [])]
 
 
 _depth = [0]  # > 0 while NumPy's own implementation of a function runs (it mixes freely)

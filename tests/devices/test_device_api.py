@@ -13,10 +13,8 @@ import pytest
 import chainrule as cr
 from chainrule import backend
 
-ACCELERATORS = [fake_device.NAME, *(["cuda"] if cr.cuda.is_available() else [])]
 
-
-@pytest.fixture(params=ACCELERATORS)
+@pytest.fixture(params=fake_device.ACCELERATORS)
 def accelerator(request):
     return request.param
 
