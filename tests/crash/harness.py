@@ -91,14 +91,14 @@ class Scenario:
         if done.returncode:
             raise AssertionError(f"{self.name} run failed ({done.returncode}):\n{done.stderr}")
 
-    def check_leftovers(self, folder: Path, reference: cr.nn.Module) -> int:
-        """Load every model file and the backup a killed run left; how many there were."""
+    def check_leftovers(self, folder: Path, model: cr.nn.Module) -> int:
+        """Load every model file and the backup a killed run left (the backup into ``model``,
+        one of the run's architecture); how many there were."""
         models = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("ckpt/*.safetensors"))
         for path in models:
             cr.load_model(path)
         backup = folder / "backup.ckpt"
         if backup.exists():
-            model = _clone(reference)
             optimizer = cr.optim.Adam(model.parameters())
             load_checkpoint(backup, model=model, optimizer=optimizer)
         return len(models) + backup.exists()
@@ -109,12 +109,6 @@ class Scenario:
             return
         started = self.name == "fit" or (folder / "run.json").exists()
         self.run(folder, resume=started and self.name == "cli")
-
-
-def _clone(model: cr.nn.Module) -> cr.nn.Module:
-    copy = cr.io.module_from_spec(cr.io.module_spec(model))
-    copy.load_state_dict(model.state_dict())
-    return copy
 
 
 def _names(folder: Path) -> set[str]:
