@@ -176,7 +176,7 @@ class Plan:
 
     def run(self, args: list[Any]) -> Any:
         """Replay the step on ``args``; returns what the step returned (fresh tensors)."""
-        state = _State(args, self.size)
+        state = self.new_state(args)
         for step in self.steps:
             step(state)
         return self._result(state)
