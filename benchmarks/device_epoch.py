@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import add_arguments, alternate, machine, summary
+from _common import add_arguments, alternate, copy_weights, machine, summary
 
 NETS = {  # batch, learning rate, images per epoch, input shape
     "lenet": (64, 0.01, 5000, (1, 28, 28)),
@@ -83,9 +83,7 @@ def torch_trainer(net: str, x, y, device: str):
     cr.manual_seed(0)
     weights = [p.numpy() for p in build(cr.nn, net).parameters()]
     model = build(torch.nn, net).to(device)
-    with torch.no_grad():
-        for param, value in zip(model.parameters(), weights):
-            param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    copy_weights(weights, model)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     batches = [(torch.from_numpy(x[i:i + batch]).to(device),
                 torch.from_numpy(y[i:i + batch]).to(device)) for i in range(0, len(x), batch)]
