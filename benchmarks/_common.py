@@ -27,6 +27,9 @@ API:
     ``sgemm_rate(m, k, n) -> float``
         FLOP/s of this machine's float32 matrix product of that shape now (best of 200), the
         reference for a "% of sgemm" figure.
+    ``copy_weights(arrays, torch_module)``
+        Copies chainrule's parameter arrays, in order, into a PyTorch module's parameters, so
+        both libraries start from the same weights.
 
 Example:
     >>> results = alternate({"noop": lambda: None}, steps=10, samples=3, warmup=1, pause=0)
@@ -45,7 +48,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 __all__ = ["alternate", "alternate_phases", "summary", "machine", "add_arguments",
-           "sgemm_rate"]
+           "sgemm_rate", "copy_weights"]
 
 
 def alternate(contenders: dict[str, Callable[[], object]], *, steps: int, samples: int,
@@ -161,3 +164,12 @@ def sgemm_rate(m: int, k: int, n: int, repeats: int = 200) -> float:
         np.matmul(a, b, out=out)
         best = min(best, time.perf_counter() - start)
     return 2 * m * k * n / best
+
+
+def copy_weights(arrays: Iterable[np.ndarray], torch_module) -> None:
+    """Copy ``arrays`` (chainrule's parameters, in order) into ``torch_module``'s parameters."""
+    import torch
+
+    with torch.no_grad():
+        for param, value in zip(torch_module.parameters(), arrays):
+            param.copy_(torch.from_numpy(np.ascontiguousarray(value)))

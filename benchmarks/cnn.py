@@ -36,7 +36,7 @@ import sys
 import time
 
 import numpy as np
-from _common import add_arguments, alternate, alternate_phases, machine, summary
+from _common import add_arguments, alternate, alternate_phases, copy_weights, machine, summary
 
 BATCH = 64
 LR = 0.01
@@ -85,9 +85,7 @@ def trainer(library: str, net: str, x, y):
 
         nn, optim, tensor = torch.nn, torch.optim, torch.from_numpy
         model = build(nn, net)
-        with torch.no_grad():
-            for param, value in zip(model.parameters(), reference_weights):
-                param.copy_(tensor(value))
+        copy_weights(reference_weights, model)
     optimizer = optim.SGD(model.parameters(), lr=LR)
     batches = [(tensor(x[i:i + BATCH]), tensor(y[i:i + BATCH])) for i in range(0, len(x), BATCH)]
 
@@ -134,9 +132,7 @@ def layer_table(net: str, x, args) -> str:
 
     ours = build(cr.nn, net)
     theirs = build(torch.nn, net)
-    with torch.no_grad():
-        for param, value in zip(theirs.parameters(), ours.parameters()):
-            param.copy_(torch.from_numpy(value.data))
+    copy_weights((p.data for p in ours.parameters()), theirs)
     rng = np.random.default_rng(0)
     inputs = x[:BATCH]
     lines = [f"{'layer':30} {'forward ms':>20}  {'backward ms':>20}  {'both':>6}",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import add_arguments, alternate, machine, summary
+from _common import add_arguments, alternate, copy_weights, machine, summary
 
 import chainrule as cr
 
@@ -39,9 +39,7 @@ def steps(torch, name: str):
     make, (cls, args, kwargs), shape = LAYERS[name]
     ours = make()
     theirs = getattr(torch.nn, cls)(*args, **kwargs)
-    with torch.no_grad():
-        for mine, other in zip(ours.parameters(), theirs.parameters()):
-            other.copy_(torch.from_numpy(mine.data))
+    copy_weights((p.data for p in ours.parameters()), theirs)
     rng = np.random.default_rng(1)
     x = cr.tensor(rng.standard_normal(shape, dtype=np.float32), requires_grad=True)
     tx = torch.from_numpy(x.data.copy()).requires_grad_()

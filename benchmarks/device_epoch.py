@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import add_arguments, alternate, machine, summary
+from _common import add_arguments, alternate, copy_weights, machine, summary
 
 NETS = {  # batch, learning rate, images per epoch, input shape
     "lenet": (64, 0.01, 5000, (1, 28, 28)),
@@ -70,19 +70,7 @@ def chainrule_trainer(net: str, x, y, device: str):
     batches = [(cr.tensor(x[i:i + batch], device=device), cr.tensor(y[i:i + batch], device=device))
                for i in range(0, len(x), batch)]
     wait = cr.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-
-    def epoch():
-        for inputs, labels in batches:
-            optimizer.zero_grad()
-            cr.nn.functional.cross_entropy(model(inputs), labels).backward()
-            optimizer.step()
-        wait()
-
-    def loss() -> float:
-        inputs, labels = batches[0]
-        return float(cr.nn.functional.cross_entropy(model(inputs), labels).item())
-
-    return epoch, loss
+    return _epoch_and_loss(cr.nn.functional, model, optimizer, batches, wait)
 
 
 def torch_trainer(net: str, x, y, device: str):
@@ -95,24 +83,28 @@ def torch_trainer(net: str, x, y, device: str):
     cr.manual_seed(0)
     weights = [p.numpy() for p in build(cr.nn, net).parameters()]
     model = build(torch.nn, net).to(device)
-    with torch.no_grad():
-        for param, value in zip(model.parameters(), weights):
-            param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    copy_weights(weights, model)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     batches = [(torch.from_numpy(x[i:i + batch]).to(device),
                 torch.from_numpy(y[i:i + batch]).to(device)) for i in range(0, len(x), batch)]
     wait = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    return _epoch_and_loss(torch.nn.functional, model, optimizer, batches, wait)
+
+
+def _epoch_and_loss(functional, model, optimizer, batches, wait):
+    """``(epoch, loss)`` closures over one framework's model, optimizer and batches: an epoch
+    of SGD steps (then ``wait`` for the device), and the loss of the first batch."""
 
     def epoch():
         for inputs, labels in batches:
             optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(model(inputs), labels).backward()
+            functional.cross_entropy(model(inputs), labels).backward()
             optimizer.step()
         wait()
 
     def loss() -> float:
         inputs, labels = batches[0]
-        return float(torch.nn.functional.cross_entropy(model(inputs), labels).item())
+        return float(functional.cross_entropy(model(inputs), labels).item())
 
     return epoch, loss
 

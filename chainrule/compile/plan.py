@@ -176,7 +176,7 @@ class Plan:
 
     def run(self, args: list[Any]) -> Any:
         """Replay the step on ``args``; returns what the step returned (fresh tensors)."""
-        state = _State(args, self.size)
+        state = self.new_state(args)
         for step in self.steps:
             step(state)
         return self._result(state)
@@ -583,14 +583,13 @@ def _generic_forward(j: int, record: OpRecord, refs: list[tuple[int, Any]],
                      params: dict[str, Any]) -> Step:
     """The op's own ``forward`` on a fresh instance (kept for its ``backward`` if recorded)."""
     cls = record.cls
-    sources = [(kind, source) for kind, source in refs]
     bound = {name: value.k for name, value in params.items() if isinstance(value, _ArgArray)}
     parents = tuple(_Parent(t) for t in record.inputs) if record.recorded else None
 
     def generic(s: _State) -> None:
         values, args = s.values, s.args
         arrays = [values[source] if kind == _OP else args[source]._data if kind == _ARG
-                  else source._data for kind, source in sources]
+                  else source._data for kind, source in refs]
         kwargs = params if not bound else {
             **params, **{name: args[k]._data for name, k in bound.items()}}
         ctx: Function = cls()

@@ -291,8 +291,6 @@ accuracy.greater_is_better = True  # type: ignore[attr-defined]
 binary_accuracy.greater_is_better = True  # type: ignore[attr-defined]
 _binary_accuracy_of_logits.greater_is_better = True  # type: ignore[attr-defined]
 top_k_accuracy.greater_is_better = True  # type: ignore[attr-defined]
-binary_accuracy.greater_is_better = True  # type: ignore[attr-defined]
-_binary_accuracy_of_logits.greater_is_better = True  # type: ignore[attr-defined]
 mean_absolute_error.greater_is_better = False  # type: ignore[attr-defined]
 r2_score.greater_is_better = True  # type: ignore[attr-defined]
 

@@ -35,12 +35,20 @@ def train_step(model: Module, loss_fn: Callable, optimizer, x: Tensor, y: Tensor
 
     **Shape**: x ``(B, *features)``, y ``(B, *targets)`` → a float and ``(B, *outputs)``.
     """
+    loss_value, pred = _update(model, loss_fn, optimizer, x, y)
+    return float(loss_value.data), pred.data
+
+
+def _update(model: Module, loss_fn: Callable, optimizer, x: Tensor, y: Tensor
+            ) -> tuple[Tensor, Tensor]:
+    """The five steps on ``(x, y)``, returning the loss and prediction tensors: the body of
+    ``train_step`` and of the step ``captured_train_step`` captures (so the two cannot differ)."""
     pred = model(x)                                     # 1. forward
     loss_value = compute_loss(loss_fn, pred, y, "fit")  # 2. loss
     optimizer.zero_grad()                               # 3. clear the old gradients
     loss_value.backward()                               # 4. backward
     optimizer.step()                                    # 5. update
-    return float(loss_value.data), pred.data
+    return loss_value, pred
 
 
 def captured_train_step(model: Module, loss_fn: Callable, optimizer
@@ -51,12 +59,7 @@ def captured_train_step(model: Module, loss_fn: Callable, optimizer
     **Shape**: as ``train_step``.
     """
     def step(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        pred = model(x)
-        loss_value = compute_loss(loss_fn, pred, y, "fit")
-        optimizer.zero_grad()
-        loss_value.backward()
-        optimizer.step()
-        return loss_value, pred
+        return _update(model, loss_fn, optimizer, x, y)
 
     compiled = compile_step(step)
 
