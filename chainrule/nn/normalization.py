@@ -20,6 +20,14 @@ from .sizes import shape_size, size
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm2d"]
 
 
+def _affine(module: Module, shape: int | tuple[int, ...], dtype: npt.DTypeLike, weight: bool,
+            bias: bool) -> None:
+    """Register the learnable scale γ (initially 1) and shift β (initially 0) of ``shape``,
+    each ``None`` when it is not learnt."""
+    module.register_parameter("weight", Parameter(np.ones(shape, dtype=dtype)) if weight else None)
+    module.register_parameter("bias", Parameter(np.zeros(shape, dtype=dtype)) if bias else None)
+
+
 class _BatchNorm(Module):
     """Shared by ``BatchNorm1d`` and ``BatchNorm2d``, which differ only in the input ranks
     they accept (``_ranks``) and how they describe them."""
@@ -45,12 +53,7 @@ class _BatchNorm(Module):
         require_flags(name, affine=affine, track_running_stats=track_running_stats)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            self.bias = Parameter(np.zeros(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, num_features, dtype, affine, affine)
         if track_running_stats:
             # Buffers in the parameters' dtype; Module.astype converts them with the weights.
             self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
@@ -191,11 +194,7 @@ class LayerNorm(Module):
             else tuple(normalized_shape))  # type: ignore[arg-type]
         self.normalized_shape, self.eps = shape, eps
         self.elementwise_affine = elementwise_affine
-        self.register_parameter(
-            "weight", Parameter(np.ones(shape, dtype=dtype)) if elementwise_affine else None)
-        self.register_parameter(
-            "bias", Parameter(np.zeros(shape, dtype=dtype)) if elementwise_affine and bias
-            else None)
+        _affine(self, shape, dtype, elementwise_affine, elementwise_affine and bias)
 
     @classmethod
     def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
@@ -250,10 +249,7 @@ class GroupNorm(Module):
                              f"num_channels={num_channels}")
         self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
                                                                     eps, affine)
-        self.register_parameter(
-            "weight", Parameter(np.ones(num_channels, dtype=dtype)) if affine else None)
-        self.register_parameter(
-            "bias", Parameter(np.zeros(num_channels, dtype=dtype)) if affine else None)
+        _affine(self, num_channels, dtype, affine, affine)
 
     @classmethod
     def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:
@@ -297,10 +293,7 @@ class InstanceNorm2d(Module):
         require_real(name, "eps", eps, 0.0, low_open=True)
         require_flags(name, affine=affine)
         self.num_features, self.eps, self.affine = num_features, eps, affine
-        self.register_parameter(
-            "weight", Parameter(np.ones(num_features, dtype=dtype)) if affine else None)
-        self.register_parameter(
-            "bias", Parameter(np.zeros(num_features, dtype=dtype)) if affine else None)
+        _affine(self, num_features, dtype, affine, affine)
 
     @classmethod
     def state_size(cls, arguments: dict[str, Any], submodules: dict[str, int]) -> int:

@@ -30,7 +30,8 @@ from ...tensor import Tensor
 
 __all__ = ["ArgumentError", "ArgumentValueError", "ArgumentTypeError", "ArgumentIndexError",
            "not_a_tensor", "require_tensor", "require_float", "require_one_of",
-           "require_probability", "require_real", "require_flags", "require_size"]
+           "require_probability", "require_real", "require_flags", "require_size",
+           "require_filters"]
 
 
 class ArgumentError(Exception):
@@ -125,3 +126,31 @@ def require_size(where: str, argument: str, value: Any, minimum: int = 1) -> Non
         raise ArgumentTypeError(where, f"{argument} must be an integer, got {value!r:.80}")
     if value < minimum:
         raise ArgumentValueError(where, f"{argument} must be >= {minimum}, got {value}")
+
+
+def require_filters(where: str, x: Tensor, weight: Tensor, bias: Tensor | None, groups: Any,
+                    axes: str, transposed: bool = False) -> int:
+    """A convolution's input ``x`` (N, C, *axes), filter bank ``weight`` (O, C/groups, *k) —
+    (C, O/groups, *k) when ``transposed`` — optional ``bias`` (O,) and ``groups`` must agree;
+    ``axes`` names the spatial axes (``"H, W"``). Returns the output channels O."""
+    require_tensor(where, x)
+    rank = 2 + len(axes.split(", "))
+    outer, inner = ("in", "out") if transposed else ("out", "in")
+    if weight.ndim != rank:
+        kernel = ", ".join("k" + axis.lower() for axis in axes.split(", "))
+        raise ArgumentValueError(where, f"weight must be ({outer}_channels, {inner}_channels/"
+                                        f"groups, {kernel}), got shape {weight.shape}")
+    grouped, per_group = weight.shape[:2]
+    if not isinstance(groups, numbers.Integral) or groups < 1 or grouped % groups:
+        raise ArgumentValueError(where, f"groups must be a positive divisor of {outer}_channels "
+                                        f"({grouped}), got {groups!r}")
+    channels, out_channels = ((grouped, per_group * int(groups)) if transposed
+                              else (per_group * int(groups), grouped))
+    if x.ndim != rank or x.shape[1] != channels:
+        raise ArgumentValueError(
+            where, f"expected input of shape (N, {channels}, {axes}), got {x.shape}")
+    require_float(where, x, like=weight.dtype)
+    if bias is not None and bias.shape != (out_channels,):
+        raise ArgumentValueError(where, f"bias must have shape ({out_channels},), got "
+                                        f"{bias.shape}")
+    return out_channels

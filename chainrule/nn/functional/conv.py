@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 from ...ops.conv import Conv2d
 from ...tensor import Tensor, stack
-from ._checks import ArgumentValueError, require_float, require_tensor
+from ._checks import ArgumentValueError, require_filters, require_tensor
 from .windows import IntOrPair, ints, padding_pairs, pair, sweep
 
 __all__ = ["conv1d", "conv2d", "conv3d"]
@@ -44,21 +42,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrP
         (1, 2, 4, 4)
     """
     where = "conv2d"
-    require_tensor(where, x)
-    if weight.ndim != 4:
-        raise ArgumentValueError(where, f"weight must be (out_channels, in_channels/groups, kh, "
-                                        f"kw), got shape {weight.shape}")
-    out_channels, cg, kh, kw = weight.shape
-    if not isinstance(groups, numbers.Integral) or groups < 1 or out_channels % groups:
-        raise ArgumentValueError(where, f"groups must be a positive divisor of out_channels "
-                                        f"({out_channels}), got {groups!r}")
-    if x.ndim != 4 or x.shape[1] != cg * groups:
-        raise ArgumentValueError(
-            where, f"expected input of shape (N, {cg * groups}, H, W), got {x.shape}")
-    require_float(where, x, like=weight.dtype)
-    if bias is not None and bias.shape != (out_channels,):
-        raise ArgumentValueError(where, f"bias must have shape ({out_channels},), got "
-                                        f"{bias.shape}")
+    require_filters(where, x, weight, bias, groups, "H, W")
+    kh, kw = weight.shape[2:]
     stride = pair(where, stride, "stride", 1)
     dilation = pair(where, dilation, "dilation", 1)
     pads = padding_pairs(where, padding, (kh, kw), dilation, stride)
@@ -140,18 +125,8 @@ def conv3d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrP
         (1, 2, 2, 2, 2)
     """
     where = "conv3d"
-    require_tensor(where, x)
-    if weight.ndim != 5:
-        raise ArgumentValueError(where, f"weight must be (out_channels, in_channels/groups, kd, "
-                                        f"kh, kw), got shape {weight.shape}")
-    out_channels, cg, kd = weight.shape[:3]
-    if not isinstance(groups, numbers.Integral) or groups < 1 or out_channels % groups:
-        raise ArgumentValueError(where, f"groups must be a positive divisor of out_channels "
-                                        f"({out_channels}), got {groups!r}")
-    if x.ndim != 5 or x.shape[1] != cg * groups:
-        raise ArgumentValueError(
-            where, f"expected input of shape (N, {cg * groups}, D, H, W), got {x.shape}")
-    require_float(where, x, like=weight.dtype)
+    out_channels = require_filters(where, x, weight, None, groups, "D, H, W")
+    cg, kd = weight.shape[1:3]
     sd, sh, sw = ints(where, stride, "stride", 1, 3)
     dd, dh, dw = ints(where, dilation, "dilation", 1, 3)
     pd, ph, pw = ints(where, padding, "padding", 0, 3)

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import numbers
-
 from ...ops.transpose_conv import ConvTranspose2d
 from ...tensor import Tensor
-from ._checks import ArgumentValueError, require_float, require_tensor
+from ._checks import ArgumentValueError, require_filters
 from .windows import IntOrPair, pair, sweep
 
 __all__ = ["conv_transpose2d"]
@@ -50,22 +48,8 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None,
         (1, 4, 6, 6)
     """
     where = "conv_transpose2d"
-    require_tensor(where, x)
-    if weight.ndim != 4:
-        raise ArgumentValueError(where, f"weight must be (in_channels, out_channels/groups, kh, "
-                                        f"kw), got shape {weight.shape}")
-    in_channels, og, kh, kw = weight.shape
-    if not isinstance(groups, numbers.Integral) or groups < 1 or in_channels % groups:
-        raise ArgumentValueError(where, f"groups must be a positive divisor of in_channels "
-                                        f"({in_channels}), got {groups!r}")
-    if x.ndim != 4 or x.shape[1] != in_channels:
-        raise ArgumentValueError(
-            where, f"expected input of shape (N, {in_channels}, H, W), got {x.shape}")
-    require_float(where, x, like=weight.dtype)
-    out_channels = og * groups
-    if bias is not None and bias.shape != (out_channels,):
-        raise ArgumentValueError(where, f"bias must have shape ({out_channels},), got "
-                                        f"{bias.shape}")
+    out_channels = require_filters(where, x, weight, bias, groups, "H, W", transposed=True)
+    kh, kw = weight.shape[2:]
     stride = pair(where, stride, "stride", 1)
     dilation = pair(where, dilation, "dilation", 1)
     ph, pw = pair(where, padding, "padding", 0)
