@@ -15,16 +15,12 @@ from chainrule.ops.elementwise import Add, Mul
 from chainrule.ops.norm import LayerNorm
 from chainrule.ops.transpose_conv import ConvTranspose2d
 
-from . import OpCase, uniform
+from . import OpCase, draws
 
 __all__ = ["CASES"]
 
-_seeds = iter(range(70_000, 80_000))
+_u = draws(70_000)
 _SUMS = {"float32": (1e-4, 1e-5)}  # sums of tens of float32 products
-
-
-def _u(*shape):
-    return uniform(shape, -2.0, 2.0, seed=next(_seeds))
 
 
 def _conv_nd(x, w, b, stride, padding, dilation, groups):

@@ -12,15 +12,11 @@ from chainrule.ops.einsum import Einsum
 from chainrule.ops.indexing import BroadcastTo, Pad, Scatter, ScatterAdd
 from chainrule.ops.shape import Index, Reshape, Where
 
-from . import OpCase, uniform
+from . import OpCase, draws
 
 __all__ = ["CASES"]
 
-_counter = iter(range(60_000, 70_000))
-
-
-def _u(*shape, low=-2.0, high=2.0):
-    return uniform(shape, low, high, seed=next(_counter))
+_u = draws(60_000)
 
 
 def _i(*values):
