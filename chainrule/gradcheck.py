@@ -72,10 +72,7 @@ def gradcheck(fn: Callable[..., Tensor], *inputs, eps: float = 1e-6, atol: float
         >>> cr.gradcheck(lambda t: t.tanh() * t, x)
         True
     """
-    tensors = [_as_float64(x) for x in inputs]
-    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input has requires_grad=True")
+    tensors, checked = _float64_inputs(inputs, "gradcheck")
 
     out = fn(*tensors)
     projection = np.random.default_rng(seed).uniform(0.5, 1.5, size=out.shape)
@@ -118,10 +115,7 @@ def gradgradcheck(fn: Callable[..., Tensor], *inputs, eps: float = 1e-6, atol: f
         >>> cr.gradgradcheck(lambda t: t.tanh() * t, x)
         True
     """
-    tensors = [_as_float64(x) for x in inputs]
-    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
-    if not checked:
-        raise ValueError("gradgradcheck: no input has requires_grad=True")
+    tensors, checked = _float64_inputs(inputs, "gradgradcheck")
     shape = fn(*tensors).shape
     upstream = Tensor(np.random.default_rng(seed + 1).uniform(-1.0, 1.0, size=shape),
                       requires_grad=True)
@@ -136,6 +130,15 @@ def gradgradcheck(fn: Callable[..., Tensor], *inputs, eps: float = 1e-6, atol: f
 
     return gradcheck(first_derivative, *tensors, upstream, eps=eps, atol=atol, rtol=rtol,
                      seed=seed)
+
+
+def _float64_inputs(inputs: tuple, who: str) -> tuple[list[Tensor], list[int]]:
+    """The inputs as float64 tensors and the positions of those requiring a gradient."""
+    tensors = [_as_float64(x) for x in inputs]
+    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
+    if not checked:
+        raise ValueError(f"{who}: no input has requires_grad=True")
+    return tensors, checked
 
 
 def _as_float64(x) -> Tensor:

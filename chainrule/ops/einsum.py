@@ -2,7 +2,8 @@
 
 The gradient of each operand is another einsum: the output gradient contracted with the
 other operands, onto the operand's own subscripts. A letter found in no other operand nor in
-the output was summed out of this operand alone; its gradient is broadcast back along it.
+the output was summed out of this operand alone; its gradient is broadcast back along it. An
+axis of length 1 that broadcast against a longer one has its gradient summed back.
 ``chainrule.nn.functional.einsum`` normalises the subscripts first (ellipses spelled out, the
 output made explicit) and rejects a letter repeated within one operand (a diagonal).
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 from ..autograd import Function
 from ..backend import array_module
+from .elementwise import unbroadcast
 
 __all__ = ["Einsum"]
 
@@ -52,6 +54,10 @@ class Einsum(Function):
             spec = ",".join([self.output, *others]) + "->" + kept
             g = xp.einsum(spec, grad, *(x for j, x in enumerate(operands) if j != i),
                           optimize=len(operands) > 2)
+            # A length-1 axis stretched against another operand's (ellipsis broadcasting)
+            # comes back at the stretched length: sum it back.
+            g = unbroadcast(g, tuple(n for c, n in zip(inputs[i], operands[i].shape)
+                                     if c in found))
             if kept != inputs[i]:  # letters summed out of this operand alone
                 shape = [n if c in found else 1 for c, n in zip(inputs[i], operands[i].shape)]
                 g = xp.broadcast_to(g.reshape(shape), operands[i].shape)

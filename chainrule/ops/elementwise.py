@@ -29,6 +29,30 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
+class _OfInput(Function):
+    """y = f(x), ``f`` the array-module function named ``function``; the rule reads x
+    (``self.x``)."""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
+    function = ""
+
+    def forward(self, x: Any) -> Any:
+        self.x = x
+        return getattr(array_module(x), self.function)(x)
+
+
+class _OfOutput(Function):
+    """y = f(x), ``f`` the array-module function named ``function``; the rule reads y
+    (``self.out``)."""
+
+    replayable = True  # the rule reads the saved inputs, output and constants only
+    function = ""
+
+    def forward(self, x: Any) -> Any:
+        self.out = getattr(array_module(x), self.function)(x)
+        return self.out
+
+
 class Add(Function):
     """y = a + b; dy/da = 1, dy/db = 1"""
 
@@ -158,40 +182,28 @@ class PowScalar(Function):
         return grad * (p * self.x ** (p - 1))
 
 
-class Exp(Function):
+class Exp(_OfOutput):
     """y = eˣ; dy/dx = y"""
 
-    replayable = True
-
-    def forward(self, x: Any) -> Any:
-        self.out = array_module(x).exp(x)
-        return self.out
+    function = "exp"
 
     def backward(self, grad: Any) -> Any:
         return grad * self.out
 
 
-class Log(Function):
+class Log(_OfInput):
     """y = ln x; dy/dx = 1/x"""
 
-    replayable = True
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).log(x)
+    function = "log"
 
     def backward(self, grad: Any) -> Any:
         return grad / self.x
 
 
-class Sqrt(Function):
+class Sqrt(_OfOutput):
     """y = √x; dy/dx = 1/(2y)"""
 
-    replayable = True
-
-    def forward(self, x: Any) -> Any:
-        self.out = array_module(x).sqrt(x)
-        return self.out
+    function = "sqrt"
 
     def backward(self, grad: Any) -> Any:
         return grad / (2 * self.out)

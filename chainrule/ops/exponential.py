@@ -12,72 +12,52 @@ from typing import Any
 
 from ..autograd import Function
 from ..backend import array_module
-from .elementwise import unbroadcast
+from .elementwise import _OfInput, _OfOutput, unbroadcast
 from .reduce import _expand
 
 __all__ = ["Log2", "Log10", "Log1p", "Expm1", "Exp2", "Rsqrt", "LogAddExp", "LogSumExp"]
 
 
-class Log2(Function):
+class Log2(_OfInput):
     """y = log₂ x; dy/dx = 1 / (x ln 2)"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).log2(x)
+    function = "log2"
 
     def backward(self, grad: Any) -> Any:
         return grad / (self.x * math.log(2))
 
 
-class Log10(Function):
+class Log10(_OfInput):
     """y = log₁₀ x; dy/dx = 1 / (x ln 10)"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).log10(x)
+    function = "log10"
 
     def backward(self, grad: Any) -> Any:
         return grad / (self.x * math.log(10))
 
 
-class Log1p(Function):
+class Log1p(_OfInput):
     """y = ln(1 + x), accurate for small x; dy/dx = 1 / (1 + x)"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).log1p(x)
+    function = "log1p"
 
     def backward(self, grad: Any) -> Any:
         return grad / (1 + self.x)
 
 
-class Expm1(Function):
+class Expm1(_OfOutput):
     """y = eˣ - 1, accurate for small x; dy/dx = y + 1"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.out = array_module(x).expm1(x)
-        return self.out
+    function = "expm1"
 
     def backward(self, grad: Any) -> Any:
         return grad * (self.out + 1)
 
 
-class Exp2(Function):
+class Exp2(_OfOutput):
     """y = 2ˣ; dy/dx = y ln 2"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.out = array_module(x).exp2(x)
-        return self.out
+    function = "exp2"
 
     def backward(self, grad: Any) -> Any:
         return grad * (self.out * math.log(2))

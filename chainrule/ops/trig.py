@@ -9,156 +9,112 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd import Function
 from ..backend import array_module
+from .elementwise import _OfInput, _OfOutput
 
 __all__ = ["Sin", "Cos", "Tan", "Arcsin", "Arccos", "Arctan", "Sinh", "Cosh", "Arcsinh",
            "Arccosh", "Arctanh"]
 
 
-class Sin(Function):
+class Sin(_OfInput):
     """y = sin x; dy/dx = cos x"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).sin(x)
+    function = "sin"
 
     def backward(self, grad: Any) -> Any:
         return grad * array_module(self.x).cos(self.x)
 
 
-class Cos(Function):
+class Cos(_OfInput):
     """y = cos x; dy/dx = -sin x"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).cos(x)
+    function = "cos"
 
     def backward(self, grad: Any) -> Any:
         return -grad * array_module(self.x).sin(self.x)
 
 
-class Tan(Function):
+class Tan(_OfOutput):
     """y = tan x; dy/dx = 1 + y²"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.out = array_module(x).tan(x)
-        return self.out
+    function = "tan"
 
     def backward(self, grad: Any) -> Any:
         return grad * (1 + self.out * self.out)
 
 
-class Arcsin(Function):
+class Arcsin(_OfInput):
     """y = arcsin x; dy/dx = 1 / √(1 - x²)   (|x| < 1)"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).arcsin(x)
+    function = "arcsin"
 
     def backward(self, grad: Any) -> Any:
         x = self.x
         return grad / array_module(x).sqrt(1 - x * x)
 
 
-class Arccos(Function):
+class Arccos(_OfInput):
     """y = arccos x; dy/dx = -1 / √(1 - x²)   (|x| < 1)"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).arccos(x)
+    function = "arccos"
 
     def backward(self, grad: Any) -> Any:
         x = self.x
         return -grad / array_module(x).sqrt(1 - x * x)
 
 
-class Arctan(Function):
+class Arctan(_OfInput):
     """y = arctan x; dy/dx = 1 / (1 + x²)"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).arctan(x)
+    function = "arctan"
 
     def backward(self, grad: Any) -> Any:
         x = self.x
         return grad / (1 + x * x)
 
 
-class Sinh(Function):
+class Sinh(_OfInput):
     """y = sinh x; dy/dx = cosh x"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).sinh(x)
+    function = "sinh"
 
     def backward(self, grad: Any) -> Any:
         return grad * array_module(self.x).cosh(self.x)
 
 
-class Cosh(Function):
+class Cosh(_OfInput):
     """y = cosh x; dy/dx = sinh x"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).cosh(x)
+    function = "cosh"
 
     def backward(self, grad: Any) -> Any:
         return grad * array_module(self.x).sinh(self.x)
 
 
-class Arcsinh(Function):
+class Arcsinh(_OfInput):
     """y = arsinh x; dy/dx = 1 / √(x² + 1)"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).arcsinh(x)
+    function = "arcsinh"
 
     def backward(self, grad: Any) -> Any:
         x = self.x
         return grad / array_module(x).sqrt(x * x + 1)
 
 
-class Arccosh(Function):
+class Arccosh(_OfInput):
     """y = arcosh x; dy/dx = 1 / √(x² - 1)   (x > 1)"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).arccosh(x)
+    function = "arccosh"
 
     def backward(self, grad: Any) -> Any:
         x = self.x
         return grad / array_module(x).sqrt(x * x - 1)
 
 
-class Arctanh(Function):
+class Arctanh(_OfInput):
     """y = artanh x; dy/dx = 1 / (1 - x²)   (|x| < 1)"""
 
-    replayable = True  # the rule reads the saved inputs, output and constants only
-
-    def forward(self, x: Any) -> Any:
-        self.x = x
-        return array_module(x).arctanh(x)
+    function = "arctanh"
 
     def backward(self, grad: Any) -> Any:
         x = self.x

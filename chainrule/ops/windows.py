@@ -2,9 +2,9 @@
 forms that ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d`` differentiate under ``create_graph``
 (their fast rules read patch copies and window maxima kept as arrays).
 
-Padding is ``IndexAdjoint`` (the input placed inside zeros) and the patch gather one ``Index``
-with broadcast row and column indices; both are linear, each the other's adjoint, so every
-derivative of the composites is recorded too. Slow (one patch copy per call), so only for
+Padding is ``Pad`` (the input placed inside ``fill``; its adjoint crops with an ``Index``) and
+the patch gather one ``Index`` with broadcast row and column indices; both are linear, so
+every derivative of the composites is recorded too. Slow (one patch copy per call), so only for
 double backward.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from ..backend import array_module
 from ..backend.windows import Windows
-from .shape import IndexAdjoint
+from .indexing import Pad
 
 __all__ = ["window_patches"]
 
@@ -33,16 +33,10 @@ def window_patches(x: Any, windows: Windows, fill: float = 0.0) -> Any:
                [ 2.,  3.],
                [ 3., -1.]], grad_fn=<ReshapeBackward>)
     """
-    n, c, h, w = x.shape
     xp = array_module(x.data)
     (top, bottom), (left, right) = windows.padding
     if top or bottom or left or right:
-        inner = (slice(None), slice(None), slice(top, top + h), slice(left, left + w))
-        x = IndexAdjoint.apply(x, shape=(n, c, h + top + bottom, w + left + right), index=inner)
-        if fill:
-            border = xp.full(x.shape[2:], fill, dtype=x.dtype)
-            border[inner[2:]] = 0
-            x = x + border
+        x = Pad.apply(x, pad_width=((0, 0), (0, 0), (top, bottom), (left, right)), value=fill)
     (kh, kw), (sh, sw), (dh, dw) = windows.kernel, windows.stride, windows.dilation
     oh, ow = windows.out
     rows = (xp.arange(oh) * sh)[:, None, None, None] + (xp.arange(kh) * dh)[None, None, :, None]

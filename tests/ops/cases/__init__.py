@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,7 +28,7 @@ from case_tables import collect_cases
 
 from chainrule.random import resolve
 
-__all__ = ["CASES", "DEFAULT_TOLERANCE", "OpCase", "uniform"]
+__all__ = ["CASES", "DEFAULT_TOLERANCE", "OpCase", "draws", "uniform"]
 
 # Forward tolerance (rtol, atol) against the float64 reference, per input dtype.
 DEFAULT_TOLERANCE = {"float32": (1e-5, 1e-6), "float64": (1e-12, 1e-12)}
@@ -87,5 +88,16 @@ def uniform(shape: tuple, low: float = -2.0, high: float = 2.0, seed: int = 0) -
     """A float64 array of ``shape`` drawn uniformly from ``[low, high)`` with a fixed seed."""
     return resolve(seed).uniform(low, high, size=shape)
 
+
+
+def draws(first_seed: int) -> Callable[..., np.ndarray]:
+    """``u(*shape, low=-2.0, high=2.0)``: ``uniform`` with the next seed from ``first_seed`` on
+    at each call, so cases do not share data (each case module starts its own range)."""
+    seeds = itertools.count(first_seed)
+
+    def u(*shape: int, low: float = -2.0, high: float = 2.0) -> np.ndarray:
+        return uniform(shape, low, high, seed=next(seeds))
+
+    return u
 
 CASES: list[OpCase] = collect_cases(__name__, __path__, "op")

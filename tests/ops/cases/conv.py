@@ -22,17 +22,13 @@ from chainrule.ops.norm import BatchNorm, LayerNorm
 from chainrule.ops.pool import AvgPool2d, MaxPool2d
 from chainrule.ops.reduce import Mean
 
-from . import OpCase, uniform
+from . import OpCase, draws
 
 __all__ = ["CASES", "conv_reference"]
 
-_seeds = iter(range(20_000, 30_000))
+_u = draws(20_000)
 # Sums of tens of float32 products: allow float32 rounding of the sum, not just of one value.
 _SUMS = {"float32": (1e-4, 1e-5)}
-
-
-def _u(*shape, low=-2.0, high=2.0):
-    return uniform(shape, low, high, seed=next(_seeds))
 
 
 def _pairs(value):

@@ -15,16 +15,12 @@ from chainrule.ops.elementwise import Add, Mul
 from chainrule.ops.norm import LayerNorm
 from chainrule.ops.transpose_conv import ConvTranspose2d
 
-from . import OpCase, uniform
+from . import OpCase, draws
 
 __all__ = ["CASES"]
 
-_seeds = iter(range(70_000, 80_000))
+_u = draws(70_000)
 _SUMS = {"float32": (1e-4, 1e-5)}  # sums of tens of float32 products
-
-
-def _u(*shape):
-    return uniform(shape, -2.0, 2.0, seed=next(_seeds))
 
 
 def _conv_nd(x, w, b, stride, padding, dilation, groups):
@@ -75,29 +71,18 @@ def _quiet(function, *args, **kwargs):
         return function(*args, **kwargs)
 
 
-def _conv1d_case(name, shapes, stride=1, padding=0, dilation=1, groups=1):
+def _conv_case(name, nd, shapes, stride=1, padding=0, dilation=1, groups=1):
+    """conv1d (nd=1) or conv3d (nd=3) against the direct convolution and PyTorch."""
+    conv = {1: conv1d, 3: conv3d}[nd]
     x, w, *b = (_u(*s) for s in shapes)
     return OpCase(
         name, (Conv2d,),
-        lambda x, w, *b: conv1d(x, w, *b, stride=stride, padding=padding, dilation=dilation,
-                                groups=groups),
-        lambda x, w, *b: _conv_nd(x, w, b[0] if b else None, (stride,), (padding,),
-                                  (dilation,), groups),
+        lambda x, w, *b: conv(x, w, *b, stride=stride, padding=padding, dilation=dilation,
+                              groups=groups),
+        lambda x, w, *b: _conv_nd(x, w, b[0] if b else None, _n(stride, nd), _n(padding, nd),
+                                  _n(dilation, nd), groups),
         (x, w, *b), tolerance=_SUMS,
-        torch_fn=lambda torch, x, w, *b: torch.nn.functional.conv1d(
-            x, w, *b, stride=stride, padding=padding, dilation=dilation, groups=groups))
-
-
-def _conv3d_case(name, shapes, stride=1, padding=0, dilation=1, groups=1):
-    x, w, *b = (_u(*s) for s in shapes)
-    return OpCase(
-        name, (Conv2d,),
-        lambda x, w, *b: conv3d(x, w, *b, stride=stride, padding=padding, dilation=dilation,
-                                groups=groups),
-        lambda x, w, *b: _conv_nd(x, w, b[0] if b else None, _n(stride, 3), _n(padding, 3),
-                                  _n(dilation, 3), groups),
-        (x, w, *b), tolerance=_SUMS,
-        torch_fn=lambda torch, x, w, *b: torch.nn.functional.conv3d(
+        torch_fn=lambda torch, x, w, *b: getattr(torch.nn.functional, f"conv{nd}d")(
             x, w, *b, stride=stride, padding=padding, dilation=dilation, groups=groups))
 
 
@@ -144,17 +129,17 @@ _NORM_CASES = [
 ]
 
 CASES = [*_NORM_CASES,
-    _conv1d_case("conv1d_bias", ((2, 3, 7), (4, 3, 3), (4,))),
-    _conv1d_case("conv1d_stride_pad_dilation_groups", ((2, 4, 9), (6, 2, 3)), stride=2,
-                 padding=2, dilation=2, groups=2),
+    _conv_case("conv1d_bias", 1, ((2, 3, 7), (4, 3, 3), (4,))),
+    _conv_case("conv1d_stride_pad_dilation_groups", 1, ((2, 4, 9), (6, 2, 3)), stride=2,
+               padding=2, dilation=2, groups=2),
     OpCase("conv1d_same", (Conv2d,), lambda x, w: conv1d(x, w, padding="same"),
            lambda x, w: _conv_nd(np.pad(x, ((0, 0), (0, 0), (1, 2))), w, None, (1,), (0,),
                                  (1,), 1),
            (_u(1, 2, 6), _u(3, 2, 4)), tolerance=_SUMS,
            torch_fn=lambda torch, x, w: _quiet(torch.nn.functional.conv1d, x, w, padding="same")),
-    _conv3d_case("conv3d_bias", ((1, 2, 4, 4, 3), (3, 2, 2, 3, 2), (3,))),
-    _conv3d_case("conv3d_stride_pad_dilation_groups", ((2, 4, 5, 4, 5), (4, 2, 3, 2, 2)),
-                 stride=(2, 1, 2), padding=(1, 0, 1), dilation=(1, 2, 1), groups=2),
+    _conv_case("conv3d_bias", 3, ((1, 2, 4, 4, 3), (3, 2, 2, 3, 2), (3,))),
+    _conv_case("conv3d_stride_pad_dilation_groups", 3, ((2, 4, 5, 4, 5), (4, 2, 3, 2, 2)),
+               stride=(2, 1, 2), padding=(1, 0, 1), dilation=(1, 2, 1), groups=2),
     _transpose_case("conv_transpose2d_bias", ((2, 3, 3, 4), (3, 2, 3, 2), (2,))),
     _transpose_case("conv_transpose2d_stride_pad_output_padding", ((1, 2, 3, 3), (2, 3, 3, 3)),
                     stride=2, padding=1, output_padding=1),

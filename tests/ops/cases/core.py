@@ -50,16 +50,11 @@ from chainrule.ops.shape import (
     Where,
 )
 
-from . import OpCase, uniform
+from . import OpCase, draws
 
 __all__ = ["CASES"]
 
-_counter = iter(range(10_000))
-
-
-def _u(*shape, low=-2.0, high=2.0):
-    """A fresh uniform array; each call draws with the next seed so cases do not share data."""
-    return uniform(shape, low, high, seed=next(_counter))
+_u = draws(0)
 
 
 def _pos(*shape):

@@ -12,15 +12,11 @@ from chainrule.ops.einsum import Einsum
 from chainrule.ops.indexing import BroadcastTo, Pad, Scatter, ScatterAdd
 from chainrule.ops.shape import Index, Reshape, Where
 
-from . import OpCase, uniform
+from . import OpCase, draws
 
 __all__ = ["CASES"]
 
-_counter = iter(range(60_000, 70_000))
-
-
-def _u(*shape, low=-2.0, high=2.0):
-    return uniform(shape, low, high, seed=next(_counter))
+_u = draws(60_000)
 
 
 def _i(*values):
@@ -134,6 +130,10 @@ _EINSUM = [
     OpCase("einsum_ellipsis_broadcast", (Einsum,), lambda a, b: cr.einsum("...ij,j->...i", a, b),
            lambda a, b: a @ b, (_u(2, 3, 4), _u(4)),
            torch_fn=lambda torch, a, b: torch.einsum("...ij,j->...i", a, b)),
+    OpCase("einsum_ellipsis_length1_broadcast", (Einsum,),
+           lambda a, b: cr.einsum("...ij,...jk->...ik", a, b), lambda a, b: a @ b,
+           (_u(2, 3, 4), _u(1, 4, 5)),
+           torch_fn=lambda torch, a, b: torch.einsum("...ij,...jk->...ik", a, b)),
     OpCase("einsum_sum_out_one_operand", (Einsum,), lambda a, b: cr.einsum("ij,k->k", a, b),
            lambda a, b: a.sum() * b, (_u(2, 3), _u(4)),
            torch_fn=lambda torch, a, b: torch.einsum("ij,k->k", a, b)),

@@ -36,15 +36,11 @@ from chainrule.ops.trig import (
     Tan,
 )
 
-from . import OpCase, uniform
+from . import OpCase, draws
 
 __all__ = ["CASES"]
 
-_counter = iter(range(50_000, 60_000))
-
-
-def _u(*shape, low=-2.0, high=2.0):
-    return uniform(shape, low, high, seed=next(_counter))
+_u = draws(50_000)
 
 
 def _a(*values):
