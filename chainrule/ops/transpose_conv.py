@@ -44,7 +44,8 @@ class ConvTranspose2d(Function):
         return y
 
     def backward(self, grad: Any) -> Any:
-        # A fused rule: under create_graph it is to be expressed with differentiable conv ops.
+        # A fused rule (it saves the input, not the patches): under create_graph backward_graph
+        # runs instead.
         needs = [p.requires_grad for p in self.parents or ()]
         patches = Im2col(grad, self.windows, self.groups)
         gx = patches.correlate(self.weight) if needs[0] else None
