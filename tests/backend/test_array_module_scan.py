@@ -31,7 +31,6 @@ HOST_ONLY = {
     ("nn/embedding.py", "Embedding.__init__"): "parameters are made on the host",
     ("nn/linear.py", "Linear.__init__"): "parameters are made on the host",
     ("nn/normalization.py", "_BatchNorm.__init__"): "parameters and buffers on the host",
-    ("nn/normalization.py", "LayerNorm.__init__"): "parameters are made on the host",
     ("nn/recurrent.py", "_add_weights"): "parameters are made on the host",
     # A constant table computed once on the host, then copied once per device.
     ("nn/transformer.py", "PositionalEncoding.table"): "a constant computed on the host once",
@@ -47,8 +46,7 @@ HOST_ONLY = {
     ("tensor.py", "Tensor.__repr__"): "printing happens on the host",
     ("autograd/__init__.py", "Function.apply"): "NumPy scalars from 0-d ufuncs become 0-d arrays",
     ("nn/conv.py", "_ConvNd._setup"): "parameters are made on the host",
-    ("nn/normalization.py", "GroupNorm.__init__"): "parameters are made on the host",
-    ("nn/normalization.py", "InstanceNorm2d.__init__"): "parameters are made on the host",
+    ("nn/normalization.py", "_affine"): "parameters are made on the host",
     # A state read from a file is validated on the host before it goes to the device.
     ("optim/optimizer.py", "Optimizer._restore"): "file input checked on the host",
     # Arguments given as Python data, read on the host: shapes and pad widths, no array data.
